@@ -1,0 +1,16 @@
+# Writes OUTPUT: a C file with each kernel source in KERNELS as a byte array,
+# and a table accsim_embedded_kernels[] {file name, text} ending in {NULL, NULL}.
+set(body "/* Generated from kernels/*.cl by cmake/embed_kernels.cmake. */\n#include <stddef.h>\n\n")
+set(table "")
+set(index 0)
+foreach(path ${KERNELS})
+  get_filename_component(name ${path} NAME)
+  file(READ ${path} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char kernel_${index}[] = {${bytes} 0x00};\n")
+  string(APPEND table "    {\"${name}\", kernel_${index}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "\nstruct accsim_kernel_source { const char *name; const char *text; };\nconst struct accsim_kernel_source accsim_embedded_kernels[] = {\n${table}    {NULL, NULL},\n};\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(RENAME ${OUTPUT}.tmp ${OUTPUT})

@@ -1,0 +1,219 @@
+/* accsim run: accuracy and per-layer statistics for one width setting. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "accsim/energy.h"
+#include "accsim/fileio.h"
+#include "accsim/summary.h"
+#include "cli/cli.h"
+
+/* Where position p of a loaded split comes from: "both" is test then train. */
+static void image_origin(const accsim_dataset *data, size_t p, const char **split, size_t *index)
+{
+    if (data->split == ACCSIM_SPLIT_BOTH) {
+        *split = p < ACCSIM_CIFAR_PER_BATCH ? "test" : "train";
+        *index = p < ACCSIM_CIFAR_PER_BATCH ? p : p - ACCSIM_CIFAR_PER_BATCH;
+    } else {
+        *split = accsim_split_name(data->split);
+        *index = p;
+    }
+}
+
+static json_object *int_array(const int *v, int n)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int(v[i]));
+    return a;
+}
+
+static json_object *build_json(const cli_options *opts, const cli_context *ctx,
+                               const accsim_result *res, const accsim_summary *sum,
+                               const uint32_t *indices, double seconds)
+{
+    json_object *root = json_object_new_object();
+    json_object_object_add(root, "model", json_object_new_string(ctx->model.dir));
+    json_object_object_add(root, "split", json_object_new_string(accsim_split_name(opts->split)));
+    json_object_object_add(root, "engine", json_object_new_string(ctx->engine->description));
+    json_object_object_add(root, "overflow",
+                           json_object_new_string(opts->overflow == ACCSIM_WRAP ? "wrap" : "saturate"));
+    json_object_object_add(root, "images", json_object_new_int64((int64_t)sum->images));
+    json_object_object_add(root, "correct", json_object_new_int64((int64_t)sum->correct));
+    json_object_object_add(root, "accuracy", json_object_new_double(sum->accuracy));
+    json_object_object_add(root, "bits", int_array(opts->bits, ACCSIM_LAYERS));
+    json_object_object_add(root, "energy", json_object_new_int64((int64_t)accsim_energy(opts->bits)));
+    json_object *layers = json_object_new_array();
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        const accsim_layer_summary *s = &sum->layers[l];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(accsim_layers[l].name));
+        json_object_object_add(o, "bits", json_object_new_int(opts->bits[l]));
+        json_object_object_add(o, "saturations", json_object_new_int64((int64_t)s->saturations));
+        json_object_object_add(o, "images_saturated", json_object_new_int64((int64_t)s->images_saturated));
+        json_object_object_add(o, "min", json_object_new_int(s->min));
+        json_object_object_add(o, "max", json_object_new_int(s->max));
+        json_object_object_add(o, "peak", json_object_new_int64(s->peak));
+        json_object_object_add(o, "psum_min", json_object_new_int(s->psum_min));
+        json_object_object_add(o, "psum_max", json_object_new_int(s->psum_max));
+        json_object_object_add(o, "bits_needed", json_object_new_int(s->bits_needed));
+        json_object_object_add(o, "energy",
+                               json_object_new_int64((int64_t)accsim_layer_energy(l, opts->bits[l])));
+        json_object_array_add(layers, o);
+    }
+    json_object_object_add(root, "layers", layers);
+    if (indices) {
+        json_object *outputs = json_object_new_object();
+        for (size_t i = 0; i < res->count; i++) {
+            json_object *o = json_object_new_object();
+            int values[ACCSIM_CLASSES];
+            for (int c = 0; c < ACCSIM_CLASSES; c++)
+                values[c] = res->outputs[i * ACCSIM_CLASSES + c];
+            json_object_object_add(o, "outputs", int_array(values, ACCSIM_CLASSES));
+            json_object_object_add(o, "prediction", json_object_new_int(res->predictions[i]));
+            json_object_object_add(o, "label", json_object_new_int(ctx->data.labels[indices[i]]));
+            json_object *flags = json_object_new_object(), *counts = json_object_new_object();
+            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+                uint32_t n = res->saturations[i * ACCSIM_LAYERS + (size_t)l];
+                json_object_object_add(flags, accsim_layers[l].name, json_object_new_boolean(n != 0));
+                json_object_object_add(counts, accsim_layers[l].name, json_object_new_int64(n));
+            }
+            json_object_object_add(o, "saturated", flags);
+            json_object_object_add(o, "saturations", counts);
+            char key[32];
+            snprintf(key, sizeof key, "%" PRIu32, indices[i]);
+            json_object_object_add(outputs, key, o);
+        }
+        json_object_object_add(root, "outputs", outputs);
+    }
+    json_object_object_add(root, "seconds", json_object_new_double(seconds));
+    return root;
+}
+
+static void print_table(FILE *out, const cli_options *opts, const cli_context *ctx,
+                        const accsim_result *res, const accsim_summary *sum,
+                        const uint32_t *indices, double seconds)
+{
+    fprintf(out, "model     %s\nsplit     %s, %zu images\nengine    %s\noverflow  %s\n",
+            ctx->model.dir, accsim_split_name(opts->split), sum->images, ctx->engine->description,
+            opts->overflow == ACCSIM_WRAP ? "wrap" : "saturate");
+    fprintf(out, "accuracy  %.2f %% (%zu correct)\nenergy    %" PRIu64 "\ntime      %.2f s\n\n",
+            sum->accuracy, sum->correct, accsim_energy(opts->bits), seconds);
+    fprintf(out, "%-6s %4s %12s %9s %12s %12s %12s %5s\n", "layer", "bits", "saturations",
+            "images", "min", "max", "peak", "need");
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        const accsim_layer_summary *s = &sum->layers[l];
+        fprintf(out, "%-6s %4d %12" PRIu64 " %9" PRIu64 " %12d %12d %12" PRId64 " %5d\n",
+                accsim_layers[l].name, opts->bits[l], s->saturations, s->images_saturated, s->min,
+                s->max, s->peak, s->bits_needed);
+    }
+    for (size_t i = 0; indices && i < res->count; i++) {
+        fprintf(out, "\nimage %" PRIu32 " (label %d, predicted %d): outputs", indices[i],
+                ctx->data.labels[indices[i]], res->predictions[i]);
+        for (int c = 0; c < ACCSIM_CLASSES; c++)
+            fprintf(out, " %d", res->outputs[i * ACCSIM_CLASSES + c]);
+        fprintf(out, "\n  saturations:");
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            fprintf(out, " %s %" PRIu32, accsim_layers[l].name,
+                    res->saturations[i * ACCSIM_LAYERS + (size_t)l]);
+        fprintf(out, "\n");
+    }
+}
+
+static int dump_outputs(const char *path, const cli_context *ctx, const accsim_result *res,
+                        const uint32_t *indices, accsim_error *err)
+{
+    accsim_outfile f;
+    if (accsim_outfile_open(&f, path, err) != 0)
+        return -1;
+    fprintf(f.fp, "split,index,label,prediction");
+    for (int c = 0; c < ACCSIM_CLASSES; c++)
+        fprintf(f.fp, ",out%d", c);
+    fprintf(f.fp, "\n");
+    for (size_t i = 0; i < res->count; i++) {
+        size_t p = indices ? indices[i] : i, index;
+        const char *split;
+        image_origin(&ctx->data, p, &split, &index);
+        fprintf(f.fp, "%s,%zu,%d,%d", split, index, ctx->data.labels[p], res->predictions[i]);
+        for (int c = 0; c < ACCSIM_CLASSES; c++)
+            fprintf(f.fp, ",%d", res->outputs[i * ACCSIM_CLASSES + c]);
+        fprintf(f.fp, "\n");
+    }
+    return accsim_outfile_commit(&f, err);
+}
+
+int cmd_run(const cli_options *opts)
+{
+    accsim_error err;
+    cli_context ctx;
+    if (cli_context_open(opts, &ctx, &err) != 0)
+        return cli_error(&err);
+
+    uint32_t *indices = NULL;
+    size_t count = ctx.count;
+    if (opts->images && cli_parse_index_list(opts->images, ctx.data.count, &indices, &count, &err) != 0) {
+        cli_context_close(&ctx);
+        return cli_error(&err);
+    }
+    accsim_config cfg;
+    accsim_config_default(&cfg);
+    memcpy(cfg.bits, opts->bits, sizeof cfg.bits);
+    cfg.overflow = opts->overflow;
+
+    int status = 1;
+    accsim_result res;
+    if (accsim_result_init(&res, count, &cfg, &err) != 0) {
+        free(indices);
+        cli_context_close(&ctx);
+        return cli_error(&err);
+    }
+    accsim_progress progress;
+    accsim_progress_start(&progress, "run", count, opts->quiet);
+    double start = accsim_now();
+    if (ctx.engine->ops->run(ctx.engine, &cfg, indices, count, &res, &progress, &err) != 0)
+        goto done;
+    double seconds = accsim_now() - start;
+    accsim_progress_finish(&progress);
+
+    uint8_t *labels = malloc(count ? count : 1);
+    if (!labels) {
+        accsim_fail(&err, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++)
+        labels[i] = ctx.data.labels[indices ? indices[i] : i];
+    accsim_summary sum;
+    accsim_summarize(&res, labels, 0, &sum);
+    free(labels);
+
+    if (opts->dump_outputs && dump_outputs(opts->dump_outputs, &ctx, &res, indices, &err) != 0)
+        goto done;
+    if (opts->json_path) {
+        json_object *root = build_json(opts, &ctx, &res, &sum, indices, seconds);
+        accsim_outfile f;
+        int rc = accsim_outfile_open(&f, opts->json_path, &err);
+        if (rc == 0) {
+            fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE),
+                  f.fp);
+            fputc('\n', f.fp);
+            rc = accsim_outfile_commit(&f, &err);
+        }
+        json_object_put(root);
+        if (rc != 0)
+            goto done;
+    }
+    if (!opts->json_path)
+        print_table(stdout, opts, &ctx, &res, &sum, indices, seconds);
+    status = 0;
+done:
+    if (status != 0)
+        cli_error(&err);
+    accsim_result_free(&res);
+    free(indices);
+    cli_context_close(&ctx);
+    return status;
+}

@@ -1,0 +1,57 @@
+/* Picks an engine: the C reference, or OpenCL when asked for or available. */
+#include <stdio.h>
+#include <string.h>
+
+#include "accsim/engine.h"
+#ifdef ACCSIM_HAVE_OPENCL
+#include <CL/cl.h>
+
+#include "opencl/opencl_engine.h"
+
+static int opencl_platform_count(void)
+{
+    cl_uint count = 0;
+    if (clGetPlatformIDs(0, NULL, &count) != CL_SUCCESS)
+        return 0;
+    return (int)count;
+}
+#endif
+
+accsim_engine *accsim_engine_create(const accsim_engine_options *opts, accsim_error *err)
+{
+    const char *kind = opts && opts->kind ? opts->kind : "auto";
+    if (strcmp(kind, "cpu") == 0)
+        return accsim_cpu_engine_create(err);
+    if (strcmp(kind, "opencl") != 0 && strcmp(kind, "auto") != 0) {
+        accsim_fail(err, "unknown engine '%s' (expected cpu, opencl or auto)", kind);
+        return NULL;
+    }
+#ifdef ACCSIM_HAVE_OPENCL
+    /* Only a missing platform falls back to the C reference; an unknown device
+     * or a kernel that does not build is the user's to fix, not to paper over. */
+    if (opencl_platform_count() == 0) {
+        if (strcmp(kind, "opencl") == 0) {
+            accsim_fail(err, "no OpenCL platform found (is an ICD such as pocl-opencl-icd "
+                             "installed?)");
+            return NULL;
+        }
+        if (!opts || !opts->quiet)
+            fprintf(stderr, "accsim: no OpenCL platform found; running on the C reference "
+                            "engine\n");
+        return accsim_cpu_engine_create(err);
+    }
+    return accsim_opencl_engine_create(opts, err);
+#else
+    if (strcmp(kind, "opencl") == 0) {
+        accsim_fail(err, "this accsim was built without OpenCL (ACCSIM_OPENCL=OFF)");
+        return NULL;
+    }
+    return accsim_cpu_engine_create(err);
+#endif
+}
+
+void accsim_engine_destroy(accsim_engine *engine)
+{
+    if (engine)
+        engine->ops->destroy(engine);
+}

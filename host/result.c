@@ -1,0 +1,94 @@
+/* Result buffers and run configurations shared by every engine. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "accsim/engine.h"
+
+void accsim_config_default(accsim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        cfg->bits[l] = 32;
+    cfg->overflow = ACCSIM_SATURATE;
+}
+
+static int check_range(const accsim_lin_range *r, const char *what, int layer, accsim_error *err)
+{
+    if (r->shift < 0 || r->shift > 32)
+        return accsim_fail(err, "%s range of %s: bin shift %d is outside 0..32", what,
+                           accsim_layers[layer].name, (int)r->shift);
+    return 0;
+}
+
+int accsim_config_check(const accsim_config *cfg, accsim_error *err)
+{
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        if (cfg->bits[l] < 2 || cfg->bits[l] > 32)
+            return accsim_fail(err, "accumulator width %d for %s is outside 2..32", cfg->bits[l],
+                               accsim_layers[l].name);
+        if (check_range(&cfg->out_range[l], "output", l, err) ||
+            check_range(&cfg->peak_range[l], "peak", l, err) ||
+            check_range(&cfg->psum_range[l], "partial-sum", l, err))
+            return -1;
+    }
+    if (cfg->overflow != ACCSIM_SATURATE && cfg->overflow != ACCSIM_WRAP)
+        return accsim_fail(err, "unknown overflow mode %d", (int)cfg->overflow);
+    if (cfg->start_layer < 0 || cfg->start_layer >= ACCSIM_LAYERS)
+        return accsim_fail(err, "start layer %d is outside 0..4", cfg->start_layer);
+    if (cfg->start_layer > 0 && !cfg->start_acts)
+        return accsim_fail(err, "start layer %s needs its input activations",
+                           accsim_layers[cfg->start_layer].name);
+    return 0;
+}
+
+accsim_lin_range accsim_lin_range_for(int64_t lo, int64_t hi)
+{
+    accsim_lin_range r = {.lo = (int32_t)lo, .shift = 0};
+    if (hi < lo)
+        hi = lo;
+    while (((uint64_t)(hi - lo) >> r.shift) >= ACCSIM_LIN_BINS)
+        r.shift++;
+    return r;
+}
+
+int accsim_result_init(accsim_result *res, size_t count, const accsim_config *cfg, accsim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->count = count;
+    size_t n = count ? count : 1;
+    size_t per_layer = n * ACCSIM_LAYERS;
+    res->outputs = calloc(n * ACCSIM_CLASSES, 1);
+    res->predictions = calloc(n, 1);
+    res->saturations = calloc(per_layer, sizeof *res->saturations);
+    res->out_min = calloc(per_layer, sizeof *res->out_min);
+    res->out_max = calloc(per_layer, sizeof *res->out_max);
+    res->psum_min = calloc(per_layer, sizeof *res->psum_min);
+    res->psum_max = calloc(per_layer, sizeof *res->psum_max);
+    bool ok = res->outputs && res->predictions && res->saturations && res->out_min &&
+              res->out_max && res->psum_min && res->psum_max;
+    if (cfg && cfg->capture_activations) {
+        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+            res->acts[l] = calloc(n, (size_t)accsim_layers[l].input_count);
+            ok = ok && res->acts[l];
+        }
+    }
+    if (!ok) {
+        accsim_result_free(res);
+        return accsim_fail(err, "out of memory for the results of %zu images", count);
+    }
+    return 0;
+}
+
+void accsim_result_free(accsim_result *res)
+{
+    free(res->outputs);
+    free(res->predictions);
+    free(res->saturations);
+    free(res->out_min);
+    free(res->out_max);
+    free(res->psum_min);
+    free(res->psum_max);
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        free(res->acts[l]);
+    memset(res, 0, sizeof *res);
+}

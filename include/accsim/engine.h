@@ -1,0 +1,124 @@
+/* One interface, several engines (the C reference, OpenCL). Every engine must
+ * fill an accsim_result with exactly the same bits as the C reference: that is
+ * what `accsim verify` and tests/test_engines.c check. */
+#ifndef ACCSIM_ENGINE_H
+#define ACCSIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accsim/error.h"
+#include "accsim/model.h"
+#include "accsim/progress.h"
+
+typedef enum { ACCSIM_SATURATE, ACCSIM_WRAP } accsim_overflow;
+
+/* Bits-needed histograms: bin b counts values whose smallest width is b (1..32);
+ * bin 0 stays empty. */
+#define ACCSIM_BITS_BINS 33
+/* Linear histograms: bin = min((v - lo) >> shift, ACCSIM_LIN_BINS - 1), values
+ * below lo go to bin 0. Power-of-two bin widths keep the bin index exact and
+ * cheap on every device. */
+#define ACCSIM_LIN_BINS 256
+
+typedef struct accsim_lin_range {
+    int32_t lo;
+    int32_t shift; /* 0..32; bin width is 2^shift */
+} accsim_lin_range;
+
+typedef struct accsim_config {
+    int bits[ACCSIM_LAYERS]; /* accumulator width per layer, 2..32 */
+    accsim_overflow overflow;
+    /* Histograms of layer outputs and of per-output peaks. */
+    bool histograms;
+    accsim_lin_range out_range[ACCSIM_LAYERS];
+    accsim_lin_range peak_range[ACCSIM_LAYERS]; /* over peak magnitudes (lo = 0) */
+    /* Every partial sum (opt-in: about 100 times more values). */
+    bool psum_histograms;
+    accsim_lin_range psum_range[ACCSIM_LAYERS];
+    /* Keep each layer's int8 input activations (for restarting a layer later). */
+    bool capture_activations;
+    /* Start at this layer from the given activations instead of the images:
+     * start_acts is [count][accsim_layers[start_layer].input_count]. Layers before
+     * start_layer are not computed and their per-image statistics stay zero. */
+    int start_layer;
+    const int8_t *start_acts;
+} accsim_config;
+
+typedef struct accsim_layer_hist {
+    uint64_t out_bits[ACCSIM_BITS_BINS];
+    uint64_t out_lin[ACCSIM_LIN_BINS];
+    uint64_t peak_bits[ACCSIM_BITS_BINS];
+    uint64_t peak_lin[ACCSIM_LIN_BINS];
+    uint64_t psum_bits[ACCSIM_BITS_BINS];
+    uint64_t psum_lin[ACCSIM_LIN_BINS];
+} accsim_layer_hist;
+
+/* Per-image arrays are indexed [i * ACCSIM_LAYERS + layer] where i is the
+ * position in the request's index list, not the data set index. */
+typedef struct accsim_result {
+    size_t count;
+    int8_t *outputs;      /* [count][10] fc3 after requantization */
+    uint8_t *predictions; /* [count] argmax, lowest index on ties */
+    uint32_t *saturations; /* [count][5] saturation (or wrap) events */
+    int32_t *out_min;     /* [count][5] smallest layer output (final accumulator) */
+    int32_t *out_max;     /* [count][5] largest layer output */
+    int32_t *psum_min;    /* [count][5] smallest value any accumulator held */
+    int32_t *psum_max;    /* [count][5] largest value any accumulator held */
+    accsim_layer_hist hist[ACCSIM_LAYERS]; /* zero unless requested */
+    int8_t *acts[ACCSIM_LAYERS]; /* [count][input_count] when capture_activations */
+} accsim_result;
+
+int accsim_result_init(accsim_result *res, size_t count, const accsim_config *cfg, accsim_error *err);
+void accsim_result_free(accsim_result *res);
+
+typedef struct accsim_engine accsim_engine;
+
+typedef struct accsim_engine_ops {
+    /* Takes the model and the whole quantized data set once ([count][3072]);
+     * later runs pick images from it by index. */
+    int (*load)(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+                size_t count, accsim_error *err);
+    /* Runs images indices[0..count-1] (or 0..count-1 when indices is NULL).
+     * res must be accsim_result_init'ed for count and cfg. */
+    int (*run)(accsim_engine *engine, const accsim_config *cfg, const uint32_t *indices,
+               size_t count, accsim_result *res, accsim_progress *progress, accsim_error *err);
+    void (*destroy)(accsim_engine *engine);
+} accsim_engine_ops;
+
+struct accsim_engine {
+    const accsim_engine_ops *ops;
+    const char *kind;       /* "cpu" or "opencl" */
+    char description[512];  /* what it runs on, for reports */
+    void *impl;
+};
+
+typedef struct accsim_engine_options {
+    const char *kind;   /* "cpu", "opencl" or NULL/"auto": OpenCL when there is a platform */
+    const char *device; /* index or name substring; NULL: $ACCSIM_DEVICE, else a GPU, else any */
+    const char *kernel_dir; /* load the kernels (*.cl files) from here instead of the embedded copies */
+    bool quiet;
+} accsim_engine_options;
+
+/* Creates an engine. With kind "auto" and no usable OpenCL platform it says so
+ * on stderr and returns the C reference. */
+accsim_engine *accsim_engine_create(const accsim_engine_options *opts, accsim_error *err);
+accsim_engine *accsim_cpu_engine_create(accsim_error *err);
+void accsim_engine_destroy(accsim_engine *engine);
+
+/* Validates a configuration (widths, ranges); the error names the bad field. */
+int accsim_config_check(const accsim_config *cfg, accsim_error *err);
+void accsim_config_default(accsim_config *cfg); /* B = 32 everywhere, saturate, no histograms */
+
+/* Bits needed for v: the smallest B with -2^(B-1) <= v <= 2^(B-1) - 1. */
+static inline int accsim_bits_needed(int64_t v)
+{
+    uint64_t magnitude = v < 0 ? ~(uint64_t)v : (uint64_t)v; /* -1 needs as few bits as 0 */
+    return magnitude == 0 ? 1 : 65 - __builtin_clzll(magnitude);
+}
+
+/* Linear bin shift so that [lo, hi] fits in ACCSIM_LIN_BINS bins. */
+accsim_lin_range accsim_lin_range_for(int64_t lo, int64_t hi);
+
+#endif
