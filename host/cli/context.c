@@ -62,11 +62,23 @@ int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *er
         cli_context_close(ctx);
         return -1;
     }
-    if (ctx->engine->ops->load(ctx->engine, &ctx->model, ctx->images, ctx->data.count, err) != 0) {
-        cli_context_close(ctx);
-        return -1;
+    if (ctx->engine->ops->load(ctx->engine, &ctx->model, ctx->images, ctx->data.count, err) == 0)
+        return 0;
+    /* A device that cannot hold the data (out of memory, say) need not stop
+     * the user's work when they did not insist on OpenCL. */
+    bool may_fall_back = strcmp(ctx->engine->kind, "cpu") != 0 &&
+                         (!opts->engine.kind || strcmp(opts->engine.kind, "auto") == 0);
+    accsim_engine_destroy(ctx->engine);
+    ctx->engine = NULL;
+    if (may_fall_back) {
+        fprintf(stderr, "accsim: %s; running on the C reference engine instead\n", err->message);
+        ctx->engine = accsim_cpu_engine_create(err);
+        if (ctx->engine &&
+            ctx->engine->ops->load(ctx->engine, &ctx->model, ctx->images, ctx->data.count, err) == 0)
+            return 0;
     }
-    return 0;
+    cli_context_close(ctx);
+    return -1;
 }
 
 void cli_context_close(cli_context *ctx)

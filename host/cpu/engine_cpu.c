@@ -110,9 +110,12 @@ static inline int8_t activation(const accsim_layer_info *info, int32_t v, double
 
 /* conv: for each output channel and position, channel by channel (SPEC 5). */
 static void run_conv(const accsim_layer_info *info, const int8_t *in, const int8_t *weights,
-                     double scale, accumulator *a, int32_t *acc_grid, int32_t *layer_min,
+                     double scale, accumulator *state, int32_t *acc_grid, int32_t *layer_min,
                      int32_t *layer_max, int8_t *out)
 {
+    /* A local copy lets the compiler keep the accumulator's state in
+     * registers: the int8 loads below could otherwise alias it. */
+    accumulator local = *state, *a = &local;
     const int C = info->in_channels, S = info->in_size, K = info->kernel, O = info->out_size;
     for (int o = 0; o < info->out_channels; o++) {
         for (int y = 0; y < O; y++) {
@@ -145,12 +148,14 @@ static void run_conv(const accsim_layer_info *info, const int8_t *in, const int8
             }
         }
     }
+    *state = local;
 }
 
 static void run_fc(const accsim_layer_info *info, const int8_t *in, const int8_t *weights,
-                   const int32_t *bias, double scale, accumulator *a, int32_t *layer_min,
+                   const int32_t *bias, double scale, accumulator *state, int32_t *layer_min,
                    int32_t *layer_max, int8_t *out)
 {
+    accumulator local = *state, *a = &local;
     const int N = info->in_channels;
     for (int o = 0; o < info->out_channels; o++) {
         begin_output(a);
@@ -163,6 +168,7 @@ static void run_fc(const accsim_layer_info *info, const int8_t *in, const int8_t
         end_output(a, acc, layer_min, layer_max);
         out[o] = activation(info, acc, scale);
     }
+    *state = local;
 }
 
 static uint8_t argmax(const int8_t *v)
