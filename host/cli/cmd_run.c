@@ -43,7 +43,9 @@ static json_object *build_json(const cli_options *opts, const cli_context *ctx,
                            json_object_new_string(opts->overflow == ACCSIM_WRAP ? "wrap" : "saturate"));
     json_object_object_add(root, "images", json_object_new_int64((int64_t)sum->images));
     json_object_object_add(root, "correct", json_object_new_int64((int64_t)sum->correct));
-    json_object_object_add(root, "accuracy", json_object_new_double(sum->accuracy));
+    char accuracy[32]; /* percent to 4 places: exact for up to 10^6 images, and readable */
+    snprintf(accuracy, sizeof accuracy, "%.4f", sum->accuracy);
+    json_object_object_add(root, "accuracy", json_object_new_double_s(sum->accuracy, accuracy));
     json_object_object_add(root, "bits", int_array(opts->bits, ACCSIM_LAYERS));
     json_object_object_add(root, "energy", json_object_new_int64((int64_t)accsim_energy(opts->bits)));
     json_object *layers = json_object_new_array();
