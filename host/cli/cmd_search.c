@@ -1,11 +1,87 @@
-/* Placeholder until the analyses land (issue 4). */
+/* accsim search (Approach C): per-layer widths of least energy within the
+ * accuracy tolerance (default 0), proved over the search box; and the Pareto front. */
+#include <inttypes.h>
 #include <stdio.h>
 
-#include "cli/cli.h"
+#include "accsim/energy.h"
+#include "analysis/table.h"
+#include "cli/analysis_cli.h"
 
 int cmd_search(const cli_options *opts)
 {
-    (void)opts;
-    fprintf(stderr, "accsim: 'search' is not implemented yet\n");
-    return 2;
+    accsim_error err;
+    an_session s;
+    if (an_open(opts, ACCSIM_SPLIT_TEST, &s, &err) != 0)
+        return cli_error(&err);
+    accsim_search_options so;
+    accsim_search_options_default(&so);
+    so.tolerance = opts->tolerance_given ? opts->tolerance : 0.0;
+    int rc = 0;
+    json_object *root = json_object_new_object();
+    for (int k = 0; k < s.nsets && rc == 0; k++) {
+        const accsim_baseline *b = &s.base[k];
+        accsim_search_result r;
+        if (accsim_search(b, &so, &r, &err) != 0) {
+            rc = cli_error(&err);
+            break;
+        }
+        printf("split %s: baseline %.2f %% (%zu of %zu), target >= %zu correct (tolerance %.2f pp)\n",
+               b->set.name, b->summary.accuracy, b->summary.correct, b->set.count,
+               r.target_correct, so.tolerance);
+        printf("box: conv1 %d-%d, conv2 %d-%d, fc1 %d-%d, fc2 %d-%d, fc3 %d-%d (%zu settings); "
+               "%zu visited, %zu decided by bounds, %zu node runs, %.2f s\n",
+               r.lo[0], r.hi[0], r.lo[1], r.hi[1], r.lo[2], r.hi[2], r.lo[3], r.hi[3], r.lo[4],
+               r.hi[4], r.box_settings, r.settings_visited, r.decided_by_bounds, r.nodes_run,
+               r.seconds);
+        if (r.found)
+            printf("answer: bits %d,%d,%d,%d,%d  energy %" PRIu64 "  accuracy %.2f %% (%zu correct)\n",
+                   r.bits[0], r.bits[1], r.bits[2], r.bits[3], r.bits[4], r.energy, r.accuracy,
+                   r.correct);
+        else
+            printf("answer: no setting in the box meets the target\n");
+        table t;
+        table_init(&t, "pareto", "Energy-accuracy Pareto front",
+                   "split,conv1,conv2,fc1,fc2,fc3,energy,correct,accuracy");
+        for (size_t p = 0; p < r.pareto_count; p++) {
+            const accsim_pareto_point *q = &r.pareto[p];
+            table_row(&t, "%s|%d|%d|%d|%d|%d|%" PRIu64 "|%zu|%.4f", b->set.name, q->bits[0],
+                      q->bits[1], q->bits[2], q->bits[3], q->bits[4], q->energy, q->correct,
+                      q->accuracy);
+        }
+        printf("Pareto front (%zu points):\n", r.pareto_count);
+        table_text(&t, stdout);
+        if (opts->csv_path && table_write_csv(&t, opts->csv_path, &err) != 0)
+            rc = cli_error(&err);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "found", json_object_new_boolean(r.found));
+        json_object *bits = json_object_new_array();
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            json_object_array_add(bits, json_object_new_int(r.bits[l]));
+        json_object_object_add(o, "bits", bits);
+        json_object_object_add(o, "energy", json_object_new_int64((int64_t)r.energy));
+        json_object_object_add(o, "correct", json_object_new_int64((int64_t)r.correct));
+        json_object_object_add(o, "accuracy", json_object_new_double(r.accuracy));
+        json_object_object_add(o, "baseline_accuracy", json_object_new_double(b->summary.accuracy));
+        json_object_object_add(o, "target_correct", json_object_new_int64((int64_t)r.target_correct));
+        json_object_object_add(o, "tolerance", json_object_new_double(so.tolerance));
+        json_object *box = json_object_new_array();
+        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+            json_object *pair = json_object_new_array();
+            json_object_array_add(pair, json_object_new_int(r.lo[l]));
+            json_object_array_add(pair, json_object_new_int(r.hi[l]));
+            json_object_array_add(box, pair);
+        }
+        json_object_object_add(o, "box", box);
+        json_object_object_add(o, "settings_in_box", json_object_new_int64((int64_t)r.box_settings));
+        json_object_object_add(o, "settings_visited", json_object_new_int64((int64_t)r.settings_visited));
+        json_object_object_add(o, "pareto", table_json(&t));
+        json_object_object_add(root, b->set.name, o);
+        table_free(&t);
+        accsim_search_result_free(&r);
+    }
+    if (rc == 0 && opts->json_path && json_write_file(root, opts->json_path, &err) != 0)
+        rc = cli_error(&err);
+    json_object_put(root);
+    an_close(&s);
+    return rc;
 }

@@ -1,0 +1,478 @@
+/* Approach C: per-layer widths of least energy subject to
+ * accuracy >= baseline - tolerance, and the energy-accuracy Pareto front.
+ *
+ * Method (exact over the box lo[L] <= B_L <= hi[L]):
+ *
+ * 1. Every setting of the box is listed in increasing energy (SPEC 8), ties
+ *    broken by the widths in lexicographic order. The answer is the first
+ *    setting in that order whose accuracy meets the target: every cheaper one
+ *    has been shown not to.
+ *
+ * 2. Each setting is decided exactly, by a walk down a tree of prefixes. A node
+ *    at depth d fixes the widths of layers 0..d and holds, for every image, the
+ *    state it has with those widths and 32 bits after: its prediction and the
+ *    bits needed by each later layer (with the captured inputs of the later
+ *    layers for the images whose state differs from the parent's). A child is
+ *    made by re-running, from layer d+1 at its width, only the images whose
+ *    need at layer d+1 exceeds that width (SPEC 7: the others compute exactly
+ *    the parent's bits). Nodes are cached, so a prefix is run once for all the
+ *    settings that share it.
+ *
+ * 3. At a node, for a setting below it, the images whose needs in the later
+ *    layers all fit keep the node's predictions; the others may end up anything.
+ *    So correct >= (correct among the unchanged) and correct <= that + (number
+ *    changed): exact bounds. When the upper bound is below the threshold the
+ *    setting is decided without going deeper; otherwise the walk goes one layer
+ *    down, and at the last layer the count is exact.
+ *
+ * No monotonicity of accuracy in the widths is assumed anywhere (it does not
+ * hold: saturation can turn a wrong prediction right). The only assumption is
+ * the box. Its default is, per layer, hi = the largest need of any image at
+ * that layer in the baseline (above it the layer computes the baseline's bits
+ * for every image whose earlier layers are exact), lo = hi - span. With widen,
+ * the box is extended one width down in every layer where the answer sits on
+ * the lower edge, and the search repeats, until the answer is inside.
+ *
+ * The Pareto front (opts->pareto) is the staircase of the same enumeration
+ * over the whole box: a setting is on it when its accuracy is higher than that
+ * of every cheaper setting in the box (for equal energies, the most accurate).
+ * Deciding "higher than the best so far" uses the same bounds with the
+ * threshold best + 1, and a point's accuracy is always computed exactly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accsim/analysis.h"
+#include "accsim/energy.h"
+
+typedef struct node {
+    int depth, width;
+    struct node *parent;
+    struct node *child[33];
+    uint8_t *need;    /* [count][5]: bits needed, with 32 bits after depth */
+    uint8_t *correct; /* [count] */
+    size_t ncorrect;
+    bool shares;      /* need/correct are the parent's (no image changed here) */
+    int32_t *slot;    /* [count]: row in acts, or -1 (NULL when shares) */
+    int8_t *acts[ACCSIM_LAYERS]; /* for layers > depth: [changed][input_count] */
+} node;
+
+typedef struct searcher {
+    const accsim_baseline *b;
+    node root;
+    size_t nodes_run, images_run;
+    uint32_t *pos, *idx; /* scratch [count] */
+} searcher;
+
+static void node_free(node *n)
+{
+    for (int w = 0; w < 33; w++)
+        if (n->child[w]) {
+            node_free(n->child[w]);
+            free(n->child[w]);
+        }
+    if (!n->shares && n->depth >= 0)
+        free(n->need);
+    if (!n->shares)
+        free(n->correct);
+    free(n->slot);
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        free(n->acts[l]);
+    memset(n, 0, sizeof *n);
+}
+
+static const int8_t *act_row(const searcher *s, const node *n, int layer, size_t i)
+{
+    size_t len = (size_t)accsim_layers[layer].input_count;
+    for (const node *m = n; m && m->depth >= 0; m = m->parent)
+        if (m->slot && m->slot[i] >= 0)
+            return m->acts[layer] + (size_t)m->slot[i] * len;
+    return s->b->res.acts[layer] + i * len;
+}
+
+/* Runs layer d+1 at width w (32 after) for the images whose need there exceeds
+ * w. With keep, returns the new node; else only its correct count (*ncorrect). */
+static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *ncorrect,
+                        accsim_error *err)
+{
+    const accsim_baseline *b = s->b;
+    size_t count = b->set.count;
+    int layer = parent->depth + 1;
+    size_t m = 0;
+    for (size_t i = 0; i < count; i++)
+        if (parent->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
+            s->pos[m] = (uint32_t)i;
+            s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
+            m++;
+        }
+    node *child = NULL;
+    if (keep) {
+        child = calloc(1, sizeof *child);
+        if (!child) {
+            accsim_fail(err, "out of memory");
+            return NULL;
+        }
+        child->depth = layer;
+        child->width = w;
+        child->parent = parent;
+    }
+    if (m == 0) {
+        *ncorrect = parent->ncorrect;
+        if (child) {
+            child->need = parent->need;
+            child->correct = parent->correct;
+            child->ncorrect = parent->ncorrect;
+            child->shares = true;
+        }
+        return child ? child : (node *)parent; /* non-NULL: success */
+    }
+    size_t len = (size_t)accsim_layers[layer].input_count;
+    int8_t *start = NULL;
+    if (layer > 0) {
+        start = malloc(m * len);
+        if (!start) {
+            free(child);
+            accsim_fail(err, "out of memory");
+            return NULL;
+        }
+        for (size_t j = 0; j < m; j++)
+            memcpy(start + j * len, act_row(s, parent, layer, s->pos[j]), len);
+    }
+    accsim_config cfg;
+    accsim_config_default(&cfg);
+    cfg.bits[layer] = w;
+    cfg.overflow = b->overflow;
+    cfg.start_layer = layer;
+    cfg.start_acts = start;
+    cfg.capture_activations = keep && layer < ACCSIM_LAYERS - 1;
+    accsim_result res;
+    if (accsim_result_init(&res, m, &cfg, err) != 0) {
+        free(start);
+        free(child);
+        return NULL;
+    }
+    if (b->engine->ops->run(b->engine, &cfg, s->idx, m, &res, NULL, err) != 0) {
+        accsim_result_free(&res);
+        free(start);
+        free(child);
+        return NULL;
+    }
+    free(start);
+    s->nodes_run++;
+    s->images_run += m;
+    size_t nc = parent->ncorrect;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = s->pos[j];
+        uint8_t now = res.predictions[j] == b->set.labels[i];
+        nc = nc - parent->correct[i] + now;
+    }
+    *ncorrect = nc;
+    if (!child) {
+        accsim_result_free(&res);
+        return (node *)parent;
+    }
+    child->ncorrect = nc;
+    child->need = malloc(count * ACCSIM_LAYERS);
+    child->correct = malloc(count);
+    child->slot = malloc(count * sizeof *child->slot);
+    if (!child->need || !child->correct || !child->slot) {
+        accsim_result_free(&res);
+        node_free(child);
+        free(child);
+        accsim_fail(err, "out of memory");
+        return NULL;
+    }
+    memcpy(child->need, parent->need, count * ACCSIM_LAYERS);
+    memcpy(child->correct, parent->correct, count);
+    for (size_t i = 0; i < count; i++)
+        child->slot[i] = -1;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = s->pos[j];
+        child->slot[i] = (int32_t)j;
+        child->correct[i] = res.predictions[j] == b->set.labels[i];
+        for (int l = layer + 1; l < ACCSIM_LAYERS; l++) {
+            size_t k = j * ACCSIM_LAYERS + (size_t)l;
+            int lo = accsim_bits_needed(res.psum_min[k]), hi = accsim_bits_needed(res.psum_max[k]);
+            int need = lo > hi ? lo : hi;
+            child->need[i * ACCSIM_LAYERS + (size_t)l] = (uint8_t)(need > 32 ? 32 : need);
+        }
+    }
+    for (int l = layer + 1; l < ACCSIM_LAYERS; l++) { /* keep the captured inputs */
+        child->acts[l] = res.acts[l];
+        res.acts[l] = NULL;
+    }
+    accsim_result_free(&res);
+    return child;
+}
+
+/* Bounds on the correct count of bits, from node n's state. */
+static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYERS], size_t *lb,
+                   size_t *ub)
+{
+    size_t count = s->b->set.count, changed = 0, lost = 0;
+    int d = n->depth;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *need = n->need + i * ACCSIM_LAYERS;
+        bool ch = false;
+        for (int l = d + 1; l < ACCSIM_LAYERS && !ch; l++)
+            ch = need[l] > bits[l];
+        if (ch) {
+            changed++;
+            lost += n->correct[i];
+        }
+    }
+    *lb = n->ncorrect - lost;
+    *ub = *lb + changed;
+}
+
+/* Decides whether bits has at least thr correct images. Returns 1 with the
+ * exact count in *exact when it has, 0 when it has not (then *exact is only an
+ * upper bound below thr), -1 on error. *deep: the walk reached the last layer. */
+static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t *exact,
+                  bool *deep, accsim_error *err)
+{
+    node *n = &s->root;
+    *deep = false;
+    for (;;) {
+        size_t lb, ub;
+        bounds(s, n, bits, &lb, &ub);
+        if (ub < thr) {
+            *exact = ub;
+            return 0;
+        }
+        if (lb == ub) {
+            *exact = lb;
+            return lb >= thr;
+        }
+        int layer = n->depth + 1;
+        if (layer == ACCSIM_LAYERS - 1) {
+            size_t nc;
+            if (!make_child(s, n, bits[layer], false, &nc, err))
+                return -1;
+            *deep = true;
+            *exact = nc;
+            return nc >= thr;
+        }
+        int w = bits[layer];
+        if (!n->child[w]) {
+            size_t nc;
+            n->child[w] = make_child(s, n, w, true, &nc, err);
+            if (!n->child[w])
+                return -1;
+        }
+        n = n->child[w];
+    }
+}
+
+typedef struct setting {
+    uint64_t energy;
+    uint8_t bits[ACCSIM_LAYERS];
+} setting;
+
+static int setting_cmp(const void *pa, const void *pb)
+{
+    const setting *a = pa, *b = pb;
+    if (a->energy != b->energy)
+        return a->energy < b->energy ? -1 : 1;
+    return memcmp(a->bits, b->bits, ACCSIM_LAYERS);
+}
+
+void accsim_search_options_default(accsim_search_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->span = 3;
+    o->pareto = true;
+    o->widen = true;
+}
+
+static void draw_progress(bool enabled, const char *name, size_t done, size_t total, double t0,
+                          bool final)
+{
+    if (!enabled)
+        return;
+    fprintf(stderr, "\rsearch on %s: %zu/%zu settings, %.1f s%s", name, done, total,
+            accsim_now() - t0, final ? "          \n" : "   ");
+    fflush(stderr);
+}
+
+static int search_box(searcher *s, const accsim_search_options *opts, accsim_search_result *out,
+                      accsim_error *err)
+{
+    const accsim_baseline *b = s->b;
+    size_t total = 1;
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        total *= (size_t)(out->hi[l] - out->lo[l] + 1);
+    if (total > 4000000)
+        return accsim_fail(err, "search box of %zu settings is too large (at most 4,000,000)", total);
+    setting *list = malloc(total * sizeof *list);
+    if (!list)
+        return accsim_fail(err, "out of memory for %zu settings", total);
+    size_t k = 0;
+    int cur[ACCSIM_LAYERS];
+    memcpy(cur, out->lo, sizeof cur);
+    for (;;) {
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            list[k].bits[l] = (uint8_t)cur[l];
+        list[k].energy = accsim_energy(cur);
+        k++;
+        int l = ACCSIM_LAYERS - 1;
+        while (l >= 0 && cur[l] == out->hi[l]) {
+            cur[l] = out->lo[l];
+            l--;
+        }
+        if (l < 0)
+            break;
+        cur[l]++;
+    }
+    qsort(list, total, sizeof *list, setting_cmp);
+    out->box_settings = total;
+    out->found = false;
+    out->settings_visited = out->decided_by_bounds = 0;
+    free(out->pareto);
+    out->pareto = NULL;
+    out->pareto_count = 0;
+    size_t cap = 0, best = 0;
+    bool have_front = false;
+    bool show = !b->quiet && isatty(STDERR_FILENO);
+    double t0 = accsim_now(), last = 0;
+    int rc = 0;
+    for (size_t j = 0; j < total; j++) {
+        size_t thr = SIZE_MAX;
+        if (!out->found)
+            thr = out->target_correct;
+        if (opts->pareto) {
+            size_t t = have_front ? best + 1 : 0;
+            if (t < thr)
+                thr = t;
+        }
+        if (thr == SIZE_MAX)
+            break;
+        int bits[ACCSIM_LAYERS];
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            bits[l] = list[j].bits[l];
+        size_t value;
+        bool deep;
+        int r = decide(s, bits, thr, &value, &deep, err);
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        out->settings_visited++;
+        if (r == 0 && !deep)
+            out->decided_by_bounds++;
+        if (r == 1) {
+            if (!out->found && value >= out->target_correct) {
+                out->found = true;
+                memcpy(out->bits, bits, sizeof bits);
+                out->energy = list[j].energy;
+                out->correct = value;
+                out->accuracy = b->set.count ? 100.0 * (double)value / (double)b->set.count : 0;
+            }
+            if (opts->pareto && (!have_front || value > best)) {
+                if (out->pareto_count && out->pareto[out->pareto_count - 1].energy == list[j].energy) {
+                    out->pareto_count--; /* same energy, more accurate */
+                } else if (out->pareto_count == cap) {
+                    cap = cap ? 2 * cap : 64;
+                    accsim_pareto_point *p = realloc(out->pareto, cap * sizeof *p);
+                    if (!p) {
+                        rc = accsim_fail(err, "out of memory");
+                        break;
+                    }
+                    out->pareto = p;
+                }
+                accsim_pareto_point *p = &out->pareto[out->pareto_count++];
+                memcpy(p->bits, bits, sizeof bits);
+                p->energy = list[j].energy;
+                p->correct = value;
+                p->accuracy = b->set.count ? 100.0 * (double)value / (double)b->set.count : 0;
+                best = value;
+                have_front = true;
+            }
+        }
+        double now = accsim_now();
+        if (now - last > 0.2) {
+            draw_progress(show, b->set.name, j + 1, total, t0, false);
+            last = now;
+        }
+    }
+    draw_progress(show, b->set.name, out->settings_visited, total, t0, true);
+    free(list);
+    return rc;
+}
+
+int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
+                  accsim_search_result *out, accsim_error *err)
+{
+    double t0 = accsim_now();
+    memset(out, 0, sizeof *out);
+    size_t count = b->set.count;
+    searcher s = {.b = b};
+    s.root.depth = -1;
+    s.root.need = b->need;
+    s.root.correct = malloc(count ? count : 1);
+    s.pos = malloc((count ? count : 1) * sizeof *s.pos);
+    s.idx = malloc((count ? count : 1) * sizeof *s.idx);
+    if (!s.root.correct || !s.pos || !s.idx) {
+        free(s.root.correct), free(s.pos), free(s.idx);
+        return accsim_fail(err, "out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        s.root.correct[i] = b->res.predictions[i] == b->set.labels[i];
+        s.root.ncorrect += s.root.correct[i];
+    }
+    out->target_correct = accsim_target_correct(b, opts->tolerance);
+    int span = opts->span > 0 ? opts->span : 3;
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        out->hi[l] = opts->hi[l] ? opts->hi[l] : b->need_max[l];
+        out->lo[l] = opts->lo[l] ? opts->lo[l] : out->hi[l] - span;
+        if (out->lo[l] < 2)
+            out->lo[l] = 2;
+        if (out->hi[l] < out->lo[l])
+            out->hi[l] = out->lo[l];
+        if (out->hi[l] > 32 || out->lo[l] > 32) {
+            free(s.root.correct), free(s.pos), free(s.idx);
+            return accsim_fail(err, "search box for %s is outside 2..32", accsim_layers[l].name);
+        }
+    }
+    int rc = 0;
+    for (int round = 0; round < 16; round++) {
+        rc = search_box(&s, opts, out, err);
+        if (rc != 0 || !out->found || !opts->widen)
+            break;
+        bool widened = false;
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            if (out->bits[l] == out->lo[l] && out->lo[l] > 2 && !opts->lo[l]) {
+                out->lo[l]--;
+                widened = true;
+            }
+        if (!widened)
+            break;
+        accsim_phase_note(b->quiet, "search on %s: answer on the box's lower edge; widening to "
+                          "%d-%d,%d-%d,%d-%d,%d-%d,%d-%d", b->set.name, out->lo[0], out->hi[0],
+                          out->lo[1], out->hi[1], out->lo[2], out->hi[2], out->lo[3], out->hi[3],
+                          out->lo[4], out->hi[4]);
+    }
+    out->nodes_run = s.nodes_run;
+    out->images_run = s.images_run;
+    s.root.need = NULL;
+    s.root.shares = true; /* root's need belongs to the baseline */
+    free(s.root.correct);
+    s.root.correct = NULL;
+    node_free(&s.root);
+    free(s.pos), free(s.idx);
+    out->seconds = accsim_now() - t0;
+    if (rc == 0)
+        accsim_phase_note(b->quiet, "search on %s: %zu of %zu settings visited, %zu decided by bounds, "
+                          "%zu node runs (%zu images) in %.2f s", b->set.name,
+                          out->settings_visited, out->box_settings, out->decided_by_bounds,
+                          out->nodes_run, out->images_run, out->seconds);
+    return rc;
+}
+
+void accsim_search_result_free(accsim_search_result *r)
+{
+    free(r->pareto);
+    r->pareto = NULL;
+    r->pareto_count = 0;
+}

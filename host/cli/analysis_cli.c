@@ -1,0 +1,75 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/analysis_cli.h"
+
+int an_open(const cli_options *opts, accsim_split default_split, an_session *s, accsim_error *err)
+{
+    memset(s, 0, sizeof *s);
+    cli_options o = *opts;
+    if (!opts->split_given)
+        o.split = default_split;
+    o.limit = 0; /* applied per split below */
+    if (cli_context_open(&o, &s->ctx, err) != 0)
+        return -1;
+    const accsim_dataset *d = &s->ctx.data;
+    size_t limit = opts->limit > 0 ? (size_t)opts->limit : SIZE_MAX;
+    if (d->split == ACCSIM_SPLIT_BOTH) {
+        size_t ntest = d->count < ACCSIM_CIFAR_PER_BATCH ? d->count : ACCSIM_CIFAR_PER_BATCH;
+        size_t ntrain = d->count - ntest;
+        size_t n[2] = {ntest < limit ? ntest : limit, ntrain < limit ? ntrain : limit};
+        size_t first[2] = {0, ntest};
+        const char *names[2] = {"test", "train"};
+        s->nsets = 2;
+        for (int k = 0; k < 2; k++) {
+            s->indices[k] = malloc((n[k] ? n[k] : 1) * sizeof(uint32_t));
+            uint8_t *labels = malloc(n[k] ? n[k] : 1);
+            if (!s->indices[k] || !labels) {
+                free(labels);
+                an_close(s);
+                return accsim_fail(err, "out of memory");
+            }
+            for (size_t i = 0; i < n[k]; i++) {
+                s->indices[k][i] = (uint32_t)(first[k] + i);
+                labels[i] = d->labels[first[k] + i];
+            }
+            s->set[k] = (accsim_imageset){.name = names[k], .count = n[k],
+                                          .indices = s->indices[k], .labels = labels};
+        }
+    } else {
+        s->nsets = 1;
+        size_t n = d->count < limit ? d->count : limit;
+        s->set[0] = (accsim_imageset){.name = accsim_split_name(d->split), .count = n,
+                                      .indices = NULL, .labels = d->labels};
+    }
+    for (int k = 0; k < s->nsets; k++) {
+        if (accsim_baseline_run(&s->base[k], s->ctx.engine, &s->ctx.model, &s->set[k],
+                                opts->overflow, opts->quiet, err) != 0) {
+            an_close(s);
+            return -1;
+        }
+        s->have_base[k] = true;
+    }
+    return 0;
+}
+
+void an_close(an_session *s)
+{
+    for (int k = 0; k < 2; k++) {
+        if (s->have_base[k])
+            accsim_baseline_free(&s->base[k]);
+        if (s->indices[k]) {
+            free((void *)s->set[k].labels);
+            free(s->indices[k]);
+        }
+    }
+    cli_context_close(&s->ctx);
+    memset(s, 0, sizeof *s);
+}
+
+uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index)
+{
+    if (s->ctx.data.split == ACCSIM_SPLIT_BOTH && strcmp(split, "train") == 0)
+        return ACCSIM_CIFAR_PER_BATCH + index;
+    return index;
+}

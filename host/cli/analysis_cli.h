@@ -1,0 +1,26 @@
+/* What the analysis subcommands (hist, sweep, minwidth, search, study) share:
+ * the loaded context split into image sets, and their baselines. */
+#ifndef ACCSIM_ANALYSIS_CLI_H
+#define ACCSIM_ANALYSIS_CLI_H
+
+#include "accsim/analysis.h"
+#include "cli/cli.h"
+
+typedef struct an_session {
+    cli_context ctx;
+    int nsets;                 /* 1, or 2 for both splits (test, then train) */
+    accsim_imageset set[2];
+    uint32_t *indices[2];
+    accsim_baseline base[2];
+    bool have_base[2];
+} an_session;
+
+/* Opens the context (split from opts, or default_split when not given) and
+ * runs the baseline of every set. --limit N keeps the first N images of each
+ * split. */
+int an_open(const cli_options *opts, accsim_split default_split, an_session *s, accsim_error *err);
+void an_close(an_session *s);
+/* Engine index of image `index` of split `name` in this session's data. */
+uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index);
+
+#endif

@@ -1,0 +1,160 @@
+/* The accumulator-width study (SPEC section 1) on top of any accsim_engine.
+ *
+ * Everything here is exact, and cheap because of one fact of the semantics
+ * (SPEC 5 and 7): run once at B = 32 everywhere (the baseline) and record, for
+ * every image i and layer L, need[i][L] = the bits needed by the largest
+ * magnitude any of L's accumulators held. Under a width setting (B1..B5), image
+ * i computes exactly the baseline's bits when need[i][L] <= B_L for every L, and
+ * otherwise it agrees with the baseline up to the first layer L0 with
+ * need[i][L0] > B_L0. So a setting is evaluated by re-running only the changed
+ * images, each from its L0, on the baseline's captured input activations of L0;
+ * every other image keeps its baseline prediction and has no saturation event.
+ *
+ * An image that saturates even at 32 bits has need 32 there, so it is re-run at
+ * every narrower width of that layer: no special case is needed. */
+#ifndef ACCSIM_ANALYSIS_H
+#define ACCSIM_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accsim/engine.h"
+#include "accsim/error.h"
+#include "accsim/model.h"
+#include "accsim/summary.h"
+
+/* A set of images of the engine's loaded data: the engine indices, their
+ * labels, and how to name them (split and index within the split). */
+typedef struct accsim_imageset {
+    const char *name;         /* "test", "train" */
+    size_t count;
+    const uint32_t *indices;  /* engine indices; NULL means 0..count-1 */
+    const uint8_t *labels;    /* [count] */
+} accsim_imageset;
+
+/* The B = 32 run every analysis starts from. */
+typedef struct accsim_baseline {
+    accsim_engine *engine;
+    const accsim_model *model;
+    accsim_imageset set;
+    accsim_overflow overflow;
+    bool quiet;
+    accsim_result res;        /* with capture_activations: res.acts[L] = L's int8 input */
+    uint8_t *need;            /* [count][5] bits needed per image and layer, 1..32 */
+    int need_min[ACCSIM_LAYERS], need_max[ACCSIM_LAYERS];
+    size_t max_class_count;   /* images of the most frequent label */
+    accsim_summary summary;   /* of the baseline run */
+    double seconds;
+} accsim_baseline;
+
+int accsim_baseline_run(accsim_baseline *b, accsim_engine *engine, const accsim_model *model,
+                        const accsim_imageset *set, accsim_overflow overflow, bool quiet,
+                        accsim_error *err);
+void accsim_baseline_free(accsim_baseline *b);
+
+/* Exact evaluation of one width setting. */
+typedef struct accsim_eval {
+    int bits[ACCSIM_LAYERS];
+    size_t images, correct;
+    double accuracy;                          /* percent */
+    size_t changed;                           /* images re-run (the rest are baseline bits) */
+    size_t changed_from[ACCSIM_LAYERS];       /* re-run from this layer */
+    uint64_t saturations[ACCSIM_LAYERS];      /* events */
+    uint64_t images_saturated[ACCSIM_LAYERS];
+    uint64_t energy;
+    bool bounded;  /* not simulated: proved by the collapse bound (accuracy is an upper bound) */
+    double seconds;
+} accsim_eval;
+
+/* Evaluates bits exactly. predictions, when not NULL, receives every image's
+ * prediction ([count]). */
+int accsim_evaluate(const accsim_baseline *b, const int bits[ACCSIM_LAYERS], accsim_eval *out,
+                    uint8_t *predictions, accsim_error *err);
+
+/* The collapse bound: when some layer's widest accumulator value requantizes
+ * to 0 (after ReLU; for fc3, when both extremes give 0), every image computes
+ * the same outputs from there on, so at most max_class_count images can be
+ * right. Returns true (and sets *bound) when that holds for bits. */
+bool accsim_collapse_bound(const accsim_baseline *b, const int bits[ACCSIM_LAYERS], size_t *bound);
+
+/* The smallest number of correct images whose accuracy is at least the
+ * baseline's minus tolerance percentage points. */
+size_t accsim_target_correct(const accsim_baseline *b, double tolerance);
+
+/* Approach A: one common width B for from >= B >= to (rows[from - B]). */
+int accsim_sweep(const accsim_baseline *b, int from, int to, accsim_eval *rows, accsim_error *err);
+
+/* Approach B: the smallest common width B in 2..32 whose accuracy is at least
+ * the baseline's minus tolerance (percentage points). Widths at which the
+ * collapse bound rules the target out are not simulated. rows[32 - B] are
+ * filled for every B from 32 down to 2 (bounded ones marked). *monotone_from is
+ * the smallest B such that every width from B to 32 meets the target. */
+typedef struct accsim_minwidth_result {
+    int answer;           /* 0 when no width qualifies */
+    int monotone_from;
+    size_t target_correct;
+    accsim_eval rows[31]; /* B = 32 - k */
+} accsim_minwidth_result;
+
+/* known: optional rows (as in out->rows) already evaluated, e.g. by a sweep;
+ * entries with images == 0 are evaluated here. */
+int accsim_minwidth(const accsim_baseline *b, double tolerance, const accsim_eval *known,
+                    accsim_minwidth_result *out, accsim_error *err);
+
+/* Approach C: per-layer widths of least energy (SPEC 8) with accuracy >=
+ * baseline - tolerance, over the box lo[L] <= B_L <= hi[L]. See search.c for
+ * the method and why it is exact. */
+typedef struct accsim_pareto_point {
+    int bits[ACCSIM_LAYERS];
+    uint64_t energy;
+    size_t correct;
+    double accuracy;
+} accsim_pareto_point;
+
+typedef struct accsim_search_options {
+    double tolerance;               /* percentage points (default 0) */
+    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS]; /* box; 0: the default box */
+    int span;                       /* default box: hi = max need, lo = hi - span (default 3) */
+    bool pareto;                    /* also the energy-accuracy front over the box */
+    bool widen;                     /* while the answer sits on a lower edge, widen the box */
+} accsim_search_options;
+
+typedef struct accsim_search_result {
+    bool found;
+    int bits[ACCSIM_LAYERS];
+    uint64_t energy;
+    size_t correct, target_correct;
+    double accuracy;
+    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS]; /* the box searched last */
+    size_t box_settings;            /* settings in the box */
+    size_t settings_visited;        /* in energy order, up to the answer (or all, for pareto) */
+    size_t decided_by_bounds;       /* decided without simulating down to fc3 */
+    size_t nodes_run;               /* engine runs of tree nodes */
+    size_t images_run;              /* image-layers re-run in all */
+    accsim_pareto_point *pareto;    /* ascending energy, ascending accuracy */
+    size_t pareto_count;
+    double seconds;
+} accsim_search_result;
+
+void accsim_search_options_default(accsim_search_options *o);
+int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
+                  accsim_search_result *out, accsim_error *err);
+void accsim_search_result_free(accsim_search_result *r);
+
+/* Histograms of layer outputs, peaks (and every partial sum when psum) at B = 32. */
+typedef struct accsim_hist_ranges {
+    accsim_lin_range out[ACCSIM_LAYERS], peak[ACCSIM_LAYERS], psum[ACCSIM_LAYERS];
+} accsim_hist_ranges;
+
+/* Ranges covering every value seen by the given baselines (so that histograms
+ * of several splits share bins and can be overlaid). */
+void accsim_hist_ranges_for(const accsim_baseline *const *bases, int n, accsim_hist_ranges *r);
+int accsim_hist_run(accsim_engine *engine, const accsim_imageset *set, accsim_overflow overflow,
+                    const accsim_hist_ranges *ranges, bool psum, bool quiet,
+                    accsim_layer_hist hist[ACCSIM_LAYERS], accsim_error *err);
+
+/* Prints "accsim: <what>: <n> images in <s> s" on stderr unless quiet. */
+void accsim_phase_note(bool quiet, const char *fmt, ...) ACCSIM_PRINTF(2, 3);
+
+#endif
