@@ -1,6 +1,6 @@
 # Writes OUTPUT: a C file with each kernel source in KERNELS as a byte array,
 # and a table accsim_embedded_kernels[] {file name, text} ending in {NULL, NULL}.
-set(body "/* Generated from kernels/*.cl by cmake/embed_kernels.cmake. */\n#include <stddef.h>\n\n")
+set(body "/* Generated from the kernels/ directory by cmake/embed_kernels.cmake. */\n#include <stddef.h>\n\n")
 set(table "")
 set(index 0)
 foreach(path ${KERNELS})

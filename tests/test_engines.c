@@ -1,0 +1,394 @@
+/* The OpenCL engine against the C reference: identical, not close.
+ * Random models and inputs at random widths 2..32 (heavy saturation included)
+ * in both overflow modes, every statistic and histogram on; the real model on
+ * CIFAR-10 at several widths; restarts from captured activations; chunking,
+ * streaming and the GPU (local-atomic) code path, all on whatever OpenCL device
+ * is chosen (PoCL in CI). Skipped when there is no OpenCL device. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ACCSIM_HAVE_OPENCL
+Test(engines, opencl_not_built) { cr_skip_test("built without OpenCL (ACCSIM_OPENCL=OFF)"); }
+#else
+
+#include "accsim/dataset.h"
+#include "accsim/summary.h"
+#include "opencl/opencl_engine.h"
+#include "testdata.h"
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void need_opencl(void)
+{
+    if (accsim_opencl_device_count() == 0)
+        cr_skip_test("no OpenCL device");
+}
+
+static accsim_engine *opencl(void)
+{
+    accsim_error err;
+    accsim_engine_options opts = {.kind = "opencl", .quiet = true};
+    accsim_engine *e = accsim_opencl_engine_create(&opts, &err);
+    cr_assert_not_null(e, "%s", err.message);
+    return e;
+}
+
+static accsim_engine *reference(void)
+{
+    accsim_error err;
+    accsim_engine *e = accsim_cpu_engine_create(&err);
+    cr_assert_not_null(e, "%s", err.message);
+    return e;
+}
+
+static int8_t *random_images(size_t count)
+{
+    int8_t *img = malloc(count * ACCSIM_IMAGE_BYTES);
+    cr_assert_not_null(img);
+    for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
+        img[i] = (int8_t)(rng() & 0xff);
+    return img;
+}
+
+static accsim_lin_range random_range(bool magnitude)
+{
+    /* Edge cases included: shift 0 and 32, lo above most values. */
+    accsim_lin_range r;
+    switch (rng() % 5) {
+    case 0:
+        r.lo = magnitude ? 0 : INT32_MIN;
+        r.shift = 24;
+        break;
+    case 1:
+        r.lo = magnitude ? 0 : -(int32_t)(rng() % 100000);
+        r.shift = (int32_t)(rng() % 12);
+        break;
+    case 2:
+        r.lo = (int32_t)(rng() % 2000) - 1000;
+        r.shift = 0;
+        break;
+    case 3:
+        r.lo = magnitude ? 0 : -(int32_t)(1 << 20);
+        r.shift = 32;
+        break;
+    default:
+        r.lo = (int32_t)(rng() % 1000000) - 500000;
+        r.shift = (int32_t)(rng() % 33);
+        break;
+    }
+    return r;
+}
+
+/* Runs cfg on both engines (same images, same index list) and requires
+ * identical results. */
+static void compare_engines(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
+                            const int8_t *images, size_t image_count, const uint32_t *indices,
+                            size_t count, const accsim_config *cfg, const char *what)
+{
+    accsim_error err;
+    accsim_result a, b;
+    cr_assert_eq(ref->ops->load(ref, model, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(ocl->ops->load(ocl, model, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&a, count, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&b, count, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ocl->ops->run(ocl, cfg, indices, count, &b, NULL, &err), 0, "%s: %s", what,
+                 err.message);
+    char diff[1024];
+    int rc = accsim_result_compare(&a, &b, cfg, indices, diff, sizeof diff);
+    cr_assert_eq(rc, 0, "%s: C reference vs OpenCL differ: %s", what, diff);
+    /* The comparison must have had something to compare. */
+    if (cfg->histograms) {
+        uint64_t total = 0;
+        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++)
+            for (int k = 0; k < ACCSIM_BITS_BINS; k++)
+                total += b.hist[l].out_bits[k];
+        cr_assert_gt(total, 0, "%s: empty histograms", what);
+    }
+    accsim_result_free(&a);
+    accsim_result_free(&b);
+}
+
+static void random_config(accsim_config *cfg, accsim_overflow mode, bool hist, bool psum)
+{
+    accsim_config_default(cfg);
+    cfg->overflow = mode;
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        /* Half the time narrow (heavy saturation), else anywhere in 2..32. */
+        cfg->bits[l] = rng() % 2 ? 2 + (int)(rng() % 14) : 2 + (int)(rng() % 31);
+        cfg->out_range[l] = random_range(false);
+        cfg->peak_range[l] = random_range(true);
+        cfg->psum_range[l] = random_range(false);
+    }
+    cfg->histograms = hist;
+    cfg->psum_histograms = psum;
+}
+
+static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
+{
+    need_opencl();
+    rng_state = seed;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 24;
+    int8_t *images = random_images(count);
+    for (int round = 0; round < rounds; round++) {
+        accsim_model model;
+        accsim_model_random(&model, seed * 1000 + (uint64_t)round);
+        accsim_config cfg;
+        random_config(&cfg, mode, true, round % 2 == 0);
+        /* A shuffled index list with repeats. */
+        uint32_t indices[40];
+        for (size_t i = 0; i < 40; i++)
+            indices[i] = (uint32_t)(rng() % count);
+        char what[256];
+        snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
+                 mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
+                 cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
+        compare_engines(ref, ocl, &model, images, count, indices, 40, &cfg, what);
+        accsim_model_free(&model);
+    }
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
+Test(engines, random_models_saturate) { random_models(ACCSIM_SATURATE, 1, 12); }
+Test(engines, random_models_wrap) { random_models(ACCSIM_WRAP, 2, 12); }
+
+/* Every width from 2 to 32 in every layer at once, both modes. */
+Test(engines, every_common_width)
+{
+    need_opencl();
+    rng_state = 3;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 6;
+    int8_t *images = random_images(count);
+    accsim_model model;
+    accsim_model_random(&model, 77);
+    for (int b = 2; b <= 32; b++) {
+        for (int mode = 0; mode < 2; mode++) {
+            accsim_config cfg;
+            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % 3 == 0, b % 5 == 0);
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                cfg.bits[l] = b;
+            char what[64];
+            snprintf(what, sizeof what, "B = %d, %s", b, mode ? "wrap" : "saturate");
+            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+        }
+    }
+    accsim_model_free(&model);
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
+/* fc3's bias add in 64 bits: biases near the int32 limits at B = 32. */
+Test(engines, extreme_bias)
+{
+    need_opencl();
+    rng_state = 4;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 4;
+    int8_t *images = random_images(count);
+    accsim_model model;
+    accsim_model_random(&model, 5);
+    for (int c = 0; c < ACCSIM_CLASSES; c++)
+        model.bias[c] = c % 2 ? INT32_MAX - c : INT32_MIN + c;
+    for (int mode = 0; mode < 2; mode++) {
+        accsim_config cfg;
+        random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            cfg.bits[l] = 32;
+        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias");
+        cfg.bits[4] = 31;
+        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias, 31");
+    }
+    accsim_model_free(&model);
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
+/* Capture every layer's input, then restart from each layer. */
+Test(engines, capture_and_restart)
+{
+    need_opencl();
+    rng_state = 6;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 10;
+    int8_t *images = random_images(count);
+    accsim_model model;
+    accsim_model_random(&model, 8);
+    accsim_config cfg;
+    random_config(&cfg, ACCSIM_SATURATE, true, true);
+    cfg.capture_activations = true;
+    compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "capture");
+
+    accsim_error err;
+    accsim_result cap;
+    cr_assert_eq(accsim_result_init(&cap, count, &cfg, &err), 0);
+    cr_assert_eq(ref->ops->run(ref, &cfg, NULL, count, &cap, NULL, &err), 0, "%s", err.message);
+    for (int start = 1; start < ACCSIM_LAYERS; start++) {
+        accsim_config rc = cfg;
+        rc.start_layer = start;
+        rc.start_acts = cap.acts[start];
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            rc.bits[l] = 4 + (int)(rng() % 20);
+        char what[64];
+        snprintf(what, sizeof what, "restart at layer %d", start);
+        compare_engines(ref, ocl, &model, images, count, NULL, count, &rc, what);
+    }
+    accsim_result_free(&cap);
+    accsim_model_free(&model);
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
+/* Chunk boundaries, streamed images, the local-atomic (GPU) statistics path
+ * and smaller conv1 work-groups, all through environment switches. */
+static void variant(const char *name, const char *value)
+{
+    need_opencl();
+    setenv(name, value, 1);
+    setenv("ACCSIM_OPENCL_CHUNK", "7", 1);
+    rng_state = 9;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 23;
+    int8_t *images = random_images(count);
+    accsim_model model;
+    accsim_model_random(&model, 10);
+    for (int round = 0; round < 4; round++) {
+        accsim_config cfg;
+        random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
+        cfg.capture_activations = round == 1;
+        uint32_t indices[30];
+        for (size_t i = 0; i < 30; i++)
+            indices[i] = (uint32_t)(rng() % count);
+        char what[128];
+        snprintf(what, sizeof what, "%s=%s round %d", name, value, round);
+        compare_engines(ref, ocl, &model, images, count, indices, 30, &cfg, what);
+    }
+    accsim_model_free(&model);
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+    unsetenv(name);
+    unsetenv("ACCSIM_OPENCL_CHUNK");
+}
+
+Test(engines, chunks_and_streaming) { variant("ACCSIM_OPENCL_STREAM", "1"); }
+Test(engines, local_atomic_path) { variant("ACCSIM_OPENCL_SERIAL_HIST", "0"); }
+Test(engines, small_conv1_groups) { variant("ACCSIM_OPENCL_C1_ROWS", "4"); }
+
+/* The real model on CIFAR-10 test images at several widths. */
+Test(engines, course_model_cifar10)
+{
+    need_opencl();
+    const char *mdir = testdata_course_model_dir(), *ddir = testdata_cifar_dir();
+    if (!mdir || !ddir)
+        cr_skip_test("course model or CIFAR-10 not found");
+    accsim_error err;
+    accsim_model model;
+    cr_assert_eq(accsim_model_load(&model, mdir, &err), 0, "%s", err.message);
+    accsim_dataset data;
+    cr_assert_eq(accsim_dataset_load(&data, ddir, ACCSIM_SPLIT_TEST, &err), 0, "%s", err.message);
+    int8_t *images = malloc(data.count * ACCSIM_IMAGE_BYTES);
+    cr_assert_not_null(images);
+    accsim_dataset_quantize(&data, model.input_scale, images);
+    /* 600 images spread over the split. */
+    const size_t count = 600;
+    uint32_t *indices = malloc(count * sizeof *indices);
+    cr_assert_not_null(indices);
+    for (size_t i = 0; i < count; i++)
+        indices[i] = (uint32_t)((i * 16 + 3) % data.count);
+    accsim_engine *ref = reference(), *ocl = opencl();
+    static const int widths[][ACCSIM_LAYERS] = {
+        {32, 32, 32, 32, 32}, {18, 18, 18, 18, 18}, {16, 16, 16, 16, 16},
+        {14, 14, 14, 14, 14}, {18, 16, 17, 16, 17}, {12, 12, 12, 12, 12}};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        for (int mode = 0; mode < 2; mode++) {
+            accsim_config cfg;
+            accsim_config_default(&cfg);
+            memcpy(cfg.bits, widths[w], sizeof cfg.bits);
+            cfg.overflow = mode ? ACCSIM_WRAP : ACCSIM_SATURATE;
+            cfg.histograms = true;
+            cfg.psum_histograms = w < 2;
+            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+                cfg.out_range[l] = accsim_lin_range_for(-(1 << 20), 1 << 20);
+                cfg.peak_range[l] = accsim_lin_range_for(0, 1 << 21);
+                cfg.psum_range[l] = accsim_lin_range_for(-(1 << 21), 1 << 21);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "course model, bits %d,%d,%d,%d,%d, %s", cfg.bits[0],
+                     cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4],
+                     mode ? "wrap" : "saturate");
+            compare_engines(ref, ocl, &model, images, data.count, indices, count, &cfg, what);
+        }
+    }
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+    free(indices);
+    free(images);
+    accsim_dataset_free(&data);
+    accsim_model_free(&model);
+}
+
+/* Device choice errors name the device. */
+Test(engines, device_choice)
+{
+    need_opencl();
+    accsim_error err;
+    accsim_engine_options opts = {.kind = "opencl", .device = "999", .quiet = true};
+    cr_assert_null(accsim_opencl_engine_create(&opts, &err));
+    cr_expect(strstr(err.message, "999") != NULL, "%s", err.message);
+    opts.device = "no-such-device-name";
+    cr_assert_null(accsim_opencl_engine_create(&opts, &err));
+    cr_expect(strstr(err.message, "no-such-device-name") != NULL, "%s", err.message);
+    opts.device = "0";
+    accsim_engine *e = accsim_opencl_engine_create(&opts, &err);
+    cr_assert_not_null(e, "%s", err.message);
+    accsim_engine_destroy(e);
+}
+
+/* Kernels from a directory; a broken kernel prints the build log. */
+Test(engines, kernel_dir)
+{
+    need_opencl();
+    accsim_error err;
+    accsim_engine_options opts = {.kind = "opencl", .kernel_dir = ACCSIM_SOURCE_DIR "/kernels",
+                                  .quiet = true};
+    accsim_engine *e = accsim_opencl_engine_create(&opts, &err);
+    cr_assert_not_null(e, "%s", err.message);
+    accsim_engine_destroy(e);
+
+    char *dir = testdata_tempdir();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/broken.cl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("__kernel void conv1(__global int *x) { x[0] = undefined_thing; }\n", f);
+    fclose(f);
+    opts.kernel_dir = dir;
+    cr_assert_null(accsim_opencl_engine_create(&opts, &err));
+    cr_expect(strstr(err.message, "build log") != NULL, "%s", err.message);
+    opts.kernel_dir = "/nonexistent/kernels";
+    cr_assert_null(accsim_opencl_engine_create(&opts, &err));
+    cr_expect(strstr(err.message, "/nonexistent/kernels") != NULL, "%s", err.message);
+    testdata_remove_tree(dir);
+    free(dir);
+}
+
+#endif /* ACCSIM_HAVE_OPENCL */
