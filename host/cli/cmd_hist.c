@@ -1,11 +1,100 @@
-/* Placeholder until the analyses land (issue 4). */
+/* accsim hist: distributions at 32 bits of layer outputs and peaks (and, with
+ * --psum, of every partial sum), per layer and all layers together, for test,
+ * train or both; min, max and bits needed per layer. With --out DIR every
+ * histogram is written as CSV and JSON (accsim study also plots them). */
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "cli/cli.h"
+#include "accsim/fileio.h"
+#include "analysis/table.h"
+#include "cli/analysis_cli.h"
 
 int cmd_hist(const cli_options *opts)
 {
-    (void)opts;
-    fprintf(stderr, "accsim: 'hist' is not implemented yet\n");
-    return 2;
+    accsim_error err;
+    an_session s;
+    if (an_open(opts, ACCSIM_SPLIT_TEST, &s, &err) != 0)
+        return cli_error(&err);
+    int rc = 0;
+    accsim_hist_ranges ranges;
+    const accsim_baseline *bases[2] = {&s.base[0], &s.base[1]};
+    accsim_hist_ranges_for(bases, s.nsets, &ranges);
+    accsim_layer_hist hist[2][ACCSIM_LAYERS];
+    for (int k = 0; k < s.nsets && rc == 0; k++)
+        if (accsim_hist_run(s.ctx.engine, &s.set[k], opts->overflow, &ranges, opts->psum, opts->quiet,
+                            hist[k], &err) != 0)
+            rc = cli_error(&err);
+    table ranges_t, bits_t, lin_t;
+    table_init(&ranges_t, "hist_ranges", "Per-layer ranges at 32 bits",
+               "split,layer,output_min,output_max,psum_min,psum_max,peak,bits_needed");
+    table_init(&bits_t, "hist_bits", "Bits-needed histograms (counts), per layer and all layers",
+               "split,kind,bits,conv1,conv2,fc1,fc2,fc3,all_layers");
+    table_init(&lin_t, "hist_linear", "Linear histograms: bin [lo, lo + width) (last bin: and above)",
+               "split,kind,layer,bin,lo,width,count");
+    for (int k = 0; k < s.nsets && rc == 0; k++) {
+        const char *name = s.set[k].name;
+        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+            const accsim_layer_summary *ls = &s.base[k].summary.layers[l];
+            table_row(&ranges_t, "%s|%s|%d|%d|%d|%d|%" PRId64 "|%d", name, accsim_layers[l].name,
+                      ls->min, ls->max, ls->psum_min, ls->psum_max, ls->peak, ls->bits_needed);
+        }
+        const char *kinds[3] = {"output", "peak", "psum"};
+        for (int kind = 0; kind < (opts->psum ? 3 : 2); kind++) {
+            for (int b = 1; b < ACCSIM_BITS_BINS; b++) {
+                uint64_t v[ACCSIM_LAYERS], all = 0;
+                for (int l = 0; l < ACCSIM_LAYERS; l++) {
+                    v[l] = kind == 0 ? hist[k][l].out_bits[b] : kind == 1 ? hist[k][l].peak_bits[b]
+                                                                          : hist[k][l].psum_bits[b];
+                    all += v[l];
+                }
+                table_row(&bits_t, "%s|%s|%d|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64
+                          "|%" PRIu64, name, kinds[kind], b, v[0], v[1], v[2], v[3], v[4], all);
+            }
+            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+                const accsim_lin_range *r = kind == 0 ? &ranges.out[l] : kind == 1 ? &ranges.peak[l]
+                                                                                   : &ranges.psum[l];
+                const uint64_t *bins = kind == 0 ? hist[k][l].out_lin : kind == 1 ? hist[k][l].peak_lin
+                                                                                  : hist[k][l].psum_lin;
+                int64_t width = (int64_t)1 << r->shift;
+                for (int b = 0; b < ACCSIM_LIN_BINS; b++)
+                    table_row(&lin_t, "%s|%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRIu64, name, kinds[kind],
+                              accsim_layers[l].name, b, (int64_t)r->lo + b * width, width, bins[b]);
+            }
+        }
+    }
+    if (rc == 0) {
+        table_text(&ranges_t, stdout);
+        printf("\npeak bits needed (count of outputs):\n");
+        table t2;
+        table_init(&t2, "x", "", "split,bits,conv1,conv2,fc1,fc2,fc3,all_layers");
+        for (size_t r = 0; r < bits_t.nrows; r++) {
+            char **c = bits_t.cells + r * (size_t)bits_t.ncols;
+            if (strcmp(c[1], "peak") == 0 && strcmp(c[8], "0") != 0)
+                table_row(&t2, "%s|%s|%s|%s|%s|%s|%s|%s", c[0], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+        }
+        table_text(&t2, stdout);
+        table_free(&t2);
+        if (opts->out_dir) {
+            if (accsim_mkdirs(opts->out_dir, &err) != 0 || table_write_both(&ranges_t, opts->out_dir, &err) != 0 ||
+                table_write_both(&bits_t, opts->out_dir, &err) != 0 ||
+                table_write_both(&lin_t, opts->out_dir, &err) != 0)
+                rc = cli_error(&err);
+        }
+        if (rc == 0 && opts->json_path) {
+            json_object *root = json_object_new_object();
+            json_object_object_add(root, "ranges", table_json(&ranges_t));
+            json_object_object_add(root, "bits", table_json(&bits_t));
+            json_object_object_add(root, "linear", table_json(&lin_t));
+            if (json_write_file(root, opts->json_path, &err) != 0)
+                rc = cli_error(&err);
+            json_object_put(root);
+        }
+        if (rc == 0 && opts->csv_path && table_write_csv(&ranges_t, opts->csv_path, &err) != 0)
+            rc = cli_error(&err);
+    }
+    table_free(&ranges_t), table_free(&bits_t), table_free(&lin_t);
+    an_close(&s);
+    return rc;
 }

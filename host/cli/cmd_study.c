@@ -424,8 +424,11 @@ int cmd_study(const cli_options *opts)
             fprintf(g, "unset y2tics\nunset y2label\nset ytics mirror\nset xrange [*:*] noreverse\nset xtics autofreq\n");
             gp_header(g, "pareto.png", 1000, 650);
             fprintf(g, "set title \"Energy-accuracy Pareto front (test, per-layer widths in the search box)\\nbaseline %.2f %%\"\n"
-                       "set xlabel 'energy (SPEC 8 units, millions)'\nset ylabel 'test accuracy (%%)'\nset key bottom right\n",
-                    s.base[sel].summary.accuracy);
+                       "set xlabel 'energy (SPEC 8 units, millions; log scale)'\nset ylabel 'test accuracy (%%)'\nset key bottom right\n"
+                       "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n",
+                    s.base[sel].summary.accuracy,
+                    0.9 * (double)(search.pareto_count ? search.pareto[0].energy : accsim_energy(sbits[S_C])) / 1e6,
+                    1.3 * (double)accsim_energy(sbits[S_BASE]) / 1e6);
             fprintf(g, "plot 'pareto.dat' index 0 using ($1/1e6):2 with steps lw 2 title 'Pareto front (staircase)', "
                        "'' index 0 using ($1/1e6):2 with points pt 7 ps 0.8 notitle, "
                        "'' index 1 using ($1/1e6):2 with points pt 5 ps 1.6 title 'chosen settings', "

@@ -1,11 +1,54 @@
-/* Placeholder until the analyses land (issue 4). */
+/* accsim sweep (Approach A): accuracy, saturation and energy over one common
+ * width, --from (default 32) down to --to (default 12), exact. */
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "cli/cli.h"
+#include "analysis/table.h"
+#include "cli/analysis_cli.h"
 
 int cmd_sweep(const cli_options *opts)
 {
-    (void)opts;
-    fprintf(stderr, "accsim: 'sweep' is not implemented yet\n");
-    return 2;
+    accsim_error err;
+    if (opts->bits_to > opts->bits_from) {
+        fprintf(stderr, "accsim: --to %d is wider than --from %d\n", opts->bits_to, opts->bits_from);
+        return 2;
+    }
+    an_session s;
+    if (an_open(opts, ACCSIM_SPLIT_TEST, &s, &err) != 0)
+        return cli_error(&err);
+    int n = opts->bits_from - opts->bits_to + 1, rc = 0;
+    table t;
+    table_init(&t, "sweep", "Approach A: one common width",
+               "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,sat_conv2,sat_fc1,"
+               "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3");
+    for (int k = 0; k < s.nsets && rc == 0; k++) {
+        accsim_eval *rows = calloc((size_t)n, sizeof *rows);
+        if (!rows || accsim_sweep(&s.base[k], opts->bits_from, opts->bits_to, rows, &err) != 0) {
+            free(rows);
+            rc = cli_error(&err);
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            const accsim_eval *e = &rows[i];
+            table_row(&t, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu|%" PRIu64 "|%" PRIu64 "|%" PRIu64
+                      "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
+                      s.set[k].name, e->bits[0], e->accuracy, e->correct,
+                      s.base[k].summary.accuracy - e->accuracy, e->energy, e->changed,
+                      e->saturations[0], e->saturations[1], e->saturations[2], e->saturations[3],
+                      e->saturations[4], e->images_saturated[0], e->images_saturated[1],
+                      e->images_saturated[2], e->images_saturated[3], e->images_saturated[4]);
+        }
+        free(rows);
+    }
+    if (rc == 0) {
+        table_text(&t, stdout);
+        if (opts->csv_path && table_write_csv(&t, opts->csv_path, &err) != 0)
+            rc = cli_error(&err);
+        if (rc == 0 && opts->json_path && table_write_json(&t, opts->json_path, &err) != 0)
+            rc = cli_error(&err);
+    }
+    table_free(&t);
+    an_close(&s);
+    return rc;
 }
