@@ -374,9 +374,18 @@ int cmd_study(const cli_options *opts)
                         search.pareto[p].accuracy, search.pareto[p].bits[0], search.pareto[p].bits[1],
                         search.pareto[p].bits[2], search.pareto[p].bits[3], search.pareto[p].bits[4]);
             fprintf(f.fp, "\n\n# chosen settings: energy test_accuracy label\n");
-            for (int c = 0; c < S_N; c++)
-                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", accsim_energy(sbits[c]), seval[c][sel].accuracy,
-                        skey[c]);
+            for (int c = 0; c < S_N; c++) {
+                bool seen = false;
+                for (int d = 0; d < c; d++)
+                    seen = seen || memcmp(sbits[c], sbits[d], sizeof sbits[c]) == 0;
+                if (seen)
+                    continue;
+                char lab[64] = "";
+                for (int d = c; d < S_N; d++)
+                    if (memcmp(sbits[c], sbits[d], sizeof sbits[c]) == 0)
+                        snprintf(lab + strlen(lab), sizeof lab - strlen(lab), "%s%s", lab[0] ? " = " : "", skey[d]);
+                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", accsim_energy(sbits[c]), seval[c][sel].accuracy, lab);
+            }
             rc = accsim_outfile_commit(&f, &err);
         } else if (rc == 0) {
             rc = -1;
@@ -416,7 +425,7 @@ int cmd_study(const cli_options *opts)
             fprintf(g, "unset logscale y\nset title 'Approach A: accuracy and energy against one common accumulator width'\n"
                        "set xlabel 'accumulator width B (bits, all layers)'\nset ylabel 'accuracy (%%)'\n"
                        "set y2label 'energy (SPEC 8 units, millions)'\nset ytics nomirror\nset y2tics\nset key bottom right\n"
-                       "set xrange [%d:%d] reverse\nset xtics 1\n", to - 1, from + 1);
+                       "set xrange [%d:%d]\nset xtics 1\n", to - 1, from + 1);
             fprintf(g, "plot ");
             for (int k = 0; k < s.nsets; k++)
                 fprintf(g, "'sweep.dat' using 1:%d with linespoints lw 2 title '%s accuracy', ", k + 3, s.set[k].name);
@@ -425,7 +434,8 @@ int cmd_study(const cli_options *opts)
             gp_header(g, "pareto.png", 1000, 650);
             fprintf(g, "set title \"Energy-accuracy Pareto front (test, per-layer widths in the search box)\\nbaseline %.2f %%\"\n"
                        "set xlabel 'energy (SPEC 8 units, millions; log scale)'\nset ylabel 'test accuracy (%%)'\nset key bottom right\n"
-                       "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n",
+                       "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n"
+                       "set xtics (100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 800, 1000)\n",
                     s.base[sel].summary.accuracy,
                     0.9 * (double)(search.pareto_count ? search.pareto[0].energy : accsim_energy(sbits[S_C])) / 1e6,
                     1.3 * (double)accsim_energy(sbits[S_BASE]) / 1e6);
