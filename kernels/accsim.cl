@@ -104,19 +104,28 @@ static inline int requant(int v, __global const long *thr)
 
 /* ---- one accumulator step ------------------------------------------------ */
 
-#if PSUM
-#define PSUM_DECL __local uint *l_psum, hist_ranges hr,
-#define PSUM_ARGS l_psum, hr,
+#if PSUM && SERIAL_HIST
+/* CPU devices run a work-group's work-items one after another on one thread,
+ * and with the reduction loops not unrolled (UNROLL above) the work-item loop
+ * is not the innermost loop, so compilers do not vectorize across it: plain
+ * increments of the group's local histogram are safe, and about ten times
+ * cheaper than atomics. */
+#define PSUM_COUNT(v)                                                              \
+    do {                                                                           \
+        if (valid) {                                                               \
+            l_psum[bits_needed(v)]++;                                              \
+            l_psum[LIN_BINS + lin_bin((v), hr.psum_lo, hr.psum_shift)]++;          \
+        }                                                                          \
+    } while (0)
+#elif PSUM
 #define PSUM_COUNT(v)                                                              \
     do {                                                                           \
         if (valid)                                                                 \
-            atomic_inc(&l_psum[bits_needed(v)]);                                       \
+            atomic_inc(&l_psum[bits_needed(v)]);                                   \
         if (valid)                                                                 \
             atomic_inc(&l_psum[LIN_BINS + lin_bin((v), hr.psum_lo, hr.psum_shift)]); \
     } while (0)
 #else
-#define PSUM_DECL
-#define PSUM_ARGS
 #define PSUM_COUNT(v) do { } while (0)
 #endif
 
