@@ -4,17 +4,7 @@
 
 #include "accsim/engine.h"
 #ifdef ACCSIM_HAVE_OPENCL
-#include <CL/cl.h>
-
 #include "opencl/opencl_engine.h"
-
-static int opencl_platform_count(void)
-{
-    cl_uint count = 0;
-    if (clGetPlatformIDs(0, NULL, &count) != CL_SUCCESS)
-        return 0;
-    return (int)count;
-}
 #endif
 
 accsim_engine *accsim_engine_create(const accsim_engine_options *opts, accsim_error *err)
@@ -27,17 +17,18 @@ accsim_engine *accsim_engine_create(const accsim_engine_options *opts, accsim_er
         return NULL;
     }
 #ifdef ACCSIM_HAVE_OPENCL
-    /* Only a missing platform falls back to the C reference; an unknown device
-     * or a kernel that does not build is the user's to fix, not to paper over. */
-    if (opencl_platform_count() == 0) {
+    /* Only a missing platform (or one without devices) falls back to the C
+     * reference; an unknown device or a kernel that does not build is the
+     * user's to fix, not to paper over. */
+    if (accsim_opencl_device_count() == 0) {
         if (strcmp(kind, "opencl") == 0) {
-            accsim_fail(err, "no OpenCL platform found (is an ICD such as pocl-opencl-icd "
-                             "installed?)");
+            accsim_fail(err, "no OpenCL platform or device found (is an ICD such as "
+                             "pocl-opencl-icd installed?)");
             return NULL;
         }
         if (!opts || !opts->quiet)
-            fprintf(stderr, "accsim: no OpenCL platform found; running on the C reference "
-                            "engine\n");
+            fprintf(stderr, "accsim: no OpenCL platform or device found; running on the C "
+                            "reference engine\n");
         return accsim_cpu_engine_create(err);
     }
     return accsim_opencl_engine_create(opts, err);
