@@ -61,14 +61,16 @@ class LeNet5(nn.Module):
         return self.fc3(x)
 
 
-def augment(pixels_u8, rng):
-    """Random crop 32 with zero padding 4 (black pixels, as torchvision's RandomCrop
-    pads the PIL image) and a horizontal flip with probability 1/2, on uint8."""
+def augment(pixels_u8, rng, pad=4):
+    """Random crop 32 with zero padding `pad` (black pixels, as torchvision's RandomCrop
+    pads the PIL image; pad 0: no crop) and a horizontal flip with probability 1/2,
+    on uint8."""
     n = pixels_u8.shape[0]
-    padded = np.zeros((n, 3, 40, 40), dtype=np.uint8)
-    padded[:, :, 4:36, 4:36] = pixels_u8
-    dy = rng.integers(0, 9, size=n)
-    dx = rng.integers(0, 9, size=n)
+    size = 32 + 2 * pad
+    padded = np.zeros((n, 3, size, size), dtype=np.uint8)
+    padded[:, :, pad:pad + 32, pad:pad + 32] = pixels_u8
+    dy = rng.integers(0, 2 * pad + 1, size=n)
+    dx = rng.integers(0, 2 * pad + 1, size=n)
     flip = rng.random(n) < 0.5
     out = np.empty_like(pixels_u8)
     for i in range(n):
@@ -95,7 +97,17 @@ def quantize_weight(w):
     return q, scale
 
 
-def quantize_model(model, calib_pixels, batch=1000):
+def calib_peak(acc, percentile):
+    """The value that maps to 127: the largest one (percentile 100, the default and the
+    course's choice) or a percentile of all the values."""
+    if percentile >= 100.0:
+        v = float(acc.max())
+    else:
+        v = float(np.percentile(acc.numpy().reshape(-1), percentile))
+    return max(v, 1.0)
+
+
+def quantize_model(model, calib_pixels, batch=1000, percentile=100.0):
     """Returns (course-format model dict for cifar10.forward_int, info dict)."""
     m = {}
     wscale = {}
@@ -114,13 +126,13 @@ def quantize_model(model, calib_pixels, batch=1000):
     a = q_in
     for name in ("conv1", "conv2"):
         acc = run_batches(lambda t: F.max_pool2d(F.relu(F.conv2d(t, m[name])), 2), a)
-        s = 127.0 / max(float(acc.max()), 1.0)
+        s = 127.0 / calib_peak(acc, percentile)
         scales[name + "_output_scale"] = s
         a = cifar10.requant(acc, s)
     a = a.reshape(a.shape[0], -1)
     for name in ("fc1", "fc2"):
         acc = F.relu(F.linear(a, m[name]))
-        s = 127.0 / max(float(acc.max()), 1.0)
+        s = 127.0 / calib_peak(acc, percentile)
         scales[name + "_output_scale"] = s
         a = cifar10.requant(acc, s)
     # fc3: bias in the accumulator's unit, then a symmetric scale (no ReLU).
@@ -134,7 +146,7 @@ def quantize_model(model, calib_pixels, batch=1000):
         raise ValueError("fc3 bias does not fit in int32")
     m["fc3.bias"] = bias_int
     acc = F.linear(a, m["fc3"], bias_int)
-    scales["fc3_output_scale"] = 127.0 / max(float(acc.abs().max()), 1.0)
+    scales["fc3_output_scale"] = 127.0 / calib_peak(acc.abs(), percentile)
     m["scales"] = scales
     info = {"weight_scales": wscale, "fc2_activation_scale": act_scale,
             "fc3_bias_unit": bias_unit, "fc3_bias_float": b.tolist()}
@@ -187,6 +199,15 @@ def main():
                     help="evaluate on the first N test images only")
     ap.add_argument("--calib-images", type=int, default=10000,
                     help="training images used to calibrate the output scales")
+    ap.add_argument("--calib-percentile", type=float, default=100.0,
+                    help="map this percentile of each layer's calibration values to 127 "
+                         "(default 100: the maximum, as the course did)")
+    ap.add_argument("--crop-pad", type=int, default=4,
+                    help="random-crop padding in pixels (0: flip only)")
+    ap.add_argument("--init-float", default=None,
+                    help="start training from this saved float state_dict (fine-tuning)")
+    ap.add_argument("--load-float", default=None,
+                    help="skip training: quantize this saved float state_dict (--save-float)")
     ap.add_argument("--vector-index", type=int, default=0,
                     help="test image written as input.csv/output.csv")
     ap.add_argument("--save-float", default=None, help="also save the float state_dict here")
@@ -218,6 +239,11 @@ def main():
     print("data: %d train, %d test images from %s" % (n, test_lab.shape[0], args.data))
 
     model = LeNet5()
+    if args.init_float:
+        model.load_state_dict(torch.load(args.init_float))
+    if args.load_float:
+        model.load_state_dict(torch.load(args.load_float))
+        args.epochs = 0
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                           weight_decay=args.weight_decay)
     steps_per_epoch = (n + args.batch - 1) // args.batch
@@ -234,7 +260,7 @@ def main():
         correct = 0
         for k in range(steps_per_epoch):
             idx = perm[k * args.batch:(k + 1) * args.batch]
-            x = cifar10.normalize(augment(train_px[idx], rng))
+            x = cifar10.normalize(augment(train_px[idx], rng, args.crop_pad))
             y = labels_t[idx]
             logits = model(x)
             loss = F.cross_entropy(logits, y)
@@ -258,10 +284,11 @@ def main():
         torch.save(model.state_dict(), args.save_float)
 
     calib_n = min(args.calib_images, n)
-    m, info = quantize_model(model, train_px[:calib_n])
+    m, info = quantize_model(model, train_px[:calib_n], percentile=args.calib_percentile)
     qacc = int_accuracy(m, test_px, test_lab)
     print("quantized (integer, exact = 32-bit accumulators) test accuracy: %.2f%%" % qacc)
-    print("calibration: first %d training images" % calib_n)
+    print("calibration: first %d training images, percentile %g"
+          % (calib_n, args.calib_percentile))
     print("weight scales: " + ", ".join("%s %.6g" % (k, v) for k, v in info["weight_scales"].items()))
     print("scale.json: " + json.dumps(m["scales"]))
     print("fc3 bias: float %s -> int %s (unit %.6g)" % (
@@ -273,7 +300,7 @@ def main():
     summary = {"float_test_accuracy": facc, "quantized_test_accuracy": qacc,
                "train_seconds": round(t_train, 1), "epochs": args.epochs, "seed": args.seed,
                "train_images": n, "test_images": int(test_lab.shape[0]),
-               "calibration_images": calib_n,
+               "calibration_images": calib_n, "calib_percentile": args.calib_percentile,
                "weight_scales": info["weight_scales"]}
     print("summary: " + json.dumps(summary))
     return 0
