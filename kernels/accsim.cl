@@ -325,237 +325,23 @@ static void group_merge(int lid, int gs, __local int *l_stat, __local uint *l_hi
                           l_stat, l_hist, hr)
 #endif
 
-/* ---- the fast exact path ---------------------------------------------------
- *
- * Within one channel's 25-tap sum (and an fc layer's N-term sum) the running sum
- * is computed without saturation, tracking its running minimum and maximum.
- * If every prefix stayed inside [lo, hi], then by induction the saturating (or
- * wrapping) computation held exactly those prefixes: no events, and the tracked
- * extremes are the held extremes. The channel-combine adds acc = sat(acc + t)
- * are done exactly as in SPEC 5 (C_in adds per output), tracking the held
- * value. An output whose prefixes left [lo, hi] (only at narrow widths for a
- * trained model) is recomputed after a barrier, one add at a time (the slow
- * path), which keeps the fast region free of branches and vectorizable. With
- * every-partial-sum histograms each held value is needed, so every output
- * takes the slow path. */
-
-/* acc = sat(acc + t) (or wrapped): event count, held extremes. */
-#if WRAP
-#define ACC_STEP(acc, t, ev, mn, mx)                                               \
-    do {                                                                           \
-        int s_ = (acc) + (t);                                                      \
-        int n_ = as_int(as_uint(s_) << wsh) >> wsh;                                \
-        (ev) += (s_ != n_);                                                        \
-        (mn) = min((mn), n_);                                                      \
-        (mx) = max((mx), n_);                                                      \
-        (acc) = n_;                                                                \
-    } while (0)
-#else
-#define ACC_STEP(acc, t, ev, mn, mx)                                               \
-    do {                                                                           \
-        int s_ = (acc) + (t);                                                      \
-        int n_ = clamp(s_, lo, hi);                                                \
-        (ev) += (s_ != n_);                                                        \
-        (mn) = min((mn), n_);                                                      \
-        (mx) = max((mx), n_);                                                      \
-        (acc) = n_;                                                                \
-    } while (0)
-#endif
-
-/* The full per-add path, vectorizable (no branches): like STEP with explicit
- * state, for kernels chosen when many outputs would take the slow path. */
-#if WRAP
-#define STEPQ(t, p, ev, mn, mx)                                                    \
-    do {                                                                           \
-        int s_ = (t) + (p);                                                        \
-        int n_ = as_int(as_uint(s_) << wsh) >> wsh;                                \
-        (ev) += (s_ != n_);                                                        \
-        (mn) = min((mn), n_);                                                      \
-        (mx) = max((mx), n_);                                                      \
-        (t) = n_;                                                                  \
-    } while (0)
-#define FINISHQ(mn, mx) do { } while (0)
-#else
-#define STEPQ(t, p, ev, mn, mx)                                                    \
-    do {                                                                           \
-        int s_ = (t) + (p);                                                        \
-        int n_ = clamp(s_, lo, hi);                                                \
-        (ev) += (s_ != n_);                                                        \
-        (mn) = min((mn), s_);                                                      \
-        (mx) = max((mx), s_);                                                      \
-        (t) = n_;                                                                  \
-    } while (0)
-#define FINISHQ(mn, mx)                                                            \
-    do {                                                                           \
-        (mn) = clamp((mn), lo, hi);                                                \
-        (mx) = clamp((mx), lo, hi);                                                \
-    } while (0)
-#endif
-
-/* One convolution output, one add at a time, exactly as SPEC 5 (and the old
- * kernels): a[c * cs + ky * rs + kx] is the input window, w[c * 25 + k] the
- * filter. */
-static void conv_slow(__global const char *a, int cs, int rs, __global const int *w, int C,
-                      int lo, int hi, int wsh, int valid, __local uint *l_psum, hist_ranges hr,
-                      int *acc_o, int *mn_o, int *mx_o, uint *ev_o)
-{
-    int acc = 0, mn = 0, mx = 0;
-    uint ev = 0;
-#pragma unroll 1
-    for (int c = 0; c < C; c++) {
-        int t = 0;
-#pragma unroll 1
-        for (int ky = 0; ky < 5; ky++) {
-#pragma unroll 1
-            for (int kx = 0; kx < 5; kx++) {
-                int p = (int)a[c * cs + ky * rs + kx] * w[c * 25 + ky * 5 + kx];
-                STEP(t, p);
-            }
-        }
-        STEP(acc, t);
-    }
-    FINISH_MINMAX();
-    *acc_o = acc;
-    *mn_o = mn;
-    *mx_o = mx;
-    *ev_o = ev;
-}
-
-/* One fc output's N-term sum (no bias), one add at a time. */
-static void fc_slow(__global const char *a, __global const int *wt, int n_in, int gs, int lid,
-                    int lo, int hi, int wsh, int valid, __local uint *l_psum, hist_ranges hr,
-                    int *acc_o, int *mn_o, int *mx_o, uint *ev_o)
-{
-    int acc = 0, mn = 0, mx = 0;
-    uint ev = 0;
-#pragma unroll 1
-    for (int i = 0; i < n_in; i++) {
-        int p = (int)a[i] * wt[i * gs + lid];
-        STEP(acc, p);
-    }
-    FINISH_MINMAX();
-    *acc_o = acc;
-    *mn_o = mn;
-    *mx_o = mx;
-    *ev_o = ev;
-}
-
-#ifndef C1_OPW
-#define C1_OPW 3
-#endif
-#ifndef C2_OPW
-#define C2_OPW 4
-#endif
-#define C1_OG (6 / C1_OPW)
-#define C2_OG (16 / C2_OPW)
-
-/* Per-group statistics over OPW outputs per work-item: entry q * GS + lid. */
-#if SERIAL_HIST
-#define GROUP_PUBLISH_Q(q, GS)                                                     \
-    do {                                                                           \
-        l_acc[(q) * (GS) + lid] = acc[q];                                          \
-        l_mn[(q) * (GS) + lid] = mn[q];                                            \
-        l_mx[(q) * (GS) + lid] = mx[q];                                            \
-        l_ev[(q) * (GS) + lid] = ev[q];                                            \
-    } while (0)
-#define GROUP_REDUCE_Q(OPW, GS, width, valid_width, count, st, hist)               \
-    do {                                                                           \
-        if (lid == 0)                                                              \
-            group_epilogue_q(l_acc, l_mn, l_mx, l_ev, (OPW), (GS), (count), (width), \
-                             (valid_width), (st), (hist), l_hist, hr);             \
-    } while (0)
-#else
-#define GROUP_PUBLISH_Q(q, GS)                                                     \
-    do {                                                                           \
-        l_acc[(q) * (GS) + lid] = acc[q];                                          \
-    } while (0)
-#define GROUP_REDUCE_Q(OPW, GS, width, valid_width, count, st, hist)               \
-    do {                                                                           \
-        _Pragma("unroll")                                                          \
-        for (int q = 0; q < (OPW); q++)                                            \
-            group_epilogue_atomic(lid, acc[q], mn[q], mx[q], ev[q],                \
-                                  IS_VALID(lid, (width), (valid_width), (count)),  \
-                                  l_stat, l_hist, hr);                             \
-    } while (0)
-#endif
-
-#if SERIAL_HIST
-static void group_epilogue_q(__local const int *l_acc, __local const int *l_mn,
-                             __local const int *l_mx, __local const uint *l_ev, int opw, int gs,
-                             int count, int width, int valid_width, __global int *st,
-                             __global uint *hist, __local uint *l_hist, hist_ranges hr)
-{
-    uint ev = 0;
-    int omn = INT_MAX, omx = INT_MIN, pmn = 0, pmx = 0;
-#if HIST
-    for (int k = 0; k < 4 * LIN_BINS; k++)
-        l_hist[k] = 0;
-#endif
-    for (int q = 0; q < opw; q++) {
-        for (int j = 0; j < count; j++) {
-            if (!IS_VALID(j, width, valid_width, count))
-                continue;
-            int e = q * gs + j;
-            int a = l_acc[e], lmn = l_mn[e], lmx = l_mx[e];
-            ev += l_ev[e];
-            omn = min(omn, a);
-            omx = max(omx, a);
-            pmn = min(pmn, lmn);
-            pmx = max(pmx, lmx);
-#if HIST
-            l_hist[bits_needed(a)]++;
-            l_hist[LIN_BINS + lin_bin(a, hr.out_lo, hr.out_shift)]++;
-            l_hist[2 * LIN_BINS + max(bits_needed(lmx), bits_needed(lmn))]++;
-            l_hist[3 * LIN_BINS + lin_bin(max((long)lmx, -(long)lmn), hr.peak_lo, hr.peak_shift)]++;
-#endif
-        }
-    }
-    if (ev)
-        atomic_add((__global uint *)&st[0], ev);
-    atomic_min(&st[1], omn);
-    atomic_max(&st[2], omx);
-    atomic_min(&st[3], pmn);
-    atomic_max(&st[4], pmx);
-#if HIST
-    for (int k = 0; k < 4 * LIN_BINS; k++)
-        if (l_hist[k])
-            atomic_add(&hist[k], l_hist[k]);
-#endif
-}
-#endif
-
-
-/* Kernels declare the group's local memory and pass it to their bodies
- * (OpenCL allows __local variables only at kernel scope). */
-#define Q_LOCALS(N)                                                                \
-    __local int l_acc[N];                                                          \
-    __local int l_mn[SERIAL_HIST ? (N) : 1], l_mx[SERIAL_HIST ? (N) : 1];          \
-    __local uint l_ev[SERIAL_HIST ? (N) : 1];                                      \
-    __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum[PSUM ? 2 * LIN_BINS : 1];                                  \
-    __local int l_stat[5];                                                         \
-    __local uint l_slow[1];
-#define Q_LOCAL_PARAMS                                                             \
-    __local int *l_acc, __local int *l_mn, __local int *l_mx, __local uint *l_ev,  \
-        __local uint *l_hist, __local uint *l_psum, __local int *l_stat, __local uint *l_slow
-#define Q_LOCAL_ARGS l_acc, l_mn, l_mx, l_ev, l_hist, l_psum, l_stat, l_slow
-
 /* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
 
-/* Work-group: one image, C1_OPW output channels, C1_ROWS output rows;
- * work-item j of the group computes outputs (y, x) = (row0 + j / 32, j % 32),
- * x >= 28 padding, of its C1_OPW channels (each input load serves them all). */
-static inline void conv1_body(__global const char *images, __global const uint *index,
-                              __global const int *weights, __global const long *thr,
-                              __global char *out_act, __global int *stats, __global uint *hist,
-                              __global uint *slow, int lo, int hi, int wsh, hist_ranges hr,
-                              const int full, Q_LOCAL_PARAMS)
+/* Work-group: one image, one output channel, C1_ROWS output rows; work-item j
+ * of the group is output (y, x) = (row0 + j / 32, j % 32), x >= 28 padding. */
+__kernel __attribute__((reqd_work_group_size(C1_GS, 1, 1)))
+void conv1(__global const char *images, __global const uint *index,
+           __global const int *weights, __global const long *thr,
+           __global char *out_act, __global int *stats, __global uint *hist,
+           int lo, int hi, int wsh, hist_ranges hr)
 {
+    __local int l_acc[C1_GS];
+    GROUP_STATS_LOCALS(C1_GS)
     const int lid = get_local_id(0);
     const int g = get_group_id(0);
     const int rb = g % C1_BLOCKS;
-    const int og = (g / C1_BLOCKS) % C1_OG;
-    const int img = g / (C1_BLOCKS * C1_OG);
+    const int o = (g / C1_BLOCKS) % 6;
+    const int img = g / (C1_BLOCKS * 6);
     __global int *st = stats + (img * NLAYER + 0) * NSTAT;
     __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;
 
@@ -571,155 +357,61 @@ static inline void conv1_body(__global const char *images, __global const uint *
     const int jj = rb * C1_GS + lid;
     const int valid = (lid & 31) < 28;
     __global const char *a = images + (size_t)index[img] * 3072 + jj;
-    __global const int *w = weights + og * (C1_OPW * 75);
+    __global const int *w = weights + o * 75;
 
-    int acc[C1_OPW], mn[C1_OPW], mx[C1_OPW];
-    uint ev[C1_OPW];
-    int bad = 0;
-#pragma unroll
-    for (int q = 0; q < C1_OPW; q++) {
-        acc[q] = 0;
-        mn[q] = 0;
-        mx[q] = 0;
-        ev[q] = 0;
-    }
-#if PSUM
-    bad = (1 << C1_OPW) - 1;
-#else
-    if (full) {
-#pragma unroll
+    int acc = 0, mn = 0, mx = 0;
+    uint ev = 0;
+UNROLL
     for (int c = 0; c < 3; c++) {
-        int t[C1_OPW];
-#pragma unroll
-        for (int q = 0; q < C1_OPW; q++)
-            t[q] = 0;
-#pragma unroll
+        int t = 0;
+UNROLL
         for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
+UNROLL
             for (int kx = 0; kx < 5; kx++) {
-                int x = a[c * 1024 + ky * 32 + kx];
-#pragma unroll
-                for (int q = 0; q < C1_OPW; q++)
-                    STEPQ(t[q], x * w[q * 75 + c * 25 + ky * 5 + kx], ev[q], mn[q], mx[q]);
+                int p = (int)a[c * 1024 + ky * 32 + kx] * w[c * 25 + ky * 5 + kx];
+                STEP(t, p);
             }
         }
-#pragma unroll
-        for (int q = 0; q < C1_OPW; q++)
-            STEPQ(acc[q], t[q], ev[q], mn[q], mx[q]);
+        STEP(acc, t);
     }
-#pragma unroll
-    for (int q = 0; q < C1_OPW; q++)
-        FINISHQ(mn[q], mx[q]);
-    } else {
-#pragma unroll
-    for (int c = 0; c < 3; c++) {
-        int t[C1_OPW];
-#pragma unroll
-        for (int q = 0; q < C1_OPW; q++)
-            t[q] = 0;
-#pragma unroll
-        for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
-            for (int kx = 0; kx < 5; kx++) {
-                int x = a[c * 1024 + ky * 32 + kx];
-#pragma unroll
-                for (int q = 0; q < C1_OPW; q++) {
-                    t[q] += x * w[q * 75 + c * 25 + ky * 5 + kx];
-                    mn[q] = min(mn[q], t[q]);
-                    mx[q] = max(mx[q], t[q]);
-                }
-            }
-        }
-#pragma unroll
-        for (int q = 0; q < C1_OPW; q++)
-            ACC_STEP(acc[q], t[q], ev[q], mn[q], mx[q]);
-    }
-#pragma unroll
-    for (int q = 0; q < C1_OPW; q++)
-        bad |= (mn[q] < lo || mx[q] > hi) << q;
-    }
-    if (lid == 0)
-        l_slow[0] = 0;
-#endif
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* The slow path, rare with a trained model at useful widths. */
-    if (bad && valid) {
-#pragma unroll
-        for (int q = 0; q < C1_OPW; q++)
-            if (bad & (1 << q)) {
-                if (!PSUM)
-                    atomic_inc(&l_slow[0]);
-                conv_slow(a, 1024, 32, w + q * 75, 3, lo, hi, wsh, valid, l_psum, hr,
-                          &acc[q], &mn[q], &mx[q], &ev[q]);
-            }
-    }
-#pragma unroll
-    for (int q = 0; q < C1_OPW; q++)
-        GROUP_PUBLISH_Q(q, C1_GS);
+    FINISH_MINMAX();
+    GROUP_PUBLISH(lid);
     barrier(CLK_LOCAL_MEM_FENCE);
 
     /* ReLU, 2x2 max-pool, requantize: pooled rows rb*C1_ROWS/2 .. */
-#define C1_POOLED ((C1_ROWS / 2) * 14)
-    for (int k = lid; k < C1_OPW * C1_POOLED; k += C1_GS) {
-        int q = k / C1_POOLED, r = k % C1_POOLED;
-        int py = r / 14, px = r % 14;
-        int j0 = q * C1_GS + py * 2 * 32 + px * 2;
+    if (lid < (C1_ROWS / 2) * 14) {
+        int py = lid / 14, px = lid % 14;
+        int j0 = py * 2 * 32 + px * 2;
         int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33]));
         v = max(v, 0);
-        out_act[(size_t)img * 1176 + (og * C1_OPW + q) * 196 + (rb * (C1_ROWS / 2) + py) * 14 + px] =
+        out_act[(size_t)img * 1176 + o * 196 + (rb * (C1_ROWS / 2) + py) * 14 + px] =
             (char)requant(v, thr);
     }
 #if SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
 #endif
-    GROUP_REDUCE_Q(C1_OPW, C1_GS, 32, 28, C1_GS, st, h);
+    GROUP_REDUCE(C1_GS, 32, 28, st, h);
 #if PSUM || !SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     group_merge(lid, C1_GS, l_stat, l_hist, l_psum, st, h);
-    if (!PSUM && lid == 0 && l_slow[0])
-        atomic_add(&slow[0], l_slow[0]);
-}
-
-
-/* The kernels: fast path (with the scalar slow path for the rare output) and
- * full per-add path; the host picks per layer from the slow-path counts. */
-__kernel __attribute__((reqd_work_group_size(C1_GS, 1, 1)))
-void conv1(__global const char *images, __global const uint *index,
-           __global const int *weights, __global const long *thr,
-           __global char *out_act, __global int *stats, __global uint *hist,
-           __global uint *slow, int lo, int hi, int wsh, hist_ranges hr)
-{
-    Q_LOCALS(C1_OPW * C1_GS)
-    conv1_body(images, index, weights, thr, out_act, stats, hist, slow, lo, hi, wsh, hr, 0,
-               Q_LOCAL_ARGS);
-}
-
-__kernel __attribute__((reqd_work_group_size(C1_GS, 1, 1)))
-void conv1_full(__global const char *images, __global const uint *index,
-                __global const int *weights, __global const long *thr,
-                __global char *out_act, __global int *stats, __global uint *hist,
-                __global uint *slow, int lo, int hi, int wsh, hist_ranges hr)
-{
-    Q_LOCALS(C1_OPW * C1_GS)
-    conv1_body(images, index, weights, thr, out_act, stats, hist, slow, lo, hi, wsh, hr, 1,
-               Q_LOCAL_ARGS);
 }
 
 /* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
 
-/* Work-group: one image, C2_OPW output channels; work-item j computes output
+/* Work-group: one image, one output channel; work-item j is output
  * (y, x) = (j / 14, j % 14) of a 14-wide grid, valid when x < 10, y < 10. */
-static inline void conv2_body(__global const char *in_act, __global const int *weights,
-                              __global const long *thr, __global char *out_act,
-                              __global int *stats, __global uint *hist, __global uint *slow,
-                              int lo, int hi, int wsh, hist_ranges hr, const int full,
-                              Q_LOCAL_PARAMS)
+__kernel __attribute__((reqd_work_group_size(C2_GS, 1, 1)))
+void conv2(__global const char *in_act, __global const int *weights,
+           __global const long *thr, __global char *out_act, __global int *stats,
+           __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)
 {
+    __local int l_acc[C2_GS];
+    GROUP_STATS_LOCALS(C2_GS)
     const int lid = get_local_id(0);
     const int g = get_group_id(0);
-    const int og = g % C2_OG;
-    const int img = g / C2_OG;
+    const int o = g % 16;
+    const int img = g / 16;
     __global int *st = stats + (img * NLAYER + 1) * NSTAT;
     __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;
 
@@ -731,184 +423,56 @@ static inline void conv2_body(__global const char *in_act, __global const int *w
     const int jj = lid; /* padding lanes read up to 64 bytes ahead: see conv1 */
     const int valid = IS_VALID(lid, 14, 10, 140);
     __global const char *a = in_act + (size_t)img * 1176 + jj;
-    __global const int *w = weights + og * (C2_OPW * 150);
+    __global const int *w = weights + o * 150;
 
-    int acc[C2_OPW], mn[C2_OPW], mx[C2_OPW];
-    uint ev[C2_OPW];
-    int bad = 0;
-#pragma unroll
-    for (int q = 0; q < C2_OPW; q++) {
-        acc[q] = 0;
-        mn[q] = 0;
-        mx[q] = 0;
-        ev[q] = 0;
-    }
-#if PSUM
-    bad = (1 << C2_OPW) - 1;
-#else
-    if (full) {
-#pragma unroll
+    int acc = 0, mn = 0, mx = 0;
+    uint ev = 0;
+UNROLL
     for (int c = 0; c < 6; c++) {
-        int t[C2_OPW];
-#pragma unroll
-        for (int q = 0; q < C2_OPW; q++)
-            t[q] = 0;
-#pragma unroll
+        int t = 0;
+UNROLL
         for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
+UNROLL
             for (int kx = 0; kx < 5; kx++) {
-                int x = a[c * 196 + ky * 14 + kx];
-#pragma unroll
-                for (int q = 0; q < C2_OPW; q++)
-                    STEPQ(t[q], x * w[q * 150 + c * 25 + ky * 5 + kx], ev[q], mn[q], mx[q]);
+                int p = (int)a[c * 196 + ky * 14 + kx] * w[c * 25 + ky * 5 + kx];
+                STEP(t, p);
             }
         }
-#pragma unroll
-        for (int q = 0; q < C2_OPW; q++)
-            STEPQ(acc[q], t[q], ev[q], mn[q], mx[q]);
+        STEP(acc, t);
     }
-#pragma unroll
-    for (int q = 0; q < C2_OPW; q++)
-        FINISHQ(mn[q], mx[q]);
-    } else {
-#pragma unroll
-    for (int c = 0; c < 6; c++) {
-        int t[C2_OPW];
-#pragma unroll
-        for (int q = 0; q < C2_OPW; q++)
-            t[q] = 0;
-#pragma unroll
-        for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
-            for (int kx = 0; kx < 5; kx++) {
-                int x = a[c * 196 + ky * 14 + kx];
-#pragma unroll
-                for (int q = 0; q < C2_OPW; q++) {
-                    t[q] += x * w[q * 150 + c * 25 + ky * 5 + kx];
-                    mn[q] = min(mn[q], t[q]);
-                    mx[q] = max(mx[q], t[q]);
-                }
-            }
-        }
-#pragma unroll
-        for (int q = 0; q < C2_OPW; q++)
-            ACC_STEP(acc[q], t[q], ev[q], mn[q], mx[q]);
-    }
-#pragma unroll
-    for (int q = 0; q < C2_OPW; q++)
-        bad |= (mn[q] < lo || mx[q] > hi) << q;
-    }
-    if (lid == 0)
-        l_slow[0] = 0;
-#endif
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (bad && valid) {
-#pragma unroll
-        for (int q = 0; q < C2_OPW; q++)
-            if (bad & (1 << q)) {
-                if (!PSUM)
-                    atomic_inc(&l_slow[0]);
-                conv_slow(a, 196, 14, w + q * 150, 6, lo, hi, wsh, valid, l_psum, hr,
-                          &acc[q], &mn[q], &mx[q], &ev[q]);
-            }
-    }
-#pragma unroll
-    for (int q = 0; q < C2_OPW; q++)
-        GROUP_PUBLISH_Q(q, C2_GS);
+    FINISH_MINMAX();
+    GROUP_PUBLISH(lid);
     barrier(CLK_LOCAL_MEM_FENCE);
 
-    for (int k = lid; k < C2_OPW * 25; k += C2_GS) {
-        int q = k / 25, r = k % 25;
-        int py = r / 5, px = r % 5;
-        int j0 = q * C2_GS + py * 2 * 14 + px * 2;
+    if (lid < 25) {
+        int py = lid / 5, px = lid % 5;
+        int j0 = py * 2 * 14 + px * 2;
         int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 14], l_acc[j0 + 15]));
         v = max(v, 0);
-        out_act[(size_t)img * 400 + (og * C2_OPW + q) * 25 + r] = (char)requant(v, thr);
+        out_act[(size_t)img * 400 + o * 25 + lid] = (char)requant(v, thr);
     }
 #if SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
 #endif
-    GROUP_REDUCE_Q(C2_OPW, C2_GS, 14, 10, 140, st, h);
+    GROUP_REDUCE(140, 14, 10, st, h);
 #if PSUM || !SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     group_merge(lid, C2_GS, l_stat, l_hist, l_psum, st, h);
-    if (!PSUM && lid == 0 && l_slow[0])
-        atomic_add(&slow[1], l_slow[0]);
-}
-
-
-__kernel __attribute__((reqd_work_group_size(C2_GS, 1, 1)))
-void conv2(__global const char *in_act, __global const int *weights,
-           __global const long *thr, __global char *out_act, __global int *stats,
-           __global uint *hist, __global uint *slow, int lo, int hi, int wsh, hist_ranges hr)
-{
-    Q_LOCALS(C2_OPW * C2_GS)
-    conv2_body(in_act, weights, thr, out_act, stats, hist, slow, lo, hi, wsh, hr, 0,
-               Q_LOCAL_ARGS);
-}
-
-__kernel __attribute__((reqd_work_group_size(C2_GS, 1, 1)))
-void conv2_full(__global const char *in_act, __global const int *weights,
-                __global const long *thr, __global char *out_act, __global int *stats,
-                __global uint *hist, __global uint *slow, int lo, int hi, int wsh,
-                hist_ranges hr)
-{
-    Q_LOCALS(C2_OPW * C2_GS)
-    conv2_body(in_act, weights, thr, out_act, stats, hist, slow, lo, hi, wsh, hr, 1,
-               Q_LOCAL_ARGS);
 }
 
 /* ---- fully connected layers ---------------------------------------------- */
 
 /* Work-group: one image; work-item o computes output o (o >= N_OUT padding).
  * Weights are transposed on the host to [N_IN][GS] so that consecutive
- * work-items read consecutive weights. The N-term sum takes the fast path
- * (exact sum and its extremes; |sum| <= 400 * 2^14, no int overflow). */
-#if PSUM
-#define FC_FAST(N_IN, GS, FULL)                                                    \
-    int bad = 1;
-#else
-#define FC_FAST(N_IN, GS, FULL)                                                    \
-    int bad = 0;                                                                   \
-    if (FULL) {                                                                    \
-        _Pragma("unroll")                                                          \
-        for (int i = 0; i < N_IN; i++)                                             \
-            STEPQ(acc, (int)a[i] * wt[i * GS + lid], ev, mn, mx);                  \
-        FINISHQ(mn, mx);                                                           \
-    } else {                                                                       \
-        _Pragma("unroll")                                                          \
-        for (int i = 0; i < N_IN; i++) {                                           \
-            acc += (int)a[i] * wt[i * GS + lid];                                   \
-            mn = min(mn, acc);                                                     \
-            mx = max(mx, acc);                                                     \
-        }                                                                          \
-        bad = mn < lo || mx > hi;                                                  \
-    }                                                                              \
-    if (lid == 0)                                                                  \
-        l_slow[0] = 0;
-#endif
-
-/* After the fast region's barrier: the slow path for the outputs that need it. */
-#define FC_SLOW(N_IN, GS, LAYER)                                                   \
-    if (bad && valid) {                                                            \
-        if (!PSUM)                                                                 \
-            atomic_inc(&l_slow[0]);                                                \
-        fc_slow(a, wt, N_IN, GS, lid, lo, hi, wsh, valid, l_psum, hr, &acc, &mn, &mx, &ev); \
-    }
-#define FC_SLOW_MERGE(LAYER)                                                       \
-    if (!PSUM && lid == 0 && l_slow[0])                                            \
-        atomic_add(&slow[LAYER], l_slow[0]);
-
-#define FC_KERNEL(NAME, LAYER, N_IN, N_OUT, GS, FULL)                              \
+ * work-items read consecutive weights. */
+#define FC_KERNEL(NAME, LAYER, N_IN, N_OUT, GS)                                    \
     __kernel __attribute__((reqd_work_group_size(GS, 1, 1)))                      \
     void NAME(__global const char *in_act, __global const int *wt,                \
               __global const long *thr, __global char *out_act, __global int *stats, \
-              __global uint *hist, __global uint *slow, int lo, int hi, int wsh,  \
-              hist_ranges hr)                                                      \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)       \
     {                                                                              \
         __local int l_acc[GS];                                                     \
-        __local uint l_slow[1];                                                    \
         GROUP_STATS_LOCALS(GS)                                                     \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
@@ -921,9 +485,12 @@ void conv2_full(__global const char *in_act, __global const int *weights,
         const int valid = lid < N_OUT;                                             \
         int acc = 0, mn = 0, mx = 0;                                               \
         uint ev = 0;                                                               \
-        FC_FAST(N_IN, GS, FULL)                                                    \
-        barrier(CLK_LOCAL_MEM_FENCE);                                              \
-        FC_SLOW(N_IN, GS, LAYER)                                                   \
+        UNROLL                                                                     \
+        for (int i = 0; i < N_IN; i++) {                                           \
+            int p = (int)a[i] * wt[i * GS + lid];                             \
+            STEP(acc, p);                                                          \
+        }                                                                          \
+        FINISH_MINMAX();                                                           \
         GROUP_PUBLISH(lid);                                                        \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         if (lid < N_OUT)                                                           \
@@ -932,23 +499,21 @@ void conv2_full(__global const char *in_act, __global const int *weights,
         if (PSUM || !SERIAL_HIST)                                                  \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
         group_merge(lid, GS, l_stat, l_hist, l_psum, st, h);                       \
-        FC_SLOW_MERGE(LAYER)                                                       \
     }
 
-FC_KERNEL(fc1, 2, 400, 120, FC1_GS, 0)
-FC_KERNEL(fc1_full, 2, 400, 120, FC1_GS, 1)
-FC_KERNEL(fc2, 3, 120, 84, FC2_GS, 0)
-FC_KERNEL(fc2_full, 3, 120, 84, FC2_GS, 1)
+FC_KERNEL(fc1, 2, 400, 120, FC1_GS)
+FC_KERNEL(fc2, 3, 120, 84, FC2_GS)
 
 /* fc3: 84 -> 10 plus the bias (an add like any other: event, peak, partial
  * sum; 64-bit since the bias is any int32); no ReLU; the prediction. */
-static inline void fc3_body(__global const char *in_act, __global const int *wt,
-                            __global const int *bias, __global const long *thr,
-                            __global char *outputs, __global uchar *predictions,
-                            __global int *stats, __global uint *hist, __global uint *slow,
-                            int lo, int hi, int wsh, hist_ranges hr, const int full,
-                            __local int *l_out, Q_LOCAL_PARAMS)
+__kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
+void fc3(__global const char *in_act, __global const int *wt, __global const int *bias,
+         __global const long *thr, __global char *outputs, __global uchar *predictions,
+         __global int *stats, __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)
 {
+    __local int l_acc[FC3_GS];
+    __local int l_out[FC3_GS];
+    GROUP_STATS_LOCALS(FC3_GS)
     const int lid = get_local_id(0);
     const int img = get_group_id(0);
     __global int *st = stats + (img * NLAYER + 4) * NSTAT;
@@ -961,12 +526,12 @@ static inline void fc3_body(__global const char *in_act, __global const int *wt,
     const int valid = lid < 10;
     int acc = 0, mn = 0, mx = 0;
     uint ev = 0;
-    FC_FAST(84, FC3_GS, full)
-    barrier(CLK_LOCAL_MEM_FENCE);
-    FC_SLOW(84, FC3_GS, 4)
+UNROLL
+    for (int i = 0; i < 84; i++) {
+        int p = (int)a[i] * wt[i * FC3_GS + lid];
+        STEP(acc, p);
+    }
     {
-        /* The bias add: the held value is tracked (mn, mx are already held
-         * extremes on both paths). */
         long e = (long)acc + (long)bias[min(lid, 9)];
 #if WRAP
         int n = (int)(((long)((ulong)e << (64 - (32 - wsh)))) >> (64 - (32 - wsh)));
@@ -980,6 +545,7 @@ static inline void fc3_body(__global const char *in_act, __global const int *wt,
         PSUM_COUNT(n);
         acc = n;
     }
+    FINISH_MINMAX();
     GROUP_PUBLISH(lid);
     if (lid < 10) {
         int r = requant(acc, thr);
@@ -999,29 +565,4 @@ static inline void fc3_body(__global const char *in_act, __global const int *wt,
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     group_merge(lid, FC3_GS, l_stat, l_hist, l_psum, st, h);
-    FC_SLOW_MERGE(4)
-}
-
-__kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
-void fc3(__global const char *in_act, __global const int *wt, __global const int *bias,
-         __global const long *thr, __global char *outputs, __global uchar *predictions,
-         __global int *stats, __global uint *hist, __global uint *slow, int lo, int hi,
-         int wsh, hist_ranges hr)
-{
-    Q_LOCALS(FC3_GS)
-    __local int l_out[FC3_GS];
-    fc3_body(in_act, wt, bias, thr, outputs, predictions, stats, hist, slow, lo, hi, wsh, hr, 0,
-             l_out, Q_LOCAL_ARGS);
-}
-
-__kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
-void fc3_full(__global const char *in_act, __global const int *wt, __global const int *bias,
-              __global const long *thr, __global char *outputs, __global uchar *predictions,
-              __global int *stats, __global uint *hist, __global uint *slow, int lo, int hi,
-              int wsh, hist_ranges hr)
-{
-    Q_LOCALS(FC3_GS)
-    __local int l_out[FC3_GS];
-    fc3_body(in_act, wt, bias, thr, outputs, predictions, stats, hist, slow, lo, hi, wsh, hr, 1,
-             l_out, Q_LOCAL_ARGS);
 }

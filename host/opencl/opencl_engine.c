@@ -26,15 +26,6 @@
 #define DEFAULT_CHUNK 4096
 
 static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3"};
-/* The same layers, every add saturated (or wrapped) and counted: chosen for a
- * layer whose outputs often leave the fast path (narrow widths). */
-static const char *full_kernel_names[ACCSIM_LAYERS] = {"conv1_full", "conv2_full", "fc1_full",
-                                                       "fc2_full", "fc3_full"};
-/* Outputs per image, for the slow-path fraction. */
-static const double layer_outputs[ACCSIM_LAYERS] = {4704, 1600, 120, 84, 10};
-/* Above this fraction of outputs on the (scalar) slow path, a layer switches
- * to its full kernel. */
-#define SLOW_FRACTION 0.02
 /* Work-group sizes, as in kernels/accsim.cl; conv1's depends on C1_ROWS. */
 static const size_t fc_group[ACCSIM_LAYERS] = {0, 144, 120, 88, 16};
 static const int fc_padded[ACCSIM_LAYERS] = {0, 0, 120, 88, 16};
@@ -50,14 +41,8 @@ typedef struct ocl_engine {
     char *source;
     bool serial_hist;
     int c1_rows;
-    int c1_opw, c2_opw; /* output channels per work-item in conv1, conv2 */
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
-    cl_kernel full_kernels[8][ACCSIM_LAYERS];
-    /* Per layer, overflow mode and width: use the full kernel (learned from
-     * the slow-path counts of earlier chunks; results are exact either way). */
-    bool use_full[ACCSIM_LAYERS][2][33];
-    int force_full; /* ACCSIM_OPENCL_FULL: -1 learn, 0 never, 1 always */
 
     bool loaded;
     size_t image_count;
@@ -71,7 +56,7 @@ typedef struct ocl_engine {
     size_t chunk;
     cl_mem index;
     cl_mem acts[ACCSIM_LAYERS]; /* acts[L]: layer L's input, L >= 1 */
-    cl_mem outputs, predictions, stats, hist, slow;
+    cl_mem outputs, predictions, stats, hist;
     int32_t *stats_init;  /* [chunk][5][5] */
     int32_t *stats_host;
     uint32_t *hist_host;
@@ -96,7 +81,6 @@ static void release_chunk(ocl_engine *e)
     release_mem(&e->predictions);
     release_mem(&e->stats);
     release_mem(&e->hist);
-    release_mem(&e->slow);
     free(e->stats_init);
     free(e->stats_host);
     free(e->hist_host);
@@ -129,12 +113,9 @@ static void ocl_destroy(accsim_engine *engine)
         release_chunk(e);
         release_model(e);
         for (int v = 0; v < 8; v++) {
-            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
                 if (e->kernels[v][l])
                     clReleaseKernel(e->kernels[v][l]);
-                if (e->full_kernels[v][l])
-                    clReleaseKernel(e->full_kernels[v][l]);
-            }
             if (e->programs[v])
                 clReleaseProgram(e->programs[v]);
         }
@@ -295,30 +276,22 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
         return 0;
     char options[512];
     snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DC1_ROWS=%d "
-             "-DC1_OPW=%d -DC2_OPW=%d",
-             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->c1_rows, e->c1_opw,
-             e->c2_opw);
+             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DC1_ROWS=%d",
+             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->c1_rows);
     cl_program prog = accsim_cl_build(e->ctx, e->dev.device, e->source, options, err);
     if (!prog)
         return -1;
-    for (int k = 0; k < 2 * ACCSIM_LAYERS; k++) {
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
         cl_int rc;
-        int l = k % ACCSIM_LAYERS;
-        const char *name = k < ACCSIM_LAYERS ? kernel_names[l] : full_kernel_names[l];
-        cl_kernel *slot = k < ACCSIM_LAYERS ? &e->kernels[v][l] : &e->full_kernels[v][l];
-        *slot = clCreateKernel(prog, name, &rc);
-        if (!*slot) {
-            for (int j = 0; j < ACCSIM_LAYERS; j++) {
-                if (e->kernels[v][j])
-                    clReleaseKernel(e->kernels[v][j]);
-                if (e->full_kernels[v][j])
-                    clReleaseKernel(e->full_kernels[v][j]);
-                e->kernels[v][j] = e->full_kernels[v][j] = NULL;
+        e->kernels[v][l] = clCreateKernel(prog, kernel_names[l], &rc);
+        if (!e->kernels[v][l]) {
+            for (int k = 0; k < l; k++) {
+                clReleaseKernel(e->kernels[v][k]);
+                e->kernels[v][k] = NULL;
             }
             clReleaseProgram(prog);
             char what[64];
-            snprintf(what, sizeof what, "clCreateKernel(%s)", name);
+            snprintf(what, sizeof what, "clCreateKernel(%s)", kernel_names[l]);
             return accsim_cl_fail(err, what, rc);
         }
     }
@@ -347,9 +320,7 @@ static int ensure_chunk(ocl_engine *e, size_t want, accsim_error *err)
                            NULL, "statistics", err);
     e->hist = make_buffer(e, CL_MEM_READ_WRITE, HIST_WORDS * sizeof(uint32_t), NULL,
                           "histograms", err);
-    e->slow = make_buffer(e, CL_MEM_READ_WRITE, ACCSIM_LAYERS * sizeof(uint32_t), NULL,
-                          "slow-path counts", err);
-    if (!e->outputs || !e->predictions || !e->stats || !e->hist || !e->slow)
+    if (!e->outputs || !e->predictions || !e->stats || !e->hist)
         goto fail;
     if (!e->resident) {
         e->images = make_padded(e, CL_MEM_READ_ONLY, m * (size_t)ACCSIM_IMAGE_BYTES, NULL,
@@ -434,7 +405,6 @@ static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *
     }
     SETARG(k, a++, e->stats);
     SETARG(k, a++, e->hist);
-    SETARG(k, a++, e->slow);
     SETARG(k, a++, lo);
     SETARG(k, a++, hi);
     SETARG(k, a++, wsh);
@@ -442,10 +412,10 @@ static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *
     size_t local, global;
     if (l == 0) {
         local = (size_t)e->c1_rows * 32;
-        global = m * (size_t)(6 / e->c1_opw) * (size_t)(28 / e->c1_rows) * local;
+        global = m * 6 * (size_t)(28 / e->c1_rows) * local;
     } else {
         local = fc_group[l];
-        global = m * (size_t)(l == 1 ? 16 / e->c2_opw : 1) * local;
+        global = m * (l == 1 ? 16 : 1) * local;
     }
     cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
@@ -531,21 +501,9 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
             if (rc != CL_SUCCESS)
                 return accsim_cl_fail(err, "clearing histograms", rc);
         }
-        {
-            cl_uint zero = 0;
-            rc = clEnqueueFillBuffer(e->queue, e->slow, &zero, sizeof zero, 0,
-                                     ACCSIM_LAYERS * sizeof(uint32_t), 0, NULL, NULL);
-            if (rc != CL_SUCCESS)
-                return accsim_cl_fail(err, "clearing slow-path counts", rc);
-        }
-        bool full[ACCSIM_LAYERS];
-        for (int l = start; l < ACCSIM_LAYERS; l++) {
-            full[l] = e->force_full >= 0 ? e->force_full == 1
-                                         : e->use_full[l][cfg->overflow == ACCSIM_WRAP][cfg->bits[l]];
-            if (launch_layer(e, full[l] ? e->full_kernels[v][l] : e->kernels[v][l], l, cfg, m,
-                             err) != 0)
+        for (int l = start; l < ACCSIM_LAYERS; l++)
+            if (launch_layer(e, e->kernels[v][l], l, cfg, m, err) != 0)
                 return -1;
-        }
         /* Results. */
         rc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, m * ACCSIM_CLASSES,
                                  res->outputs + off * ACCSIM_CLASSES, 0, NULL, NULL);
@@ -556,10 +514,6 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
             rc = clEnqueueReadBuffer(e->queue, e->stats, CL_FALSE, 0,
                                      m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t), e->stats_host, 0,
                                      NULL, NULL);
-        uint32_t slow[ACCSIM_LAYERS] = {0};
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueReadBuffer(e->queue, e->slow, CL_FALSE, 0, sizeof slow, slow, 0, NULL,
-                                     NULL);
         if (rc == CL_SUCCESS && any_hist)
             rc = clEnqueueReadBuffer(e->queue, e->hist, CL_FALSE, 0, HIST_WORDS * sizeof(uint32_t),
                                      e->hist_host, 0, NULL, NULL);
@@ -586,12 +540,6 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         rc = clFinish(e->queue);
         if (rc != CL_SUCCESS)
             return accsim_cl_fail(err, "running the kernels", rc);
-        /* Layers whose outputs often took the scalar slow path run the full
-         * kernel from the next chunk on (and in later runs at this width). */
-        if (!cfg->psum_histograms)
-            for (int l = start; l < ACCSIM_LAYERS; l++)
-                if (!full[l] && slow[l] > SLOW_FRACTION * layer_outputs[l] * (double)m)
-                    e->use_full[l][cfg->overflow == ACCSIM_WRAP][cfg->bits[l]] = true;
 
         for (size_t i = 0; i < m; i++) {
             for (int l = 0; l < ACCSIM_LAYERS; l++) {
@@ -746,20 +694,6 @@ accsim_engine *accsim_opencl_engine_create(const accsim_engine_options *opts, ac
         if ((r == 2 || r == 4 || r == 14 || r == 28) && (size_t)r * 32 <= e->dev.max_work_group)
             e->c1_rows = r;
     }
-    /* Output channels per work-item: each input load serves them all; more
-     * than a few run out of vector registers on a CPU. */
-    e->c1_opw = 3;
-    e->c2_opw = 4;
-    const char *o1 = getenv("ACCSIM_OPENCL_C1_OPW");
-    if (o1 && (atoi(o1) == 1 || atoi(o1) == 2 || atoi(o1) == 3 || atoi(o1) == 6))
-        e->c1_opw = atoi(o1);
-    const char *o2 = getenv("ACCSIM_OPENCL_C2_OPW");
-    if (o2 && (atoi(o2) == 1 || atoi(o2) == 2 || atoi(o2) == 4 || atoi(o2) == 8 || atoi(o2) == 16))
-        e->c2_opw = atoi(o2);
-    e->force_full = -1;
-    const char *ff = getenv("ACCSIM_OPENCL_FULL");
-    if (ff && (strcmp(ff, "0") == 0 || strcmp(ff, "1") == 0))
-        e->force_full = ff[0] - '0';
     if (e->dev.max_work_group < 144) {
         accsim_fail(err, "OpenCL device %s allows work-groups of %zu work-items; accsim needs 144",
                     e->dev.name, e->dev.max_work_group);
