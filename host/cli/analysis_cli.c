@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,15 @@ uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index)
     if (s->ctx.data.split == ACCSIM_SPLIT_BOTH && strcmp(split, "train") == 0)
         return ACCSIM_CIFAR_PER_BATCH + index;
     return index;
+}
+
+void an_sweep_row(table *t, const char *split, const accsim_baseline *base, const accsim_eval *e)
+{
+    table_row(t, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64
+              "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
+              split, e->bits[0], e->accuracy, e->correct, base->summary.accuracy - e->accuracy,
+              e->energy, e->changed, e->saturations[0], e->saturations[1], e->saturations[2],
+              e->saturations[3], e->saturations[4], e->images_saturated[0],
+              e->images_saturated[1], e->images_saturated[2], e->images_saturated[3],
+              e->images_saturated[4]);
 }

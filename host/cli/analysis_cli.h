@@ -4,6 +4,7 @@
 #define ACCSIM_ANALYSIS_CLI_H
 
 #include "accsim/analysis.h"
+#include "analysis/table.h"
 #include "cli/cli.h"
 
 typedef struct an_session {
@@ -22,5 +23,11 @@ int an_open(const cli_options *opts, accsim_split default_split, an_session *s, 
 void an_close(an_session *s);
 /* Engine index of image `index` of split `name` in this session's data. */
 uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index);
+
+/* Approach A's table, shared by `sweep` and `study`: columns and one row. */
+#define AN_SWEEP_COLUMNS                                                                   \
+    "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,sat_conv2,sat_fc1," \
+    "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3"
+void an_sweep_row(table *t, const char *split, const accsim_baseline *base, const accsim_eval *e);
 
 #endif

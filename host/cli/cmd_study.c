@@ -262,18 +262,10 @@ int cmd_study(const cli_options *opts)
     t0 = accsim_now();
     /* Tables. */
     table_init(&t_sw, "sweep", "Approach A: one common width B (exact; unchanged images are the baseline's bits)",
-               "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,sat_conv2,sat_fc1,"
-               "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3");
+               AN_SWEEP_COLUMNS);
     for (int k = 0; k < s.nsets; k++)
         for (int i = 0; i < nsweep; i++) {
-            const accsim_eval *e = &sweep[k][i];
-            table_row(&t_sw, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu|%" PRIu64 "|%" PRIu64 "|%" PRIu64
-                      "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
-                      s.set[k].name, e->bits[0], e->accuracy, e->correct,
-                      s.base[k].summary.accuracy - e->accuracy, e->energy, e->changed,
-                      e->saturations[0], e->saturations[1], e->saturations[2], e->saturations[3],
-                      e->saturations[4], e->images_saturated[0], e->images_saturated[1],
-                      e->images_saturated[2], e->images_saturated[3], e->images_saturated[4]);
+            an_sweep_row(&t_sw, s.set[k].name, &s.base[k], &sweep[k][i]);
         }
     table_init(&t_mw, "minwidth",
                "Approaches A and B: smallest common width meeting the target, per split",

@@ -20,8 +20,7 @@ int cmd_sweep(const cli_options *opts)
     int n = opts->bits_from - opts->bits_to + 1, rc = 0;
     table t;
     table_init(&t, "sweep", "Approach A: one common width",
-               "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,sat_conv2,sat_fc1,"
-               "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3");
+               AN_SWEEP_COLUMNS);
     for (int k = 0; k < s.nsets && rc == 0; k++) {
         accsim_eval *rows = calloc((size_t)n, sizeof *rows);
         if (!rows || accsim_sweep(&s.base[k], opts->bits_from, opts->bits_to, rows, &err) != 0) {
@@ -29,16 +28,8 @@ int cmd_sweep(const cli_options *opts)
             rc = cli_error(&err);
             break;
         }
-        for (int i = 0; i < n; i++) {
-            const accsim_eval *e = &rows[i];
-            table_row(&t, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu|%" PRIu64 "|%" PRIu64 "|%" PRIu64
-                      "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
-                      s.set[k].name, e->bits[0], e->accuracy, e->correct,
-                      s.base[k].summary.accuracy - e->accuracy, e->energy, e->changed,
-                      e->saturations[0], e->saturations[1], e->saturations[2], e->saturations[3],
-                      e->saturations[4], e->images_saturated[0], e->images_saturated[1],
-                      e->images_saturated[2], e->images_saturated[3], e->images_saturated[4]);
-        }
+        for (int i = 0; i < n; i++)
+            an_sweep_row(&t, s.set[k].name, &s.base[k], &rows[i]);
         free(rows);
     }
     if (rc == 0) {
