@@ -9,6 +9,8 @@
  *                    group's statistics without atomics; 0 on GPUs: local
  *                    atomics by every work-item
  *   C1_ROWS          conv1 rows per work-group (even, divides 28)
+ *   VECTOR_CPU=0|1   1: conv1, conv2, fc1 and fc2 come from kernels/vector_cpu.cl
+ *                    (explicit 8-wide vectors for CPUs; needs SERIAL_HIST=1)
  *
  * One work-item computes one accumulator output, walking the reduction in
  * exactly the order of SPEC section 5, every loop fully unrolled (constant trip
@@ -41,6 +43,9 @@
 #endif
 #ifndef C1_ROWS
 #define C1_ROWS 28
+#endif
+#ifndef VECTOR_CPU
+#define VECTOR_CPU 0
 #endif
 
 #define NSTAT 5
@@ -75,22 +80,21 @@ static inline int lin_bin(long v, int lo, int shift)
     return b > (ulong)(LIN_BINS - 1) ? LIN_BINS - 1 : (int)b;
 }
 
-/* clamp(round_half_even(v * scale), -128, 127) through 255 sorted thresholds:
- * thr[k] is the smallest v whose result is at least -127 + k; thr[255] is
- * larger than every int. */
-static inline int requant(int v, __global const long *thr)
+/* clamp(round_half_even(v * scale), -128, 127), exactly as the reference's
+ * double arithmetic gives it. thr[k] is the smallest v whose result is at least
+ * -127 + k; thr[255] is larger than every int. The float estimate is within 1
+ * of the result (its relative error is below 2^-22, and any |v * scale| > 200
+ * clamps either way), so one threshold comparison each way makes it exact:
+ * two loads instead of an 8-step dependent binary search. */
+static inline int requant(int v, float scale, __global const long *thr)
 {
+    int r = (int)clamp(rint((float)v * scale), -128.0f, 127.0f);
     long x = v;
-    int pos = 0;
-    if (thr[pos + 127] <= x) pos += 128;
-    if (thr[pos + 63] <= x) pos += 64;
-    if (thr[pos + 31] <= x) pos += 32;
-    if (thr[pos + 15] <= x) pos += 16;
-    if (thr[pos + 7] <= x) pos += 8;
-    if (thr[pos + 3] <= x) pos += 4;
-    if (thr[pos + 1] <= x) pos += 2;
-    if (thr[pos] <= x) pos += 1;
-    return pos - 128;
+    if (r < 127 && thr[r + 128] <= x)
+        r++;
+    else if (r > -128 && thr[r + 127] > x)
+        r--;
+    return r;
 }
 
 /* Reduction loops: fully unrolled so that CPU compilers vectorize across
@@ -325,6 +329,7 @@ static void group_merge(int lid, int gs, __local int *l_stat, __local uint *l_hi
                           l_stat, l_hist, hr)
 #endif
 
+#if !VECTOR_CPU
 /* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
 
 /* Work-group: one image, one output channel, C1_ROWS output rows; work-item j
@@ -333,7 +338,7 @@ __kernel __attribute__((reqd_work_group_size(C1_GS, 1, 1)))
 void conv1(__global const char *images, __global const uint *index,
            __global const int *weights, __global const long *thr,
            __global char *out_act, __global int *stats, __global uint *hist,
-           int lo, int hi, int wsh, hist_ranges hr)
+           int lo, int hi, int wsh, hist_ranges hr, float scale)
 {
     __local int l_acc[C1_GS];
     GROUP_STATS_LOCALS(C1_GS)
@@ -385,7 +390,7 @@ UNROLL
         int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33]));
         v = max(v, 0);
         out_act[(size_t)img * 1176 + o * 196 + (rb * (C1_ROWS / 2) + py) * 14 + px] =
-            (char)requant(v, thr);
+            (char)requant(v, scale, thr);
     }
 #if SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
@@ -404,7 +409,7 @@ UNROLL
 __kernel __attribute__((reqd_work_group_size(C2_GS, 1, 1)))
 void conv2(__global const char *in_act, __global const int *weights,
            __global const long *thr, __global char *out_act, __global int *stats,
-           __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)
+           __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
 {
     __local int l_acc[C2_GS];
     GROUP_STATS_LOCALS(C2_GS)
@@ -423,7 +428,7 @@ void conv2(__global const char *in_act, __global const int *weights,
     const int jj = lid; /* padding lanes read up to 64 bytes ahead: see conv1 */
     const int valid = IS_VALID(lid, 14, 10, 140);
     __global const char *a = in_act + (size_t)img * 1176 + jj;
-    __global const int *w = weights + o * 150;
+    __global const int *w = weights + o; /* [c][ky][kx][16]: see vector_cpu.cl */
 
     int acc = 0, mn = 0, mx = 0;
     uint ev = 0;
@@ -434,7 +439,7 @@ UNROLL
         for (int ky = 0; ky < 5; ky++) {
 UNROLL
             for (int kx = 0; kx < 5; kx++) {
-                int p = (int)a[c * 196 + ky * 14 + kx] * w[c * 25 + ky * 5 + kx];
+                int p = (int)a[c * 196 + ky * 14 + kx] * w[(c * 25 + ky * 5 + kx) * 16];
                 STEP(t, p);
             }
         }
@@ -449,7 +454,7 @@ UNROLL
         int j0 = py * 2 * 14 + px * 2;
         int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 14], l_acc[j0 + 15]));
         v = max(v, 0);
-        out_act[(size_t)img * 400 + o * 25 + lid] = (char)requant(v, thr);
+        out_act[(size_t)img * 400 + o * 25 + lid] = (char)requant(v, scale, thr);
     }
 #if SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
@@ -470,7 +475,7 @@ UNROLL
     __kernel __attribute__((reqd_work_group_size(GS, 1, 1)))                      \
     void NAME(__global const char *in_act, __global const int *wt,                \
               __global const long *thr, __global char *out_act, __global int *stats, \
-              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)       \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)       \
     {                                                                              \
         __local int l_acc[GS];                                                     \
         GROUP_STATS_LOCALS(GS)                                                     \
@@ -494,7 +499,7 @@ UNROLL
         GROUP_PUBLISH(lid);                                                        \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         if (lid < N_OUT)                                                           \
-            out_act[(size_t)img * N_OUT + lid] = (char)requant(max(acc, 0), thr);  \
+            out_act[(size_t)img * N_OUT + lid] = (char)requant(max(acc, 0), scale, thr);  \
         GROUP_REDUCE(N_OUT, GS, N_OUT, st, h);                                     \
         if (PSUM || !SERIAL_HIST)                                                  \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
@@ -503,13 +508,14 @@ UNROLL
 
 FC_KERNEL(fc1, 2, 400, 120, FC1_GS)
 FC_KERNEL(fc2, 3, 120, 84, FC2_GS)
+#endif /* !VECTOR_CPU: kernels/vector_cpu.cl has these four */
 
 /* fc3: 84 -> 10 plus the bias (an add like any other: event, peak, partial
  * sum; 64-bit since the bias is any int32); no ReLU; the prediction. */
 __kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
 void fc3(__global const char *in_act, __global const int *wt, __global const int *bias,
          __global const long *thr, __global char *outputs, __global uchar *predictions,
-         __global int *stats, __global uint *hist, int lo, int hi, int wsh, hist_ranges hr)
+         __global int *stats, __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
 {
     __local int l_acc[FC3_GS];
     __local int l_out[FC3_GS];
@@ -548,7 +554,7 @@ UNROLL
     FINISH_MINMAX();
     GROUP_PUBLISH(lid);
     if (lid < 10) {
-        int r = requant(acc, thr);
+        int r = requant(acc, scale, thr);
         outputs[(size_t)img * 10 + lid] = (char)r;
         l_out[lid] = r;
     }

@@ -2,7 +2,8 @@
  * Random models and inputs at random widths 2..32 (heavy saturation included)
  * in both overflow modes, every statistic and histogram on; the real model on
  * CIFAR-10 at several widths; restarts from captured activations; chunking,
- * streaming and the GPU (local-atomic) code path, all on whatever OpenCL device
+ * streaming, extreme requantization scales, the scalar kernels and the GPU
+ * (local-atomic) code path, all on whatever OpenCL device
  * is chosen (PoCL in CI). Skipped when there is no OpenCL device. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -221,6 +222,43 @@ Test(engines, extreme_bias)
     accsim_engine_destroy(ocl);
 }
 
+/* Requantization: the kernels guess in float and correct with the exact
+ * thresholds; scales with ties (0.5, 0.25), thirds, the tiny and the huge
+ * (beyond float's range) must all give the reference's bits. */
+Test(engines, extreme_scales)
+{
+    need_opencl();
+    rng_state = 12;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 6;
+    int8_t *images = random_images(count);
+    static const double scales[][ACCSIM_LAYERS] = {
+        {0.5, 0.25, 1.0 / 3.0, 0.125, 0.5},
+        {1e-300, 1e-40, 1e-9, 1.0, 1e300},
+        {1e39, 3.5e38, 1e-3, 2.0, 1.0 / 1024.0},
+        {1.0 / 4096.0 + 1e-17, 1.0 / 3000.0, 1.0 / 255.0, 1.0 / 127.0, 0.01},
+    };
+    for (size_t s = 0; s < sizeof scales / sizeof scales[0]; s++) {
+        accsim_model model;
+        accsim_model_random(&model, 40 + s);
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            model.output_scale[l] = scales[s][l];
+        for (int b = 12; b <= 32; b += 20) {
+            accsim_config cfg;
+            random_config(&cfg, ACCSIM_SATURATE, true, false);
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                cfg.bits[l] = b;
+            char what[64];
+            snprintf(what, sizeof what, "scale set %zu, B = %d", s, b);
+            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+        }
+        accsim_model_free(&model);
+    }
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
 /* Capture every layer's input, then restart from each layer. */
 Test(engines, capture_and_restart)
 {
@@ -292,6 +330,9 @@ static void variant(const char *name, const char *value)
 Test(engines, chunks_and_streaming) { variant("ACCSIM_OPENCL_STREAM", "1"); }
 Test(engines, local_atomic_path) { variant("ACCSIM_OPENCL_SERIAL_HIST", "0"); }
 Test(engines, small_conv1_groups) { variant("ACCSIM_OPENCL_C1_ROWS", "4"); }
+/* On a CPU device the explicit-vector kernels are the default; this runs the
+ * scalar (GPU) ones with the serial epilogue. */
+Test(engines, scalar_kernels) { variant("ACCSIM_OPENCL_KERNELS", "scalar"); }
 
 /* The real model on CIFAR-10 test images at several widths. */
 Test(engines, course_model_cifar10)

@@ -8,6 +8,7 @@
  * one per (overflow mode, histograms, partial-sum histograms). */
 #include "opencl/opencl_engine.h"
 
+#include <float.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ typedef struct ocl_engine {
     cl_command_queue queue;
     char *source;
     bool serial_hist;
+    bool vector_cpu; /* kernels/vector_cpu.cl for conv1, conv2, fc1, fc2 */
     int c1_rows;
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
@@ -52,6 +54,7 @@ typedef struct ocl_engine {
     cl_mem weights[ACCSIM_LAYERS];
     cl_mem bias;
     cl_mem thr[ACCSIM_LAYERS];
+    float scale[ACCSIM_LAYERS];
 
     size_t chunk;
     cl_mem index;
@@ -211,11 +214,19 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         const accsim_layer_info *li = &accsim_layers[l];
         int32_t *w = NULL;
         size_t n = (size_t)li->weight_count;
-        if (li->is_conv) {
+        if (l == 0) {
             w = malloc(n * sizeof *w);
             if (w)
                 for (size_t i = 0; i < n; i++)
                     w[i] = model->weights[l][i];
+        } else if (l == 1) {
+            /* conv2: [c][ky][kx][16], so that 8 output channels are one vector
+             * load in kernels/vector_cpu.cl (and uniform in accsim.cl). */
+            w = malloc(n * sizeof *w);
+            if (w)
+                for (int o = 0; o < 16; o++)
+                    for (int k = 0; k < 150; k++)
+                        w[k * 16 + o] = model->weights[l][o * 150 + k];
         } else {
             int nin = li->in_channels, nout = li->out_channels, pad = fc_padded[l];
             n = (size_t)nin * (size_t)pad;
@@ -233,6 +244,9 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
             goto fail;
         int64_t thr[THR_COUNT];
         make_thresholds(model->output_scale[l], thr);
+        /* The kernels' first guess at requantization; FLT_MAX keeps 0 * scale
+         * finite. */
+        e->scale[l] = model->output_scale[l] < FLT_MAX ? (float)model->output_scale[l] : FLT_MAX;
         e->thr[l] = make_buffer(e, CL_MEM_READ_ONLY, sizeof thr, thr, "thresholds", err);
         if (!e->thr[l])
             goto fail;
@@ -276,8 +290,10 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
         return 0;
     char options[512];
     snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DC1_ROWS=%d",
-             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->c1_rows);
+             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DC1_ROWS=%d "
+             "-DVECTOR_CPU=%d",
+             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->c1_rows,
+             e->vector_cpu ? 1 : 0);
     cl_program prog = accsim_cl_build(e->ctx, e->dev.device, e->source, options, err);
     if (!prog)
         return -1;
@@ -409,8 +425,14 @@ static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *
     SETARG(k, a++, hi);
     SETARG(k, a++, wsh);
     SETARG(k, a++, hr);
+    SETARG(k, a++, e->scale[l]);
     size_t local, global;
-    if (l == 0) {
+    if (e->vector_cpu && l < 4) {
+        /* kernels/vector_cpu.cl: 8 accumulators per work-item. */
+        static const size_t vec_group[4] = {112, 200, 15, 11};
+        local = vec_group[l];
+        global = m * (l == 0 ? 6 : 1) * local;
+    } else if (l == 0) {
         local = (size_t)e->c1_rows * 32;
         global = m * 6 * (size_t)(28 / e->c1_rows) * local;
     } else {
@@ -681,6 +703,14 @@ accsim_engine *accsim_opencl_engine_create(const accsim_engine_options *opts, ac
     const char *sh = getenv("ACCSIM_OPENCL_SERIAL_HIST");
     if (sh && (strcmp(sh, "0") == 0 || strcmp(sh, "1") == 0))
         e->serial_hist = sh[0] == '1';
+    /* CPUs get the explicit-vector kernels unless a switch asks for the
+     * scalar (GPU) ones: ACCSIM_OPENCL_KERNELS=scalar, or any setting only
+     * those have. */
+    const char *kk = getenv("ACCSIM_OPENCL_KERNELS");
+    e->vector_cpu = (e->dev.type & CL_DEVICE_TYPE_CPU) != 0 && e->serial_hist &&
+                    !getenv("ACCSIM_OPENCL_C1_ROWS") && !(kk && strcmp(kk, "scalar") == 0);
+    if (kk && strcmp(kk, "vector") == 0 && e->serial_hist)
+        e->vector_cpu = true;
     static const int rows[] = {28, 14, 4, 2};
     e->c1_rows = 2;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
