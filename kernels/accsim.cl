@@ -82,19 +82,20 @@ static inline int lin_bin(long v, int lo, int shift)
 
 /* clamp(round_half_even(v * scale), -128, 127), exactly as the reference's
  * double arithmetic gives it. thr[k] is the smallest v whose result is at least
- * -127 + k; thr[255] is larger than every int. The float estimate is within 1
- * of the result (its relative error is below 2^-22, and any |v * scale| > 200
- * clamps either way), so one threshold comparison each way makes it exact:
- * two loads instead of an 8-step dependent binary search. */
+ * -127 + k; thr[255] is larger than every int. The truncated float product is
+ * within 1 of the result (its relative error is below 2^-22, and any
+ * |v * scale| > 200 clamps either way), so one threshold comparison each way
+ * makes it exact: two loads instead of an 8-step dependent binary search, and
+ * no rint(), which PoCL implements in software. */
 static inline int requant(int v, float scale, __global const long *thr)
 {
-    int r = (int)clamp(rint((float)v * scale), -128.0f, 127.0f);
+    int r = (int)clamp((float)v * scale, -128.0f, 127.0f);
     long x = v;
-    if (r < 127 && thr[r + 128] <= x)
-        r++;
-    else if (r > -128 && thr[r + 127] > x)
-        r--;
-    return r;
+    /* Branch-free (the direction is data): thr[255] never rounds up, and the
+     * two tests cannot both hold, thr being sorted. */
+    int up = thr[r + 128] <= x;
+    int down = r > -128 && thr[max(r + 127, 0)] > x;
+    return r + up - down;
 }
 
 /* Reduction loops: fully unrolled so that CPU compilers vectorize across

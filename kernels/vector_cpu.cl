@@ -1,18 +1,33 @@
 /* conv1, conv2, fc1 and fc2 for CPU devices (VECTOR_CPU=1): the same
- * arithmetic as the kernels in accsim.cl, but each work-item carries 8
- * accumulators in an int8 vector, so the code maps onto 256-bit SIMD registers
- * whatever the OpenCL compiler's work-item vectorizer decides. (PoCL vectorized
- * the scalar conv2 and fc kernels only 4 wide; see BENCHMARKS.md.) Each lane
- * walks its own reduction in the order of SPEC section 5.
+ * arithmetic as the kernels in accsim.cl, but each work-item carries a vector
+ * of accumulators, so the code maps onto 256-bit SIMD registers whatever the
+ * OpenCL compiler's work-item vectorizer decides. (PoCL vectorized the scalar
+ * conv2 and fc kernels only 4 wide; see BENCHMARKS.md.) Each lane walks its
+ * own reduction in the order of SPEC section 5.
  *
- * Lanes run along x in conv1 (a 28-wide row is four vectors, the last four
- * lanes padding) and along output channels in conv2 and the fully connected
- * layers (weights laid out [inputs][outputs] by the host), so conv2 wastes no
- * lane. Statistics use the serial group epilogue of accsim.cl (SERIAL_HIST),
- * fed from the same local arrays, indexed by output.
+ * Two lane kinds, each kernel defined once for both:
+ *   I32: int8 lanes, any width 2..32.
+ *   S16: short16 lanes, twice as many per instruction, for widths up to 16
+ *        (the host picks them per layer). A product of two int8 fits in 15
+ *        bits, and a held value in B <= 16 bits, so a sum saturated to int16
+ *        and then clamped to B bits is the exact clamped sum; with B <= 15 the
+ *        wrapping int16 sum is exact, and with B = 16 it differs from the
+ *        saturated one exactly when the true sum left int16. Hence:
+ *          saturate: n = clamp(sat16(t + p)), event when wrap16(t + p) != n
+ *          wrap:     n = sign-extend B bits of wrap16(t + p), event when
+ *                    sat16(t + p) != n
+ *        and min/max of the saturated sums clamp to the held extremes.
+ *        Event counters stay below 2^15 (at most 406 adds per output).
  *
- * Every-partial-sum histograms: eight local copies, one per lane, so that
- * repeated increments of one bin do not wait on each other; merged at the end. */
+ * Lanes run along x in conv1 (a 28-wide row padded to 32, the padding lanes
+ * computed and ignored) and along output channels in conv2 and the fully
+ * connected layers (weights laid out [inputs][outputs] by the host, in int32
+ * for I32 and int16 for S16), so conv2 wastes no lane. Statistics use the
+ * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays.
+ *
+ * Every-partial-sum histograms: bins computed on the vector, counted into
+ * eight local copies (lane k into copy k % 8) so that repeated increments of
+ * one bin do not wait on each other; merged at the end. */
 
 #if VECTOR_CPU
 
@@ -20,276 +35,394 @@
 #error "VECTOR_CPU needs SERIAL_HIST=1"
 #endif
 
-#define C1V_GS 112 /* 28 rows x 4 vectors of 8 */
-#define C2V_GS 200 /* 100 positions x 2 halves of 16 channels */
-#define PSUM8_WORDS (8 * 2 * LIN_BINS)
+#define PSUM_COPIES 8
+#define PSUM_WORDS (PSUM_COPIES * 2 * LIN_BINS)
 
-static inline int8 bits_needed8(int8 v)
+/* ---- lane kinds ----------------------------------------------------------- */
+
+/* Unaligned vector loads: one instruction, where PoCL's vload8/vload16 of
+ * bytes assembled the vector from 4-byte pieces. */
+typedef char8 __attribute__((aligned(1))) unaligned_char8;
+typedef char16 __attribute__((aligned(1))) unaligned_char16;
+typedef int8 __attribute__((aligned(4))) unaligned_int8;
+typedef short16 __attribute__((aligned(2))) unaligned_short16;
+
+#define I32_N 8
+#define I32_T int8
+#define I32_S int
+#define I32_BITS 32
+#define I32_INT(v) (v)
+#define I32_LOAD_PIXELS(p) convert_int8(*(__global const unaligned_char8 *)(p))
+#define I32_LOAD_WEIGHTS(p) (*(__global const unaligned_int8 *)(p))
+#define I32_STORE_INT(v, p) vstore8((v), 0, (p))
+#define I32_ADD_SAT(a, b) ((a) + (b)) /* exact: see accsim.cl */
+#define I32_SHL(v, s) as_int8(as_uint8(v) << (uint)(s))
+#define I32_LANE (int8)(0, 1, 2, 3, 4, 5, 6, 7)
+#define I32_HMIN(v) hmin8(v)
+#define I32_HMAX(v) hmax8(v)
+#define I32_HSUM(v) hsum8(v)
+
+#define S16_N 16
+#define S16_T short16
+#define S16_S short
+#define S16_BITS 16
+#define S16_INT(v) convert_int16(v)
+#define S16_LOAD_PIXELS(p) convert_short16(*(__global const unaligned_char16 *)(p))
+#define S16_LOAD_WEIGHTS(p) (*(__global const unaligned_short16 *)(p))
+#define S16_STORE_INT(v, p) vstore16(convert_int16(v), 0, (p))
+/* add_sat() became compare-and-blend sequences in PoCL; the builtin is one
+ * vpaddsw. */
+#define S16_ADD_SAT(a, b) __builtin_elementwise_add_sat((a), (b))
+#define S16_SHL(v, s) as_short16(as_ushort16(v) << (ushort)(s))
+#define S16_LANE (short16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define S16_HMIN(v) hmin8(min(convert_int8((v).lo), convert_int8((v).hi)))
+#define S16_HMAX(v) hmax8(max(convert_int8((v).lo), convert_int8((v).hi)))
+#define S16_HSUM(v) hsum8(convert_int8((v).lo) + convert_int8((v).hi))
+
+static inline int hmin8(int8 v)
 {
-    return 33 - as_int8(clz(v ^ (v >> 31)));
+    int4 a = min(v.lo, v.hi);
+    int2 b = min(a.lo, a.hi);
+    return min(b.x, b.y);
 }
 
-/* lin_bin of accsim.cl, lane by lane, in 32-bit arithmetic: v >= lo makes
- * v - lo exact as a uint. */
-static inline int8 lin_bin8(int8 v, int lo, int shift)
+static inline int hmax8(int8 v)
 {
-    uint8 d = as_uint8(v) - (uint)lo;
-    uint8 b = shift > 31 ? (uint8)0 : min(d >> (uint)shift, (uint)(LIN_BINS - 1));
-    return select(as_int8(b), (int8)0, v < lo);
+    int4 a = max(v.lo, v.hi);
+    int2 b = max(a.lo, a.hi);
+    return max(b.x, b.y);
 }
+
+static inline int hsum8(int8 v)
+{
+    int4 a = v.lo + v.hi;
+    int2 b = a.lo + a.hi;
+    return b.x + b.y;
+}
+
+/* Bins of a vector of partial sums, as bits_needed and lin_bin of accsim.cl
+ * (lin_bin in 32-bit arithmetic: v >= lo makes v - lo exact as a uint). */
+#define DEFINE_PSUM_BINS(N)                                                        \
+    static inline void psum_bins##N(int##N v, int lo, int shift, int *bits, int *lin) \
+    {                                                                              \
+        int##N b = 33 - as_int##N(clz(v ^ (v >> 31)));                             \
+        uint##N d = as_uint##N(v) - (uint)lo;                                      \
+        uint##N q = shift > 31 ? (uint##N)0 : min(d >> (uint)shift, (uint)(LIN_BINS - 1)); \
+        vstore##N(b, 0, bits);                                                     \
+        vstore##N(select(as_int##N(q), (int##N)0, v < lo), 0, lin);                \
+    }
+DEFINE_PSUM_BINS(8)
+DEFINE_PSUM_BINS(16)
 
 #if PSUM
-#define PSUM_LANE(k, sk)                                                           \
+#define VPSUM_COUNT(K, n)                                                          \
     do {                                                                           \
-        if (valid8.sk) {                                                           \
-            l_psum8[(k) * 2 * LIN_BINS + b_.sk]++;                                 \
-            l_psum8[(k) * 2 * LIN_BINS + LIN_BINS + l_.sk]++;                      \
+        int b_[K##_N], l_[K##_N];                                                  \
+        psum_bins##K##_N_(K##_INT(n), hr.psum_lo, hr.psum_shift, b_, l_);          \
+        for (int k_ = 0; k_ < nvalid; k_++) {                                      \
+            __local uint *c_ = l_psum + (k_ % PSUM_COPIES) * 2 * LIN_BINS;         \
+            c_[b_[k_]]++;                                                          \
+            c_[LIN_BINS + l_[k_]]++;                                               \
         }                                                                          \
     } while (0)
-#define VPSUM_COUNT(n)                                                             \
-    do {                                                                           \
-        int8 b_ = bits_needed8(n);                                                 \
-        int8 l_ = lin_bin8((n), hr.psum_lo, hr.psum_shift);                        \
-        PSUM_LANE(0, s0); PSUM_LANE(1, s1); PSUM_LANE(2, s2); PSUM_LANE(3, s3);    \
-        PSUM_LANE(4, s4); PSUM_LANE(5, s5); PSUM_LANE(6, s6); PSUM_LANE(7, s7);    \
-    } while (0)
+#define psum_binsI32_N_ psum_bins8
+#define psum_binsS16_N_ psum_bins16
 #else
-#define VPSUM_COUNT(n) do { } while (0)
+#define VPSUM_COUNT(K, n) do { } while (0)
 #endif
 
-/* VSTEP: STEP of accsim.cl on eight lanes. A true vector comparison is -1. */
+/* VSTEP: STEP of accsim.cl on a vector. A true vector comparison is -1. */
 #if WRAP
-#define VSTEP(t, p)                                                                \
+#define VSTEP(K, t, p)                                                             \
     do {                                                                           \
-        int8 s_ = (t) + (p);                                                       \
-        int8 n_ = as_int8(as_uint8(s_) << (uint)wsh) >> wsh;                       \
+        K##_T w_ = (t) + (p);                                                      \
+        K##_T s_ = K##_ADD_SAT((t), (p));                                          \
+        K##_T n_ = K##_SHL(w_, lane_wsh) >> (K##_S)lane_wsh;                       \
         ev -= (s_ != n_);                                                          \
         mn = min(mn, n_);                                                          \
         mx = max(mx, n_);                                                          \
-        VPSUM_COUNT(n_);                                                           \
+        VPSUM_COUNT(K, n_);                                                        \
         (t) = n_;                                                                  \
     } while (0)
 #define VFINISH_MINMAX() do { } while (0)
 #else
-#define VSTEP(t, p)                                                                \
+#define VSTEP(K, t, p)                                                             \
     do {                                                                           \
-        int8 s_ = (t) + (p);                                                       \
-        int8 n_ = clamp(s_, lo, hi);                                               \
-        ev -= (s_ != n_);                                                          \
+        K##_T w_ = (t) + (p);                                                      \
+        K##_T s_ = K##_ADD_SAT((t), (p));                                          \
+        K##_T n_ = clamp(s_, lane_lo, lane_hi);                                    \
+        ev -= (w_ != n_);                                                          \
         mn = min(mn, s_);                                                          \
         mx = max(mx, s_);                                                          \
-        VPSUM_COUNT(n_);                                                           \
+        VPSUM_COUNT(K, n_);                                                        \
         (t) = n_;                                                                  \
     } while (0)
 #define VFINISH_MINMAX()                                                           \
     do {                                                                           \
-        mn = clamp(mn, lo, hi);                                                    \
-        mx = clamp(mx, lo, hi);                                                    \
+        mn = clamp(mn, lane_lo, lane_hi);                                          \
+        mx = clamp(mx, lane_lo, lane_hi);                                          \
     } while (0)
 #endif
 
-/* Local arrays of a vector kernel: per-output accumulator, held extremes and
- * events for the serial epilogue, plus the lane-split partial-sum counts. */
-#define VECTOR_LOCALS(N)                                                           \
-    __local int l_acc[N], l_mn[N], l_mx[N];                                        \
-    __local uint l_ev[N];                                                          \
+/* Locals of a vector kernel: per-output accumulator, held extremes and events
+ * for the serial epilogue, and the split partial-sum counts. */
+#define VECTOR_LOCALS(N, GS)                                                       \
+    __local int l_acc[N], l_mn[HIST ? N : 1], l_mx[HIST ? N : 1];                  \
+    __local uint l_ev[HIST ? N : 1];                                               \
+    __local int l_part[HIST ? 1 : 5 * (GS)];                                       \
     __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum8[PSUM ? PSUM8_WORDS : 1];
+    __local uint l_psum[PSUM ? PSUM_WORDS : 1];
 
-static void psum8_zero(int lid, int gs, __local uint *l_psum8)
+/* The lane-typed limits and accumulators every kernel starts with. */
+#define VECTOR_STATE(K)                                                            \
+    const K##_S lane_lo = (K##_S)lo, lane_hi = (K##_S)hi;                          \
+    const int lane_wsh = wsh - (32 - K##_BITS);                                    \
+    (void)lane_lo; (void)lane_hi; (void)lane_wsh;                                  \
+    K##_T acc = 0, mn = 0, mx = 0, ev = 0
+
+/* Publishes this work-item's outputs for pooling. With histograms, every
+ * output's statistics go to the serial epilogue of accsim.cl; without, each
+ * work-item reduces its own lanes (the first nvalid) and the epilogue only
+ * combines the work-items. */
+#if HIST
+#define VPUBLISH(K, j)                                                             \
+    do {                                                                           \
+        K##_STORE_INT(acc, l_acc + (j));                                           \
+        K##_STORE_INT(mn, l_mn + (j));                                             \
+        K##_STORE_INT(mx, l_mx + (j));                                             \
+        K##_STORE_INT(ev, (__local int *)l_ev + (j));                              \
+    } while (0)
+#define VREDUCE(count, width, valid_width)                                         \
+    do {                                                                           \
+        if (lid == 0)                                                              \
+            group_epilogue(l_acc, l_mn, l_mx, l_ev, (count), (width), (valid_width), \
+                           st, h, l_hist, hr);                                     \
+    } while (0)
+#else
+#define VPUBLISH(K, j)                                                             \
+    do {                                                                           \
+        K##_STORE_INT(acc, l_acc + (j));                                           \
+        K##_T pad_ = K##_LANE >= (K##_S)nvalid; /* -1 on padding lanes */          \
+        l_part[5 * lid + 0] = K##_HSUM(select(ev, (K##_T)0, pad_));                \
+        l_part[5 * lid + 1] = K##_HMIN(select(acc, (K##_T)lane_hi, pad_));         \
+        l_part[5 * lid + 2] = K##_HMAX(select(acc, (K##_T)lane_lo, pad_));         \
+        l_part[5 * lid + 3] = K##_HMIN(select(mn, (K##_T)0, pad_));                \
+        l_part[5 * lid + 4] = K##_HMAX(select(mx, (K##_T)0, pad_));                \
+    } while (0)
+#define VREDUCE(count, width, valid_width)                                         \
+    do {                                                                           \
+        if (lid == 0)                                                              \
+            combine_parts(l_part, gs, st);                                         \
+    } while (0)
+#endif
+
+/* Work-item 0 folds the work-items' partial statistics into the image's. */
+static void combine_parts(__local const int *l_part, int gs, __global int *st)
+{
+    uint ev = 0;
+    int omn = INT_MAX, omx = INT_MIN, pmn = 0, pmx = 0;
+    for (int k = 0; k < gs; k++) {
+        ev += (uint)l_part[5 * k];
+        omn = min(omn, l_part[5 * k + 1]);
+        omx = max(omx, l_part[5 * k + 2]);
+        pmn = min(pmn, l_part[5 * k + 3]);
+        pmx = max(pmx, l_part[5 * k + 4]);
+    }
+    if (ev)
+        atomic_add((__global uint *)&st[0], ev);
+    atomic_min(&st[1], omn);
+    atomic_max(&st[2], omx);
+    atomic_min(&st[3], pmn);
+    atomic_max(&st[4], pmx);
+}
+
+static void psum_zero(int lid, int gs, __local uint *l_psum)
 {
 #if PSUM
-    for (int k = lid; k < PSUM8_WORDS; k += gs)
-        l_psum8[k] = 0;
+    for (int k = lid; k < PSUM_WORDS; k += gs)
+        l_psum[k] = 0;
 #endif
 }
 
-static void psum8_merge(int lid, int gs, __local const uint *l_psum8, __global uint *hist)
+static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uint *hist)
 {
 #if PSUM
     for (int k = lid; k < 2 * LIN_BINS; k += gs) {
         uint n = 0;
-        for (int c = 0; c < 8; c++)
-            n += l_psum8[c * 2 * LIN_BINS + k];
+        for (int c = 0; c < PSUM_COPIES; c++)
+            n += l_psum[c * 2 * LIN_BINS + k];
         if (n)
             atomic_add(&hist[4 * LIN_BINS + k], n);
     }
 #endif
 }
 
-#define VPUBLISH(j)                                                                \
-    do {                                                                           \
-        vstore8(acc, 0, l_acc + (j));                                              \
-        vstore8(mn, 0, l_mn + (j));                                                \
-        vstore8(mx, 0, l_mx + (j));                                                \
-        vstore8(as_uint8(ev), 0, l_ev + (j));                                      \
-    } while (0)
-
 /* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
 
 /* Work-group: one image, one output channel. Work-item j computes outputs
- * (y, x0 .. x0 + 7) with y = j / 4, x0 = 8 (j % 4); lanes x >= 28 are padding
- * and read into the next row (or the buffer's spare bytes). Output j of the
- * group is y * 32 + x, as in accsim.cl. */
-__kernel __attribute__((reqd_work_group_size(C1V_GS, 1, 1)))
-void conv1(__global const char *images, __global const uint *index,
-           __global const int *weights, __global const long *thr,
-           __global char *out_act, __global int *stats, __global uint *hist,
-           int lo, int hi, int wsh, hist_ranges hr, float scale)
-{
-    VECTOR_LOCALS(28 * 32)
-    const int lid = get_local_id(0);
-    const int o = get_group_id(0) % 6;
-    const int img = get_group_id(0) / 6;
-    __global int *st = stats + (img * NLAYER + 0) * NSTAT;
-    __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;
-    psum8_zero(lid, C1V_GS, l_psum8);
-#if PSUM
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-
-    const int j = (lid >> 2) * 32 + (lid & 3) * 8;
-    const int8 valid8 = (lid & 3) < 3 ? (int8)(-1) : (int8)(-1, -1, -1, -1, 0, 0, 0, 0);
-    (void)valid8;
-    __global const char *a = images + (size_t)index[img] * 3072 + j;
-    __global const int *w = weights + o * 75;
-
-    int8 acc = 0, mn = 0, mx = 0, ev = 0;
-#pragma unroll
-    for (int c = 0; c < 3; c++) {
-        int8 t = 0;
-#pragma unroll
-        for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
-            for (int kx = 0; kx < 5; kx++) {
-                int8 p = convert_int8(vload8(0, a + c * 1024 + ky * 32 + kx)) *
-                         w[c * 25 + ky * 5 + kx];
-                VSTEP(t, p);
-            }
-        }
-        VSTEP(acc, t);
+ * (y, x0 .. x0 + N - 1), y = j / (32 / N), x0 = N (j % (32 / N)); lanes with
+ * x >= 28 are padding and read into the next row (or the buffer's spare
+ * bytes). Output y * 32 + x of the group, as in accsim.cl. */
+#define CONV1_VECTOR_KERNEL(NAME, K)                                               \
+    __kernel __attribute__((reqd_work_group_size(28 * 32 / K##_N, 1, 1)))         \
+    void NAME(__global const char *images, __global const uint *index,            \
+              __global const int *weights, __global const long *thr,              \
+              __global char *out_act, __global int *stats, __global uint *hist,   \
+              int lo, int hi, int wsh, hist_ranges hr, float scale)               \
+    {                                                                              \
+        const int gs = 28 * 32 / K##_N, per_row = 32 / K##_N;                      \
+        VECTOR_LOCALS(28 * 32, 28 * 32 / K##_N)                                                     \
+        const int lid = get_local_id(0);                                           \
+        const int o = get_group_id(0) % 6;                                         \
+        const int img = get_group_id(0) / 6;                                       \
+        __global int *st = stats + (img * NLAYER + 0) * NSTAT;                     \
+        __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;                       \
+        psum_zero(lid, gs, l_psum);                                                \
+        if (PSUM)                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        const int x0 = (lid % per_row) * K##_N;                                    \
+        const int j = (lid / per_row) * 32 + x0;                                   \
+        const int nvalid = min(K##_N, 28 - x0);                                    \
+        (void)nvalid;                                                              \
+        __global const char *a = images + (size_t)index[img] * 3072 + j;           \
+        __global const int *w = weights + o * 75;                                  \
+        VECTOR_STATE(K);                                                           \
+        _Pragma("unroll")                                                          \
+        for (int c = 0; c < 3; c++) {                                              \
+            K##_T t = 0;                                                           \
+            _Pragma("unroll")                                                      \
+            for (int ky = 0; ky < 5; ky++) {                                       \
+                _Pragma("unroll")                                                  \
+                for (int kx = 0; kx < 5; kx++) {                                   \
+                    K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *       \
+                              (K##_S)w[c * 25 + ky * 5 + kx];                      \
+                    VSTEP(K, t, p);                                                \
+                }                                                                  \
+            }                                                                      \
+            VSTEP(K, acc, t);                                                      \
+        }                                                                          \
+        VFINISH_MINMAX();                                                          \
+        VPUBLISH(K, j);                                                            \
+        barrier(CLK_LOCAL_MEM_FENCE);                                              \
+        /* ReLU, 2x2 max-pool, requantize. */                                      \
+        for (int k = lid; k < 196; k += gs) {                                      \
+            int j0 = (k / 14) * 64 + (k % 14) * 2;                                 \
+            int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33])); \
+            out_act[(size_t)img * 1176 + o * 196 + k] = (char)requant(max(v, 0), scale, thr); \
+        }                                                                          \
+        VREDUCE(28 * 32, 32, 28);                                                  \
+        if (PSUM)                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        psum_merge(lid, gs, l_psum, h);                                            \
     }
-    VFINISH_MINMAX();
-    VPUBLISH(j);
-    barrier(CLK_LOCAL_MEM_FENCE);
-
-    /* ReLU, 2x2 max-pool, requantize. */
-    for (int k = lid; k < 196; k += C1V_GS) {
-        int py = k / 14, px = k % 14;
-        int j0 = py * 64 + px * 2;
-        int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33]));
-        out_act[(size_t)img * 1176 + o * 196 + k] = (char)requant(max(v, 0), scale, thr);
-    }
-    if (lid == 0)
-        group_epilogue(l_acc, l_mn, l_mx, l_ev, 28 * 32, 32, 28, st, h, l_hist, hr);
-#if PSUM
-    barrier(CLK_LOCAL_MEM_FENCE);
-    psum8_merge(lid, C1V_GS, l_psum8, h);
-#endif
-}
 
 /* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
 
-/* Work-group: one image. Work-item j computes output channels 8 (j / 100) ..
- * + 7 at position p = j % 100 (y = p / 10, x = p % 10); weights are
- * [c][ky][kx][16]. Output index of the group: p * 16 + channel. */
-__kernel __attribute__((reqd_work_group_size(C2V_GS, 1, 1)))
-void conv2(__global const char *in_act, __global const int *weights,
-           __global const long *thr, __global char *out_act, __global int *stats,
-           __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
-{
-    VECTOR_LOCALS(1600)
-    const int lid = get_local_id(0);
-    const int img = get_group_id(0);
-    __global int *st = stats + (img * NLAYER + 1) * NSTAT;
-    __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;
-    psum8_zero(lid, C2V_GS, l_psum8);
-#if PSUM
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-
-    const int group8 = lid / 100, pos = lid % 100;
-    const int8 valid8 = (int8)(-1);
-    (void)valid8;
-    __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10;
-    __global const int *w = weights + group8 * 8;
-
-    int8 acc = 0, mn = 0, mx = 0, ev = 0;
-#pragma unroll
-    for (int c = 0; c < 6; c++) {
-        int8 t = 0;
-#pragma unroll
-        for (int ky = 0; ky < 5; ky++) {
-#pragma unroll
-            for (int kx = 0; kx < 5; kx++) {
-                int8 p = (int)a[c * 196 + ky * 14 + kx] *
-                         vload8(0, w + (c * 25 + ky * 5 + kx) * 16);
-                VSTEP(t, p);
-            }
-        }
-        VSTEP(acc, t);
-    }
-    VFINISH_MINMAX();
-    VPUBLISH(pos * 16 + group8 * 8);
-    barrier(CLK_LOCAL_MEM_FENCE);
-
-    /* ReLU, pool, requantize: output (channel o, pooled position q). */
-    for (int k = lid; k < 400; k += C2V_GS) {
-        int o = k / 25, q = k % 25;
-        int p0 = (q / 5) * 20 + (q % 5) * 2;
-        int v = max(max(l_acc[p0 * 16 + o], l_acc[(p0 + 1) * 16 + o]),
-                    max(l_acc[(p0 + 10) * 16 + o], l_acc[(p0 + 11) * 16 + o]));
-        out_act[(size_t)img * 400 + k] = (char)requant(max(v, 0), scale, thr);
-    }
-    if (lid == 0)
-        group_epilogue(l_acc, l_mn, l_mx, l_ev, 1600, 16, 16, st, h, l_hist, hr);
-#if PSUM
-    barrier(CLK_LOCAL_MEM_FENCE);
-    psum8_merge(lid, C2V_GS, l_psum8, h);
-#endif
-}
-
-/* ---- fully connected layers ---------------------------------------------- */
-
-/* Work-group: one image; work-item j computes outputs 8j .. 8j + 7 (those
- * >= N_OUT are padding); weights are [N_IN][GS]. */
-#define FC_VECTOR_KERNEL(NAME, LAYER, N_IN, N_OUT, GS)                             \
-    __kernel __attribute__((reqd_work_group_size(GS / 8, 1, 1)))                  \
-    void NAME(__global const char *in_act, __global const int *wt,                \
+/* Work-group: one image. Work-item j computes output channels
+ * N (j / 100) .. + N - 1 at position p = j % 100 (y = p / 10, x = p % 10);
+ * weights are [c][ky][kx][16]. Output p * 16 + channel of the group. */
+#define CONV2_VECTOR_KERNEL(NAME, K)                                               \
+    __kernel __attribute__((reqd_work_group_size(100 * 16 / K##_N, 1, 1)))        \
+    void NAME(__global const char *in_act, __global const K##_S *weights,         \
               __global const long *thr, __global char *out_act, __global int *stats, \
               __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
     {                                                                              \
-        VECTOR_LOCALS(GS)                                                          \
+        const int gs = 100 * 16 / K##_N;                                           \
+        VECTOR_LOCALS(1600, 100 * 16 / K##_N)                                                        \
+        const int lid = get_local_id(0);                                           \
+        const int img = get_group_id(0);                                           \
+        __global int *st = stats + (img * NLAYER + 1) * NSTAT;                     \
+        __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;                       \
+        psum_zero(lid, gs, l_psum);                                                \
+        if (PSUM)                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        const int o0 = (lid / 100) * K##_N, pos = lid % 100;                       \
+        const int nvalid = K##_N;                                                  \
+        (void)nvalid;                                                              \
+        __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
+        __global const K##_S *w = weights + o0;                                    \
+        VECTOR_STATE(K);                                                           \
+        _Pragma("unroll")                                                          \
+        for (int c = 0; c < 6; c++) {                                              \
+            K##_T t = 0;                                                           \
+            _Pragma("unroll")                                                      \
+            for (int ky = 0; ky < 5; ky++) {                                       \
+                _Pragma("unroll")                                                  \
+                for (int kx = 0; kx < 5; kx++) {                                   \
+                    K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                   \
+                              K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);   \
+                    VSTEP(K, t, p);                                                \
+                }                                                                  \
+            }                                                                      \
+            VSTEP(K, acc, t);                                                      \
+        }                                                                          \
+        VFINISH_MINMAX();                                                          \
+        VPUBLISH(K, pos * 16 + o0);                                                \
+        barrier(CLK_LOCAL_MEM_FENCE);                                              \
+        /* ReLU, pool, requantize: output (channel o, pooled position q). */       \
+        for (int k = lid; k < 400; k += gs) {                                      \
+            int o = k / 25, q = k % 25;                                            \
+            int p0 = (q / 5) * 20 + (q % 5) * 2;                                   \
+            int v = max(max(l_acc[p0 * 16 + o], l_acc[(p0 + 1) * 16 + o]),         \
+                        max(l_acc[(p0 + 10) * 16 + o], l_acc[(p0 + 11) * 16 + o])); \
+            out_act[(size_t)img * 400 + k] = (char)requant(max(v, 0), scale, thr); \
+        }                                                                          \
+        VREDUCE(1600, 16, 16);                                                     \
+        if (PSUM)                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        psum_merge(lid, gs, l_psum, h);                                            \
+    }
+
+/* ---- fully connected layers ---------------------------------------------- */
+
+/* Work-group: one image; work-item j computes outputs N j .. N j + N - 1
+ * (those >= N_OUT are padding); weights are [N_IN][GS], GS the outputs padded
+ * to a multiple of N. */
+#define FC_VECTOR_KERNEL(NAME, K, LAYER, N_IN, N_OUT, GS)                          \
+    __kernel __attribute__((reqd_work_group_size(GS / K##_N, 1, 1)))              \
+    void NAME(__global const char *in_act, __global const K##_S *wt,              \
+              __global const long *thr, __global char *out_act, __global int *stats, \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
+    {                                                                              \
+        const int gs = GS / K##_N;                                                 \
+        VECTOR_LOCALS(GS, GS / K##_N)                                                          \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
         __global int *st = stats + (img * NLAYER + LAYER) * NSTAT;                 \
         __global uint *h = hist + LAYER * HIST_KINDS * LIN_BINS;                   \
-        psum8_zero(lid, GS / 8, l_psum8);                                          \
+        psum_zero(lid, gs, l_psum);                                                \
         if (PSUM)                                                                  \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        const int o0 = lid * 8;                                                    \
-        const int8 valid8 = (int8)(o0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7) < N_OUT;   \
-        (void)valid8;                                                              \
+        const int o0 = lid * K##_N;                                                \
+        const int nvalid = clamp(N_OUT - o0, 0, K##_N);                            \
+        (void)nvalid;                                                              \
         __global const char *a = in_act + (size_t)img * N_IN;                      \
-        int8 acc = 0, mn = 0, mx = 0, ev = 0;                                      \
+        VECTOR_STATE(K);                                                           \
         _Pragma("unroll 8")                                                        \
         for (int i = 0; i < N_IN; i++) {                                           \
-            int8 p = (int)a[i] * vload8(0, wt + i * GS + o0);                      \
-            VSTEP(acc, p);                                                         \
+            K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * GS + o0);            \
+            VSTEP(K, acc, p);                                                      \
         }                                                                          \
         VFINISH_MINMAX();                                                          \
-        VPUBLISH(o0);                                                              \
+        VPUBLISH(K, o0);                                                           \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
-        for (int k = lid; k < N_OUT; k += GS / 8)                                  \
+        for (int k = lid; k < N_OUT; k += gs)                                      \
             out_act[(size_t)img * N_OUT + k] = (char)requant(max(l_acc[k], 0), scale, thr); \
-        if (lid == 0)                                                              \
-            group_epilogue(l_acc, l_mn, l_mx, l_ev, N_OUT, GS, N_OUT, st, h, l_hist, hr); \
+        VREDUCE(N_OUT, GS, N_OUT);                                                 \
         if (PSUM)                                                                  \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        psum8_merge(lid, GS / 8, l_psum8, h);                                      \
+        psum_merge(lid, gs, l_psum, h);                                            \
     }
 
-FC_VECTOR_KERNEL(fc1, 2, 400, 120, FC1_GS)
-FC_VECTOR_KERNEL(fc2, 3, 120, 84, FC2_GS)
+/* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
+CONV1_VECTOR_KERNEL(conv1, I32)
+CONV2_VECTOR_KERNEL(conv2, I32)
+FC_VECTOR_KERNEL(fc1, I32, 2, 400, 120, 120)
+FC_VECTOR_KERNEL(fc2, I32, 3, 120, 84, 88)
+
+CONV1_VECTOR_KERNEL(conv1_s16, S16)
+CONV2_VECTOR_KERNEL(conv2_s16, S16)
+FC_VECTOR_KERNEL(fc1_s16, S16, 2, 400, 120, 128)
+FC_VECTOR_KERNEL(fc2_s16, S16, 3, 120, 84, 96)
 
 #endif /* VECTOR_CPU */

@@ -205,10 +205,18 @@ int cmd_study(const cli_options *opts)
         uniform(sbits[S_A], mw0[sel]->answer ? mw0[sel]->answer : 32);
         uniform(sbits[S_B], mw1[sel]->answer ? mw1[sel]->answer : 32);
         memcpy(sbits[S_C], search.bits, sizeof search.bits);
+        /* A's and B's common widths were evaluated exactly by minwidth on
+         * every split: reuse those rows rather than re-run the images. */
         for (int c = 0; c < S_N && rc == 0; c++)
-            for (int k = 0; k < s.nsets && rc == 0; k++)
-                if (accsim_evaluate(&s.base[k], sbits[c], &seval[c][k], NULL, &err) != 0)
+            for (int k = 0; k < s.nsets && rc == 0; k++) {
+                const accsim_eval *row = NULL;
+                if (c == S_A || c == S_B)
+                    row = &(c == S_A ? mw0[k] : mw1[k])->rows[32 - sbits[c][0]];
+                if (row && row->images && !row->bounded)
+                    seval[c][k] = *row;
+                else if (accsim_evaluate(&s.base[k], sbits[c], &seval[c][k], NULL, &err) != 0)
                     rc = -1;
+            }
     }
 
     /* Check images: outputs and per-layer saturation at each setting. */

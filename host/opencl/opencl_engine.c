@@ -27,6 +27,15 @@
 #define DEFAULT_CHUNK 4096
 
 static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3"};
+/* kernels/vector_cpu.cl's int16-lane kernels, for layers of width <= 16. */
+#define S16_LAYERS 4
+static const char *s16_kernel_names[S16_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
+                                                   "fc2_s16"};
+/* Work-group sizes of the vector kernels (int32 lanes, int16 lanes) and the
+ * padded output counts of their fc weights. */
+static const size_t vec_group[S16_LAYERS] = {112, 200, 15, 11};
+static const size_t s16_group[S16_LAYERS] = {56, 100, 8, 6};
+static const int s16_padded[ACCSIM_LAYERS] = {0, 16, 128, 96, 0};
 /* Work-group sizes, as in kernels/accsim.cl; conv1's depends on C1_ROWS. */
 static const size_t fc_group[ACCSIM_LAYERS] = {0, 144, 120, 88, 16};
 static const int fc_padded[ACCSIM_LAYERS] = {0, 0, 120, 88, 16};
@@ -45,6 +54,7 @@ typedef struct ocl_engine {
     int c1_rows;
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
+    cl_kernel s16_kernels[8][S16_LAYERS]; /* vector_cpu only */
 
     bool loaded;
     size_t image_count;
@@ -52,6 +62,7 @@ typedef struct ocl_engine {
     const int8_t *host_images; /* streamed mode: the caller's images */
     cl_mem images;             /* resident: [count][3072]; streamed: [chunk][3072] */
     cl_mem weights[ACCSIM_LAYERS];
+    cl_mem s16_weights[S16_LAYERS]; /* int16 copies for the s16 kernels (not conv1) */
     cl_mem bias;
     cl_mem thr[ACCSIM_LAYERS];
     float scale[ACCSIM_LAYERS];
@@ -103,6 +114,8 @@ static void release_model(ocl_engine *e)
         release_mem(&e->weights[l]);
         release_mem(&e->thr[l]);
     }
+    for (int l = 0; l < S16_LAYERS; l++)
+        release_mem(&e->s16_weights[l]);
     release_mem(&e->bias);
     e->loaded = false;
 }
@@ -119,6 +132,9 @@ static void ocl_destroy(accsim_engine *engine)
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 if (e->kernels[v][l])
                     clReleaseKernel(e->kernels[v][l]);
+            for (int l = 0; l < S16_LAYERS; l++)
+                if (e->s16_kernels[v][l])
+                    clReleaseKernel(e->s16_kernels[v][l]);
             if (e->programs[v])
                 clReleaseProgram(e->programs[v]);
         }
@@ -251,6 +267,22 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         if (!e->thr[l])
             goto fail;
     }
+    /* int16 weights for the s16 kernels: conv2 [150][16], fc [N_in][padded N_out]. */
+    for (int l = 1; e->vector_cpu && l < S16_LAYERS; l++) {
+        const accsim_layer_info *li = &accsim_layers[l];
+        int nin = l == 1 ? 150 : li->in_channels, nout = li->out_channels, pad = s16_padded[l];
+        size_t n = (size_t)nin * (size_t)pad;
+        int16_t *w = calloc(n, sizeof *w);
+        if (!w)
+            return accsim_fail(err, "out of memory");
+        for (int o = 0; o < nout; o++)
+            for (int i = 0; i < nin; i++)
+                w[(size_t)i * (size_t)pad + (size_t)o] = model->weights[l][(size_t)o * nin + i];
+        e->s16_weights[l] = make_buffer(e, CL_MEM_READ_ONLY, n * sizeof *w, w, "weights", err);
+        free(w);
+        if (!e->s16_weights[l])
+            goto fail;
+    }
     e->bias = make_buffer(e, CL_MEM_READ_ONLY, sizeof model->bias, model->bias, "bias", err);
     if (!e->bias)
         goto fail;
@@ -309,6 +341,25 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
             char what[64];
             snprintf(what, sizeof what, "clCreateKernel(%s)", kernel_names[l]);
             return accsim_cl_fail(err, what, rc);
+        }
+    }
+    for (int l = 0; e->vector_cpu && l < S16_LAYERS; l++) {
+        cl_int rc;
+        e->s16_kernels[v][l] = clCreateKernel(prog, s16_kernel_names[l], &rc);
+        if (!e->s16_kernels[v][l]) {
+            char what[64];
+            snprintf(what, sizeof what, "clCreateKernel(%s)", s16_kernel_names[l]);
+            accsim_cl_fail(err, what, rc);
+            for (int k = 0; k < ACCSIM_LAYERS; k++) {
+                clReleaseKernel(e->kernels[v][k]);
+                e->kernels[v][k] = NULL;
+            }
+            for (int k = 0; k < l; k++) {
+                clReleaseKernel(e->s16_kernels[v][k]);
+                e->s16_kernels[v][k] = NULL;
+            }
+            clReleaseProgram(prog);
+            return -1;
         }
     }
     e->programs[v] = prog;
@@ -392,10 +443,13 @@ static size_t chunk_size(size_t count)
             return accsim_cl_fail(err, "clSetKernelArg", rc_);                     \
     } while (0)
 
-static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *cfg, size_t m,
+static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, size_t m,
                         accsim_error *err)
 {
     int b = cfg->bits[l];
+    /* Twice the lanes per instruction when the layer's width allows. */
+    const bool s16 = e->vector_cpu && l < S16_LAYERS && b <= 16;
+    cl_kernel k = s16 ? e->s16_kernels[v][l] : e->kernels[v][l];
     cl_int lo = (cl_int)(-(((int64_t)1) << (b - 1)));
     cl_int hi = (cl_int)((((int64_t)1) << (b - 1)) - 1);
     cl_int wsh = 32 - b;
@@ -409,7 +463,8 @@ static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *
     } else {
         SETARG(k, a++, e->acts[l]);
     }
-    SETARG(k, a++, e->weights[l]);
+    cl_mem weights = s16 && l > 0 ? e->s16_weights[l] : e->weights[l];
+    SETARG(k, a++, weights);
     if (l == 4)
         SETARG(k, a++, e->bias);
     SETARG(k, a++, e->thr[l]);
@@ -427,10 +482,9 @@ static int launch_layer(ocl_engine *e, cl_kernel k, int l, const accsim_config *
     SETARG(k, a++, hr);
     SETARG(k, a++, e->scale[l]);
     size_t local, global;
-    if (e->vector_cpu && l < 4) {
-        /* kernels/vector_cpu.cl: 8 accumulators per work-item. */
-        static const size_t vec_group[4] = {112, 200, 15, 11};
-        local = vec_group[l];
+    if (e->vector_cpu && l < S16_LAYERS) {
+        /* kernels/vector_cpu.cl: 8 or 16 accumulators per work-item. */
+        local = s16 ? s16_group[l] : vec_group[l];
         global = m * (l == 0 ? 6 : 1) * local;
     } else if (l == 0) {
         local = (size_t)e->c1_rows * 32;
@@ -524,7 +578,7 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                 return accsim_cl_fail(err, "clearing histograms", rc);
         }
         for (int l = start; l < ACCSIM_LAYERS; l++)
-            if (launch_layer(e, e->kernels[v][l], l, cfg, m, err) != 0)
+            if (launch_layer(e, v, l, cfg, m, err) != 0)
                 return -1;
         /* Results. */
         rc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, m * ACCSIM_CLASSES,
