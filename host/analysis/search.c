@@ -26,12 +26,28 @@
  *    down, and at the last layer the count is exact.
  *
  * No monotonicity of accuracy in the widths is assumed anywhere (it does not
- * hold: saturation can turn a wrong prediction right). The only assumption is
- * the box. Its default is, per layer, hi = the largest need of any image at
- * that layer in the baseline (above it the layer computes the baseline's bits
- * for every image whose earlier layers are exact), lo = hi - span. With widen,
- * the box is extended one width down in every layer where the answer sits on
- * the lower edge, and the search repeats, until the answer is inside.
+ * hold: saturation can turn a wrong prediction right). The box's default is,
+ * per layer, hi = the largest need of any image at that layer in the baseline
+ * (above it the layer computes the baseline's bits for every image whose
+ * earlier layers are exact), lo = hi - span. With widen, the box is extended
+ * one width down in every layer where the answer sits on the lower edge, and
+ * the search repeats, until the answer is inside.
+ *
+ * 4. The proof that no setting outside the box does better (opts->prove).
+ *    Two facts bound every layer's useful widths for any input whatever:
+ *    - safe[L]: every partial sum of layer L lies between the sum of the
+ *      smallest and the sum of the largest possible products (inputs in
+ *      -128..127 for conv1, 0..127 after a ReLU; fc3's bias included), so
+ *      from that width up nothing saturates or wraps and the layer computes
+ *      the same bits: a wider setting has the same accuracy and more energy.
+ *    - collapse[L]: at or below it the layer's largest value requantizes to 0
+ *      (SPEC 8's collapse bound), every image gets the same prediction, and at
+ *      most the largest class count is correct; below the target, infeasible.
+ *    Every setting in collapse + 1 .. safe per layer that is cheaper than the
+ *    answer (energy, then widths) and outside the box is then decided, in
+ *    energy order, by the same tree; the first that meets the target replaces
+ *    the answer. The answer is then the least energy over all of 2..32. The
+ *    Pareto front stays the box's.
  *
  * The Pareto front (opts->pareto) is the staircase of the same enumeration
  * over the whole box: a setting is on it when its accuracy is higher than that
@@ -56,6 +72,7 @@ typedef struct node {
     bool shares;      /* need/correct are the parent's (no image changed here) */
     int32_t *slot;    /* [count]: row in acts, or -1 (NULL when shares) */
     int8_t *acts[ACCSIM_LAYERS]; /* for layers > depth: [changed][input_count] */
+    uint8_t next_need;           /* largest need at layer depth + 1 (0: not yet known) */
 } node;
 
 typedef struct searcher {
@@ -63,6 +80,7 @@ typedef struct searcher {
     node root;
     size_t nodes_run, images_run;
     uint32_t *pos, *idx; /* scratch [count] */
+    bool dominance;      /* skip dominated settings (the proof only) */
 } searcher;
 
 static void node_free(node *n)
@@ -226,15 +244,41 @@ static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYER
     *ub = *lb + changed;
 }
 
+/* With s->dominance (the proof of 4. above): when the next layer's width is
+ * above the largest need at this node, the setting computes exactly what the
+ * same setting with that need as the width computes, at more energy; that
+ * cheaper setting has already been decided (the proof goes in energy order,
+ * the box before it), so this one needs no decision of its own. */
+static bool dominated_skip(const searcher *s, node *n, const int bits[ACCSIM_LAYERS])
+{
+    int layer = n->depth + 1;
+    if (!s->dominance || layer >= ACCSIM_LAYERS)
+        return false;
+    if (!n->next_need) {
+        uint8_t m = 2;
+        for (size_t i = 0; i < s->b->set.count; i++)
+            if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > m)
+                m = n->need[i * ACCSIM_LAYERS + (size_t)layer];
+        n->next_need = m;
+    }
+    return bits[layer] > n->next_need;
+}
+
 /* Decides whether bits has at least thr correct images. Returns 1 with the
  * exact count in *exact when it has, 0 when it has not (then *exact is only an
  * upper bound below thr), -1 on error. *deep: the walk reached the last layer. */
 static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t *exact,
-                  bool *deep, accsim_error *err)
+                  bool *deep, bool *dominated, accsim_error *err)
 {
     node *n = &s->root;
     *deep = false;
+    *dominated = false;
     for (;;) {
+        if (dominated_skip(s, n, bits)) {
+            *dominated = true;
+            *exact = 0;
+            return 0;
+        }
         size_t lb, ub;
         bounds(s, n, bits, &lb, &ub);
         if (ub < thr) {
@@ -284,6 +328,7 @@ void accsim_search_options_default(accsim_search_options *o)
     o->span = 3;
     o->pareto = true;
     o->widen = true;
+    o->prove = true;
 }
 
 static void draw_progress(bool enabled, const char *name, size_t done, size_t total, double t0,
@@ -352,8 +397,8 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             bits[l] = list[j].bits[l];
         size_t value;
-        bool deep;
-        int r = decide(s, bits, thr, &value, &deep, err);
+        bool deep, dominated;
+        int r = decide(s, bits, thr, &value, &deep, &dominated, err);
         if (r < 0) {
             rc = -1;
             break;
@@ -398,6 +443,145 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
     }
     draw_progress(show, b->set.name, out->settings_visited, total, t0, true);
     free(list);
+    return rc;
+}
+
+/* The smallest width that holds every partial sum layer l can produce from
+ * any input (see 4. above). */
+static int safe_width(const accsim_model *m, int l)
+{
+    const accsim_layer_info *li = &accsim_layers[l];
+    int64_t xmin = l == 0 ? -128 : 0, xmax = 127;
+    int per_out = li->weight_count / li->out_channels, width = 2;
+    for (int o = 0; o < li->out_channels; o++) {
+        int64_t lo = 0, hi = 0;
+        for (int i = 0; i < per_out; i++) {
+            int64_t w = m->weights[l][(size_t)o * (size_t)per_out + (size_t)i];
+            int64_t a = w * xmin, c = w * xmax;
+            lo += a < c ? a : c;
+            hi += a > c ? a : c;
+        }
+        if (li->has_bias) {
+            lo += m->bias[o] < 0 ? m->bias[o] : 0;
+            hi += m->bias[o] > 0 ? m->bias[o] : 0;
+        }
+        int need = accsim_bits_needed(lo) > accsim_bits_needed(hi) ? accsim_bits_needed(lo)
+                                                                    : accsim_bits_needed(hi);
+        if (need > width)
+            width = need;
+    }
+    return width > 32 ? 32 : width;
+}
+
+static bool in_box(const accsim_search_result *out, const uint8_t bits[ACCSIM_LAYERS])
+{
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        if (bits[l] < out->lo[l] || bits[l] > out->hi[l])
+            return false;
+    return true;
+}
+
+/* 4. above: decides every setting outside the box, within collapse + 1 ..
+ * safe, that is cheaper than the answer. */
+static int prove_global(searcher *s, accsim_search_result *out, accsim_error *err)
+{
+    const accsim_baseline *b = s->b;
+    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS];
+    size_t total = 1;
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        out->safe[l] = safe_width(b->model, l);
+        out->collapse[l] = 0;
+        for (int w = 2; w <= 32; w++) {
+            int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
+            size_t bound;
+            bits[l] = w;
+            if (accsim_collapse_bound(b, bits, &bound) && bound < out->target_correct)
+                out->collapse[l] = w;
+        }
+        lo[l] = out->collapse[l] + 1 > 2 ? out->collapse[l] + 1 : 2;
+        hi[l] = out->safe[l];
+        if (hi[l] < lo[l])
+            hi[l] = lo[l];
+        total *= (size_t)(hi[l] - lo[l] + 1);
+    }
+    setting answer = {.energy = out->energy};
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        answer.bits[l] = (uint8_t)out->bits[l];
+    /* The candidates: cheaper than the answer and outside the box. */
+    size_t cap = 1024, n = 0;
+    setting *list = malloc(cap * sizeof *list);
+    if (!list)
+        return accsim_fail(err, "out of memory");
+    int cur[ACCSIM_LAYERS];
+    memcpy(cur, lo, sizeof cur);
+    for (size_t k = 0; k < total; k++) {
+        setting t = {.energy = accsim_energy(cur)};
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            t.bits[l] = (uint8_t)cur[l];
+        if (setting_cmp(&t, &answer) < 0 && !in_box(out, t.bits)) {
+            if (n == cap) {
+                setting *grown = realloc(list, 2 * cap * sizeof *list);
+                if (!grown) {
+                    free(list);
+                    return accsim_fail(err, "out of memory");
+                }
+                list = grown;
+                cap *= 2;
+            }
+            list[n++] = t;
+        }
+        for (int l = ACCSIM_LAYERS - 1; l >= 0; l--) {
+            if (++cur[l] <= hi[l])
+                break;
+            cur[l] = lo[l];
+        }
+    }
+    qsort(list, n, sizeof *list, setting_cmp);
+    out->proof_settings = n;
+    out->proof_by_bounds = out->proof_dominated = 0;
+    s->dominance = true;
+    bool show = !b->quiet && isatty(STDERR_FILENO);
+    double t0 = accsim_now(), last = 0;
+    int rc = 0;
+    for (size_t j = 0; j < n; j++) {
+        int bits[ACCSIM_LAYERS];
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            bits[l] = list[j].bits[l];
+        size_t value;
+        bool deep, dominated;
+        int r = decide(s, bits, out->target_correct, &value, &deep, &dominated, err);
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        if (dominated)
+            out->proof_dominated++;
+        else if (r == 0 && !deep)
+            out->proof_by_bounds++;
+        if (r == 1) {
+            /* Cheaper than the box's answer and good enough: the answer. */
+            memcpy(out->bits, bits, sizeof bits);
+            out->energy = list[j].energy;
+            out->correct = value;
+            out->accuracy = b->set.count ? 100.0 * (double)value / (double)b->set.count : 0;
+            out->proof_settings = j + 1;
+            break;
+        }
+        double now = accsim_now();
+        if (show && now - last > 0.2) {
+            fprintf(stderr, "\rproof on %s: %zu/%zu settings outside the box, %.1f s   ",
+                    b->set.name, j + 1, n, now - t0);
+            fflush(stderr);
+            last = now;
+        }
+    }
+    if (show)
+        fprintf(stderr, "\rproof on %s: %zu settings outside the box decided in %.1f s          \n",
+                b->set.name, out->proof_settings, accsim_now() - t0);
+    s->dominance = false;
+    free(list);
+    if (rc == 0)
+        out->proved = true;
     return rc;
 }
 
@@ -453,6 +637,8 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                           out->lo[1], out->hi[1], out->lo[2], out->hi[2], out->lo[3], out->hi[3],
                           out->lo[4], out->hi[4]);
     }
+    if (rc == 0 && out->found && opts->prove)
+        rc = prove_global(&s, out, err);
     out->nodes_run = s.nodes_run;
     out->images_run = s.images_run;
     s.root.need = NULL;
@@ -467,6 +653,13 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                           "%zu node runs (%zu images) in %.2f s", b->set.name,
                           out->settings_visited, out->box_settings, out->decided_by_bounds,
                           out->nodes_run, out->images_run, out->seconds);
+    if (rc == 0 && out->proved)
+        accsim_phase_note(b->quiet, "search on %s: proved over 2..32: %zu cheaper settings outside "
+                          "the box (useful widths %d-%d,%d-%d,%d-%d,%d-%d,%d-%d) decided, %zu by "
+                          "bounds, %zu dominated", b->set.name, out->proof_settings, out->collapse[0] + 1,
+                          out->safe[0], out->collapse[1] + 1, out->safe[1], out->collapse[2] + 1,
+                          out->safe[2], out->collapse[3] + 1, out->safe[3], out->collapse[4] + 1,
+                          out->safe[4], out->proof_by_bounds, out->proof_dominated);
     return rc;
 }
 

@@ -499,10 +499,27 @@ int cmd_study(const cli_options *opts)
                     "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
                     "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
                     "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
-                    "accuracy in the widths is assumed; the one assumption is the box.\n\n",
+                    "accuracy in the widths is assumed.\n\n",
                 search.lo[0], search.hi[0], search.lo[1], search.hi[1], search.lo[2], search.hi[2],
                 search.lo[3], search.hi[3], search.lo[4], search.hi[4], search.box_settings,
                 search.decided_by_bounds, search.settings_visited, search.nodes_run);
+        if (search.proved)
+            fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
+                        "a partial sum need more than %d, %d, %d, %d, %d bits (conv1..fc3), so wider "
+                        "settings compute the same and cost more; at or below %d, %d, %d, %d, %d bits a "
+                        "layer's largest value requantizes to 0 and every image gets one prediction (at most "
+                        "the largest class, below the target; 0: never). All %zu settings between those "
+                        "limits, outside the box and cheaper than the answer, were decided in energy order "
+                        "(%zu by exact bounds, %zu because a cheaper setting computes exactly the same: a "
+                        "width above every image's need at that layer), and none meets the target: the "
+                        "answer is the least energy over all settings.\n\n",
+                    search.safe[0], search.safe[1], search.safe[2], search.safe[3], search.safe[4],
+                    search.collapse[0], search.collapse[1], search.collapse[2], search.collapse[3],
+                    search.collapse[4], search.proof_settings, search.proof_by_bounds,
+                    search.proof_dominated);
+        else
+            fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
+                        "switched off): the answer is the least energy within the box.\n\n");
         fprintf(md, "![Pareto front](pareto.png)\n\n");
         table_markdown(&t_pa, md);
         fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "

@@ -118,6 +118,7 @@ typedef struct accsim_search_options {
     int span;                       /* default box: hi = max need, lo = hi - span (default 3) */
     bool pareto;                    /* also the energy-accuracy front over the box */
     bool widen;                     /* while the answer sits on a lower edge, widen the box */
+    bool prove;                     /* then decide every cheaper setting outside the box */
 } accsim_search_options;
 
 typedef struct accsim_search_result {
@@ -130,6 +131,12 @@ typedef struct accsim_search_result {
     size_t box_settings;            /* settings in the box */
     size_t settings_visited;        /* in energy order, up to the answer (or all, for pareto) */
     size_t decided_by_bounds;       /* decided without simulating down to fc3 */
+    bool proved;                    /* the answer is the least energy over all of 2..32 */
+    int safe[ACCSIM_LAYERS];        /* widths at which no input saturates the layer */
+    int collapse[ACCSIM_LAYERS];    /* widths <= this make every image alike (0: none) */
+    size_t proof_settings;          /* cheaper settings outside the box, all decided */
+    size_t proof_by_bounds;         /* of those, decided without simulating down to fc3 */
+    size_t proof_dominated;         /* of those, a cheaper setting computes the same */
     size_t nodes_run;               /* engine runs of tree nodes */
     size_t images_run;              /* image-layers re-run in all */
     accsim_pareto_point *pareto;    /* ascending energy, ascending accuracy */
