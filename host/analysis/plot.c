@@ -22,3 +22,17 @@ int plot_run(const char *dir, const char *script, accsim_error *err)
                            rc == -1 ? -1 : WEXITSTATUS(rc));
     return 0;
 }
+
+int plot_draw(const char *dir, const char *script, bool *drawn, accsim_error *err)
+{
+    *drawn = false;
+    if (!plot_available()) {
+        fprintf(stderr, "accsim: gnuplot not found: tables written, plots skipped (install gnuplot-nox "
+                        "and run 'gnuplot %s' in %s)\n", script, dir);
+        return 0;
+    }
+    if (plot_run(dir, script, err) != 0)
+        return -1;
+    *drawn = true;
+    return 0;
+}

@@ -10,5 +10,9 @@
 bool plot_available(void);
 /* Runs `gnuplot SCRIPT` inside DIR. */
 int plot_run(const char *dir, const char *script, accsim_error *err);
+/* plot_run when gnuplot is installed (*drawn = true); otherwise says on stderr
+ * that the plots were skipped and how to draw them later, and succeeds with
+ * *drawn = false: the tables alone are still a result. */
+int plot_draw(const char *dir, const char *script, bool *drawn, accsim_error *err);
 
 #endif

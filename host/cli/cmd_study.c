@@ -10,6 +10,7 @@
 #include "analysis/plot.h"
 #include "analysis/table.h"
 #include "cli/analysis_cli.h"
+#include "cli/study_plots.h"
 
 typedef struct check_image {
     const char *split;
@@ -38,84 +39,6 @@ static void uniform(int bits[ACCSIM_LAYERS], int w)
 {
     for (int l = 0; l < ACCSIM_LAYERS; l++)
         bits[l] = w;
-}
-
-/* Histogram data: one file per split and kind, columns = layers. */
-static int write_hist_data(const char *dir, const char *split, const accsim_layer_hist *h,
-                           const accsim_hist_ranges *r, bool psum, accsim_error *err)
-{
-    char path[1200];
-    accsim_outfile f;
-    /* bits-needed bins: bits, then per layer out, peak (and psum), as fractions and counts */
-    snprintf(path, sizeof path, "%s/hist_bits_%s.dat", dir, split);
-    if (accsim_outfile_open(&f, path, err) != 0)
-        return -1;
-    fprintf(f.fp, "# bits  then for conv1..fc3: output_count peak_count psum_count; then all layers\n");
-    for (int b = 1; b < ACCSIM_BITS_BINS; b++) {
-        fprintf(f.fp, "%d", b);
-        uint64_t ao = 0, ap = 0, as = 0;
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
-            fprintf(f.fp, " %" PRIu64 " %" PRIu64 " %" PRIu64, h[l].out_bits[b], h[l].peak_bits[b],
-                    h[l].psum_bits[b]);
-            ao += h[l].out_bits[b], ap += h[l].peak_bits[b], as += h[l].psum_bits[b];
-        }
-        fprintf(f.fp, " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ao, ap, as);
-    }
-    if (accsim_outfile_commit(&f, err) != 0)
-        return -1;
-    const char *kinds[3] = {"out", "peak", "psum"};
-    for (int k = 0; k < (psum ? 3 : 2); k++) {
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
-            snprintf(path, sizeof path, "%s/hist_%s_%s_%s.dat", dir, kinds[k], accsim_layers[l].name,
-                     split);
-            if (accsim_outfile_open(&f, path, err) != 0)
-                return -1;
-            const accsim_lin_range *rg = k == 0 ? &r->out[l] : k == 1 ? &r->peak[l] : &r->psum[l];
-            const uint64_t *bins = k == 0 ? h[l].out_lin : k == 1 ? h[l].peak_lin : h[l].psum_lin;
-            uint64_t total = 0;
-            for (int b = 0; b < ACCSIM_LIN_BINS; b++)
-                total += bins[b];
-            fprintf(f.fp, "# bin_center count fraction (bin width %.0f)\n", (double)((int64_t)1 << rg->shift));
-            for (int b = 0; b < ACCSIM_LIN_BINS; b++) {
-                double lo = (double)rg->lo + (double)b * (double)((int64_t)1 << rg->shift);
-                double center = lo + 0.5 * (double)((int64_t)1 << rg->shift);
-                fprintf(f.fp, "%.1f %" PRIu64 " %.9g\n", center, bins[b],
-                        total ? (double)bins[b] / (double)total : 0.0);
-            }
-            if (accsim_outfile_commit(&f, err) != 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-static void gp_header(FILE *g, const char *png, int w, int h)
-{
-    fprintf(g, "set terminal pngcairo size %d,%d font 'Sans,10'\nset output '%s'\n", w, h, png);
-    fprintf(g, "set grid\nset key top right\n");
-}
-
-/* Per-layer histograms (linear value axis), test and train overlaid. */
-static void gp_lin(FILE *g, const char *kind, const char *what, const char *xlabel,
-                   const an_session *s, bool logy, const char *png)
-{
-    gp_header(g, png, 1500, 900);
-    fprintf(g, "set multiplot layout 2,3 title '%s at 32 bits, test and train overlaid%s'\n", what,
-            logy ? " (log count axis)" : "");
-    fprintf(g, "set style fill transparent solid 0.35 noborder\nset xlabel '%s'\n", xlabel);
-    fprintf(g, "set ylabel 'fraction of values%s'\n", logy ? " (log)" : "");
-    if (logy)
-        fprintf(g, "set logscale y\n");
-    else
-        fprintf(g, "unset logscale y\n");
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        fprintf(g, "set title '%s'\nplot ", accsim_layers[l].name);
-        for (int k = 0; k < s->nsets; k++)
-            fprintf(g, "%s'hist_%s_%s_%s.dat' using 1:($3>0?$3:1/0) with boxes title '%s'",
-                    k ? ", " : "", kind, accsim_layers[l].name, s->set[k].name, s->set[k].name);
-        fprintf(g, "\n");
-    }
-    fprintf(g, "unset multiplot\n");
 }
 
 int cmd_study(const cli_options *opts)
@@ -346,7 +269,7 @@ int cmd_study(const cli_options *opts)
         if (table_write_both(all_tables[i], dir, &err) != 0)
             rc = -1;
     for (int k = 0; k < s.nsets && rc == 0; k++)
-        if (write_hist_data(dir, s.set[k].name, hist[k], &ranges, opts->psum, &err) != 0)
+        if (sp_write_hist_data(dir, s.set[k].name, hist[k], &ranges, opts->psum, &err) != 0)
             rc = -1;
 
     /* Plot data and scripts. */
@@ -394,72 +317,20 @@ int cmd_study(const cli_options *opts)
         if (rc == 0 && accsim_outfile_open(&f, path, &err) == 0) {
             FILE *g = f.fp;
             fprintf(g, "# Draws the study's plots: gnuplot plots.gp (in this directory)\n");
-            /* bits-needed distributions, peaks, per layer and all together */
-            gp_header(g, "hist_peak_bits.png", 1500, 900);
-            fprintf(g, "set multiplot layout 2,3 title 'Bits needed by each output''s peak partial sum (32-bit run), test and train overlaid'\n");
-            fprintf(g, "set style fill transparent solid 0.35 noborder\nset boxwidth 0.8\n"
-                       "set xlabel 'bits needed (accumulator width at which the output never saturates)'\n"
-                       "set ylabel 'fraction of outputs'\nset xrange [0.5:32.5]\nset xtics 2\n");
-            const char *cols_of[6] = {"3", "6", "9", "12", "15", "18"};
-            for (int l = 0; l <= ACCSIM_LAYERS; l++) {
-                fprintf(g, "set title '%s'\nplot ", l < ACCSIM_LAYERS ? accsim_layers[l].name : "all layers together");
-                for (int k = 0; k < s.nsets; k++) {
-                    double total = 0;
-                    for (int b = 0; b < ACCSIM_BITS_BINS; b++)
-                        for (int m = 0; m < ACCSIM_LAYERS; m++)
-                            if (l == ACCSIM_LAYERS || m == l)
-                                total += (double)hist[k][m].peak_bits[b];
-                    fprintf(g, "%s'hist_bits_%s.dat' using 1:($%s/%.0f) with boxes title '%s'", k ? ", " : "",
-                            s.set[k].name, cols_of[l], total > 0 ? total : 1, s.set[k].name);
-                }
-                fprintf(g, "\n");
-            }
-            fprintf(g, "unset multiplot\nset xrange [*:*]\nset xtics autofreq\nunset boxwidth\n");
-            gp_lin(g, "out", "Layer outputs (final accumulator, before ReLU)", "layer output value", &s, false, "hist_outputs.png");
-            gp_lin(g, "out", "Layer outputs (final accumulator, before ReLU)", "layer output value", &s, true, "hist_outputs_log.png");
-            gp_lin(g, "peak", "Peak |partial sum| per output", "largest magnitude held by the output''s accumulators", &s, true, "hist_peaks_log.png");
-            if (opts->psum)
-                gp_lin(g, "psum", "Every partial sum", "partial-sum value", &s, true, "hist_psums_log.png");
-            /* accuracy and energy against the common width */
-            gp_header(g, "sweep.png", 1000, 600);
-            fprintf(g, "unset logscale y\nset title 'Approach A: accuracy and energy against one common accumulator width'\n"
-                       "set xlabel 'accumulator width B (bits, all layers)'\nset ylabel 'accuracy (%%)'\n"
-                       "set y2label 'energy (SPEC 8 units, millions)'\nset ytics nomirror\nset y2tics\nset key bottom right\n"
-                       "set xrange [%d:%d]\nset xtics 1\n", to - 1, from + 1);
-            fprintf(g, "plot ");
-            for (int k = 0; k < s.nsets; k++)
-                fprintf(g, "'sweep.dat' using 1:%d with linespoints lw 2 title '%s accuracy', ", k + 3, s.set[k].name);
-            fprintf(g, "'sweep.dat' using 1:($2/1e6) axes x1y2 with linespoints dt 2 title 'energy'\n");
-            fprintf(g, "unset y2tics\nunset y2label\nset ytics mirror\nset xrange [*:*] noreverse\nset xtics autofreq\n");
-            gp_header(g, "pareto.png", 1000, 650);
-            fprintf(g, "set title \"Energy-accuracy Pareto front (test, per-layer widths in the search box)\\nbaseline %.2f %%\"\n"
-                       "set xlabel 'energy (SPEC 8 units, millions; log scale)'\nset ylabel 'test accuracy (%%)'\nset key bottom right\n"
-                       "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n"
-                       "set xtics (100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 800, 1000)\n",
-                    s.base[sel].summary.accuracy,
-                    0.9 * (double)(search.pareto_count ? search.pareto[0].energy : accsim_energy(sbits[S_C])) / 1e6,
-                    1.3 * (double)accsim_energy(sbits[S_BASE]) / 1e6);
-            fprintf(g, "plot 'pareto.dat' index 0 using ($1/1e6):2 with steps lw 2 title 'Pareto front (staircase)', "
-                       "'' index 0 using ($1/1e6):2 with points pt 7 ps 0.8 notitle, "
-                       "'' index 1 using ($1/1e6):2 with points pt 5 ps 1.6 title 'chosen settings', "
-                       "'' index 1 using ($1/1e6):2:3 with labels offset 1.5,-0.8 left notitle, "
-                       "%.4f with lines dt 3 title 'baseline accuracy'\n", s.base[sel].summary.accuracy);
+            sp_hists hs = {&s, {hist[0], hist[1]}, &ranges, opts->psum};
+            sp_hist_plots(g, &hs, SP_STUDY_FIGURES);
+            sp_sweep_plot(g, &s, from, to);
+            sp_pareto_plot(g, s.base[sel].summary.accuracy,
+                           search.pareto_count ? search.pareto[0].energy : accsim_energy(sbits[S_C]),
+                           accsim_energy(sbits[S_BASE]));
             rc = accsim_outfile_commit(&f, &err);
         } else if (rc == 0) {
             rc = -1;
         }
     }
     bool plotted = false;
-    if (rc == 0) {
-        if (!plot_available()) {
-            fprintf(stderr, "accsim: gnuplot not found: tables written, plots skipped (install gnuplot-nox "
-                            "and run 'gnuplot plots.gp' in %s)\n", dir);
-        } else if (plot_run(dir, "plots.gp", &err) != 0) {
-            rc = -1;
-        } else {
-            plotted = true;
-        }
-    }
+    if (rc == 0 && plot_draw(dir, "plots.gp", &plotted, &err) != 0)
+        rc = -1;
     t_report = accsim_now() - t0;
 
     /* summary.md */
