@@ -52,6 +52,7 @@ typedef char8 __attribute__((aligned(1))) unaligned_char8;
 typedef char16 __attribute__((aligned(1))) unaligned_char16;
 typedef int8 __attribute__((aligned(4))) unaligned_int8;
 typedef short16 __attribute__((aligned(2))) unaligned_short16;
+typedef int16 __attribute__((aligned(4))) unaligned_int16;
 
 #define I32_N 8
 #define I32_T int8
@@ -69,11 +70,30 @@ typedef short16 __attribute__((aligned(2))) unaligned_short16;
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
 
+/* W32: int16 vectors (16 lanes of int32, two registers), for fc3's 10
+ * outputs in one work-item at any width. */
+#define W32_N 16
+#define W32_T int16
+#define W32_S int
+#define W32_BITS 32
+#define W32_INT(v) (v)
+#define W32_FROM_LONG(v) convert_int16(v)
+#define W32_LOAD_WEIGHTS(p) (*(__global const unaligned_int16 *)(p))
+#define W32_STORE_INT(v, p) vstore16((v), 0, (p))
+#define W32_ADD_SAT(a, b) ((a) + (b))
+#define W32_SHL(v, s) as_int16(as_uint16(v) << (uint)(s))
+#define W32_LANE (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define W32_IT int16
+#define W32_HMIN(v) hmin8(min((v).lo, (v).hi))
+#define W32_HMAX(v) hmax8(max((v).lo, (v).hi))
+#define W32_HSUM(v) hsum8((v).lo + (v).hi)
+
 #define S16_N 16
 #define S16_T short16
 #define S16_S short
 #define S16_BITS 16
 #define S16_INT(v) convert_int16(v)
+#define S16_FROM_LONG(v) convert_short16(v)
 #define S16_LOAD_PIXELS(p) convert_short16(*(__global const unaligned_char16 *)(p))
 #define S16_LOAD_WEIGHTS(p) (*(__global const unaligned_short16 *)(p))
 #define S16_STORE_INT(v, p) vstore16(convert_int16(v), 0, (p))
@@ -133,7 +153,7 @@ DEFINE_PSUM_WORDS(16)
     do {                                                                           \
         int b_[K##_N], l_[K##_N];                                                  \
         psum_words##K##_N_(K##_INT(n), psum_base, psum_pad, hr.psum_lo, hr.psum_shift, b_, l_); \
-        _Pragma("unroll")                                                          \
+        VUNROLL                                                                    \
         for (int k_ = 0; k_ < K##_N; k_++) {                                       \
             l_psum[b_[k_]]++;                                                      \
             l_psum[l_[k_]]++;                                                      \
@@ -141,8 +161,18 @@ DEFINE_PSUM_WORDS(16)
     } while (0)
 #define psum_wordsI32_N_ psum_words8
 #define psum_wordsS16_N_ psum_words16
+#define psum_wordsW32_N_ psum_words16
 #else
 #define VPSUM_COUNT(K, n) do { } while (0)
+#endif
+
+/* Reduction loops unrolled in full (constant offsets), except with
+ * every-partial-sum counts, where the compiler gives up on the longest
+ * (and says so on every build). */
+#if PSUM
+#define VUNROLL
+#else
+#define VUNROLL _Pragma("unroll")
 #endif
 
 /* VSTEP: STEP of accsim.cl on a vector. A true vector comparison is -1. */
@@ -305,12 +335,12 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = images + (size_t)index[img] * 3072 + j;           \
         __global const int *w = weights + o * 75;                                  \
         VECTOR_STATE(K);                                                           \
-        _Pragma("unroll")                                                          \
+        VUNROLL                                                                    \
         for (int c = 0; c < 3; c++) {                                              \
             K##_T t = 0;                                                           \
-            _Pragma("unroll")                                                      \
+            VUNROLL                                                                \
             for (int ky = 0; ky < 5; ky++) {                                       \
-                _Pragma("unroll")                                                  \
+                VUNROLL                                                            \
                 for (int kx = 0; kx < 5; kx++) {                                   \
                     K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *       \
                               (K##_S)w[c * 25 + ky * 5 + kx];                      \
@@ -360,12 +390,12 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
         __global const K##_S *w = weights + o0;                                    \
         VECTOR_STATE(K);                                                           \
-        _Pragma("unroll")                                                          \
+        VUNROLL                                                                    \
         for (int c = 0; c < 6; c++) {                                              \
             K##_T t = 0;                                                           \
-            _Pragma("unroll")                                                      \
+            VUNROLL                                                                \
             for (int ky = 0; ky < 5; ky++) {                                       \
-                _Pragma("unroll")                                                  \
+                VUNROLL                                                            \
                 for (int kx = 0; kx < 5; kx++) {                                   \
                     K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                   \
                               K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);   \
@@ -432,6 +462,95 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         psum_merge(lid, gs, l_psum, h);                                            \
     }
 
+/* fc3: 84 -> 10 plus the bias (an add like any other, in 64 bits since the
+ * bias is any int32), no ReLU, the prediction. Work-group: FC3_IMAGES images,
+ * one per work-item, its 10 outputs in the lanes of one vector (launching a
+ * group per image cost more than the image's 840 adds). Each work-item owns
+ * its image's statistics; histograms go through the group's local copy. */
+#define FC3_IMAGES 16
+#define FC3_VECTOR_KERNEL(NAME, K)                                                 \
+    __kernel __attribute__((reqd_work_group_size(FC3_IMAGES, 1, 1)))              \
+    void NAME(__global const char *in_act, __global const K##_S *wt,              \
+              __global const int *bias, __global const long *thr,                 \
+              __global char *outputs, __global uchar *predictions, __global int *stats, \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale, \
+              uint count)                                                          \
+    {                                                                              \
+        const int gs = FC3_IMAGES;                                                 \
+        __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                              \
+        __local uint l_psum[PSUM ? PSUM_WORDS + 1 : 1];                            \
+        const int lid = get_local_id(0);                                           \
+        const uint img = get_global_id(0);                                         \
+        __global uint *h = hist + 4 * HIST_KINDS * LIN_BINS;                       \
+        psum_zero(lid, gs, l_psum);                                                \
+        if (HIST)                                                                  \
+            for (int k = lid; k < 4 * LIN_BINS; k += gs)                           \
+                l_hist[k] = 0;                                                     \
+        if (HIST || PSUM)                                                          \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        const int nvalid = img < count ? 10 : 0;                                   \
+        VECTOR_STATE(K);                                                           \
+        if (img < count) {                                                         \
+            __global const char *a = in_act + (size_t)img * 84;                    \
+            _Pragma("unroll 4")                                                    \
+            for (int i = 0; i < 84; i++) {                                         \
+                K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * 16);             \
+                VSTEP(K, acc, p);                                                  \
+            }                                                                      \
+            long16 e = convert_long16(K##_INT(acc)) + convert_long16(vload16(0, bias)); \
+            fc3_bias_step(e, lo, hi, wsh, &e);                                     \
+            K##_T n = K##_FROM_LONG(e);                                            \
+            ev -= K##_FROM_LONG(fc3_event);                                        \
+            mn = min(mn, n);                                                       \
+            mx = max(mx, n);                                                       \
+            VPSUM_COUNT(K, n);                                                     \
+            acc = n;                                                               \
+            VFINISH_MINMAX();                                                      \
+            int r[16], rmn[16], rmx[16];                                           \
+            vstore16(K##_INT(acc), 0, r);                                          \
+            vstore16(K##_INT(mn), 0, rmn);                                         \
+            vstore16(K##_INT(mx), 0, rmx);                                         \
+            int best = 0, best_q = -129;                                           \
+            for (int o = 0; o < 10; o++) {                                         \
+                int q = requant(r[o], scale, thr);                                 \
+                outputs[(size_t)img * 10 + o] = (char)q;                           \
+                if (q > best_q) {                                                  \
+                    best = o;                                                      \
+                    best_q = q;                                                    \
+                }                                                                  \
+                if (HIST) {                                                        \
+                    l_hist[bits_needed(r[o])]++;                                   \
+                    l_hist[LIN_BINS + lin_bin(r[o], hr.out_lo, hr.out_shift)]++;   \
+                    l_hist[2 * LIN_BINS + max(bits_needed(rmx[o]), bits_needed(rmn[o]))]++; \
+                    l_hist[3 * LIN_BINS + lin_bin(max((long)rmx[o], -(long)rmn[o]), \
+                                                  hr.peak_lo, hr.peak_shift)]++;   \
+                }                                                                  \
+            }                                                                      \
+            predictions[img] = (uchar)best;                                        \
+            K##_T pad_ = K##_LANE >= (K##_S)10;                                    \
+            __global int *st = stats + (img * NLAYER + 4) * NSTAT;                 \
+            st[0] = K##_HSUM(select(ev, (K##_T)0, pad_));                          \
+            st[1] = K##_HMIN(select(acc, (K##_T)lane_hi, pad_));                   \
+            st[2] = K##_HMAX(select(acc, (K##_T)lane_lo, pad_));                   \
+            st[3] = K##_HMIN(select(mn, (K##_T)0, pad_));                          \
+            st[4] = K##_HMAX(select(mx, (K##_T)0, pad_));                          \
+        }                                                                          \
+        if (HIST || PSUM)                                                          \
+            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        if (HIST)                                                                  \
+            for (int k = lid; k < 4 * LIN_BINS; k += gs)                           \
+                if (l_hist[k])                                                     \
+                    atomic_add(&h[k], l_hist[k]);                                  \
+        psum_merge(lid, gs, l_psum, h);                                            \
+    }
+
+/* fc3's last add: the 64-bit sum e becomes the held value (in place), and
+ * fc3_event is -1 in the lanes where the sum lay outside [lo, hi]. */
+#define fc3_bias_step(e, lo, hi, wsh, out)                                         \
+    long16 fc3_event = ((e) < (long)(lo)) | ((e) > (long)(hi));                    \
+    *(out) = WRAP ? as_long16(as_ulong16(e) << (ulong)(32 + (wsh))) >> (long)(32 + (wsh)) \
+                  : clamp((e), (long)(lo), (long)(hi))
+
 /* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
 CONV1_VECTOR_KERNEL(conv1, I32)
 CONV2_VECTOR_KERNEL(conv2, I32)
@@ -442,5 +561,8 @@ CONV1_VECTOR_KERNEL(conv1_s16, S16)
 CONV2_VECTOR_KERNEL(conv2_s16, S16)
 FC_VECTOR_KERNEL(fc1_s16, S16, 2, 400, 120, 128)
 FC_VECTOR_KERNEL(fc2_s16, S16, 3, 120, 84, 96)
+
+FC3_VECTOR_KERNEL(fc3_v, W32)
+FC3_VECTOR_KERNEL(fc3_s16, S16)
 
 #endif /* VECTOR_CPU */

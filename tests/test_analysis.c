@@ -208,6 +208,7 @@ static void search_vs_brute(uint64_t seed, double tolerance)
     accsim_search_options_default(&so);
     so.tolerance = tolerance;
     so.widen = false;
+    so.prove = false; /* the box alone, against brute force over the box */
     so.span = 2;
     accsim_search_result r;
     cr_assert_eq(accsim_search(&f.base, &so, &r, &err), 0, "%s", err.message);
@@ -275,6 +276,57 @@ static void search_vs_brute(uint64_t seed, double tolerance)
     }
     free(bits), free(energy), free(correct);
     accsim_search_result_free(&r);
+    teardown(&f);
+}
+
+/* The proof beyond the box rests on two limits; each is checked here by full
+ * recomputation. safe[L]: no input makes layer L saturate, so the safe widths
+ * compute the 32-bit bits (random images and the extreme ones). collapse[L]:
+ * at that width every image gets the same prediction (the fixture's labels
+ * are spread so that the bound matters). The proof itself runs on the real
+ * model in the CLI tests and the study. */
+Test(analysis, proof_limits)
+{
+    fixture f;
+    setup_random(&f, 31);
+    accsim_error err;
+    for (int i = 0; i < N; i++)
+        f.labels[i] = (uint8_t)(i % 10);
+    f.base.max_class_count = (N + 9) / 10;
+    int safe[ACCSIM_LAYERS], collapse[ACCSIM_LAYERS];
+    accsim_search_limits(&f.base, N, safe, collapse); /* a target no collapse can meet */
+    for (int i = 0; i < 2; i++)
+        memset(f.images + (size_t)i * ACCSIM_IMAGE_BYTES, i ? -128 : 127, ACCSIM_IMAGE_BYTES);
+    cr_assert_eq(f.engine->ops->load(f.engine, &f.model, f.images, N, &err), 0, "%s", err.message);
+    int wide[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
+    accsim_result at_safe, at_32;
+    brute_correct(&f, safe, &at_safe);
+    brute_correct(&f, wide, &at_32);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(at_safe.predictions[i], at_32.predictions[i], "image %d", i);
+        cr_assert_eq(memcmp(at_safe.outputs + i * ACCSIM_CLASSES, at_32.outputs + i * ACCSIM_CLASSES,
+                            ACCSIM_CLASSES), 0, "image %d", i);
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            cr_assert_eq(at_safe.saturations[i * ACCSIM_LAYERS + l], 0, "image %d layer %d", i, l);
+    }
+    accsim_result_free(&at_safe);
+    accsim_result_free(&at_32);
+    int collapsed_layers = 0;
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        cr_assert(safe[l] >= 2 && safe[l] <= 32);
+        if (!collapse[l])
+            continue;
+        collapsed_layers++;
+        int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
+        bits[l] = collapse[l];
+        accsim_result r;
+        brute_correct(&f, bits, &r);
+        for (int i = 1; i < N; i++)
+            cr_assert_eq(r.predictions[i], r.predictions[0], "layer %d at %d bits, image %d", l,
+                         bits[l], i);
+        accsim_result_free(&r);
+    }
+    cr_assert_gt(collapsed_layers, 0, "the fixture should collapse somewhere");
     teardown(&f);
 }
 

@@ -80,7 +80,6 @@ typedef struct searcher {
     node root;
     size_t nodes_run, images_run;
     uint32_t *pos, *idx; /* scratch [count] */
-    bool dominance;      /* skip dominated settings (the proof only) */
 } searcher;
 
 static void node_free(node *n)
@@ -244,41 +243,15 @@ static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYER
     *ub = *lb + changed;
 }
 
-/* With s->dominance (the proof of 4. above): when the next layer's width is
- * above the largest need at this node, the setting computes exactly what the
- * same setting with that need as the width computes, at more energy; that
- * cheaper setting has already been decided (the proof goes in energy order,
- * the box before it), so this one needs no decision of its own. */
-static bool dominated_skip(const searcher *s, node *n, const int bits[ACCSIM_LAYERS])
-{
-    int layer = n->depth + 1;
-    if (!s->dominance || layer >= ACCSIM_LAYERS)
-        return false;
-    if (!n->next_need) {
-        uint8_t m = 2;
-        for (size_t i = 0; i < s->b->set.count; i++)
-            if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > m)
-                m = n->need[i * ACCSIM_LAYERS + (size_t)layer];
-        n->next_need = m;
-    }
-    return bits[layer] > n->next_need;
-}
-
 /* Decides whether bits has at least thr correct images. Returns 1 with the
  * exact count in *exact when it has, 0 when it has not (then *exact is only an
  * upper bound below thr), -1 on error. *deep: the walk reached the last layer. */
 static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t *exact,
-                  bool *deep, bool *dominated, accsim_error *err)
+                  bool *deep, accsim_error *err)
 {
     node *n = &s->root;
     *deep = false;
-    *dominated = false;
     for (;;) {
-        if (dominated_skip(s, n, bits)) {
-            *dominated = true;
-            *exact = 0;
-            return 0;
-        }
         size_t lb, ub;
         bounds(s, n, bits, &lb, &ub);
         if (ub < thr) {
@@ -397,8 +370,8 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             bits[l] = list[j].bits[l];
         size_t value;
-        bool deep, dominated;
-        int r = decide(s, bits, thr, &value, &deep, &dominated, err);
+        bool deep;
+        int r = decide(s, bits, thr, &value, &deep, err);
         if (r < 0) {
             rc = -1;
             break;
@@ -473,6 +446,22 @@ static int safe_width(const accsim_model *m, int l)
     return width > 32 ? 32 : width;
 }
 
+void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int safe[ACCSIM_LAYERS],
+                          int collapse[ACCSIM_LAYERS])
+{
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        safe[l] = safe_width(b->model, l);
+        collapse[l] = 0;
+        for (int w = 2; w <= 32; w++) {
+            int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
+            size_t bound;
+            bits[l] = w;
+            if (accsim_collapse_bound(b, bits, &bound) && bound < target_correct)
+                collapse[l] = w;
+        }
+    }
+}
+
 static bool in_box(const accsim_search_result *out, const uint8_t bits[ACCSIM_LAYERS])
 {
     for (int l = 0; l < ACCSIM_LAYERS; l++)
@@ -481,105 +470,132 @@ static bool in_box(const accsim_search_result *out, const uint8_t bits[ACCSIM_LA
     return true;
 }
 
-/* 4. above: decides every setting outside the box, within collapse + 1 ..
- * safe, that is cheaper than the answer. */
+typedef struct prover {
+    searcher *s;
+    accsim_search_result *out;
+    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS];
+    setting answer;
+    double t0, last;
+    bool show;
+} prover;
+
+/* The cheapest setting that starts with bits[0..layer]: the rest at lo. */
+static setting cheapest_completion(const prover *p, const int bits[ACCSIM_LAYERS], int layer)
+{
+    int full[ACCSIM_LAYERS];
+    setting t;
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        full[l] = l <= layer ? bits[l] : p->lo[l];
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        t.bits[l] = (uint8_t)full[l];
+    t.energy = accsim_energy(full);
+    return t;
+}
+
+/* Depth-first over the prefixes below n, every width from lo up to the
+ * smaller of hi and the node's largest need at the next layer (above it a
+ * setting computes what the one at that need computes, at more energy), only
+ * while some completion is cheaper than the answer. Each complete setting
+ * outside the box is decided exactly; one that meets the target becomes the
+ * answer, and the walk goes on with the lower energy. The order does not
+ * matter: every setting cheaper than the final answer is decided, skipped as
+ * dominated by a cheaper one that is, or lies in the box. */
+static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error *err)
+{
+    searcher *s = p->s;
+    accsim_search_result *out = p->out;
+    int layer = n->depth + 1;
+    int top = p->hi[layer];
+    if (!n->next_need) {
+        uint8_t m = 2;
+        for (size_t i = 0; i < s->b->set.count; i++)
+            if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > m)
+                m = n->need[i * ACCSIM_LAYERS + (size_t)layer];
+        n->next_need = m;
+    }
+    /* Below lo the layer collapses: every image alike, not enough correct. */
+    if (n->next_need < top)
+        top = n->next_need < p->lo[layer] ? p->lo[layer] : n->next_need;
+    for (int w = p->lo[layer]; w <= top; w++) {
+        bits[layer] = w;
+        setting cheapest = cheapest_completion(p, bits, layer);
+        if (setting_cmp(&cheapest, &p->answer) >= 0)
+            break; /* wider is dearer still */
+        if (layer == ACCSIM_LAYERS - 1) {
+            uint8_t u[ACCSIM_LAYERS];
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                u[l] = (uint8_t)bits[l];
+            if (in_box(out, u))
+                continue; /* decided by the box search */
+            out->proof_settings++;
+            size_t lb, ub, value;
+            bounds(s, n, bits, &lb, &ub);
+            if (ub < out->target_correct) {
+                out->proof_by_bounds++;
+                continue;
+            }
+            value = lb;
+            if (lb != ub && !make_child(s, n, w, false, &value, err))
+                return -1;
+            if (value >= out->target_correct) {
+                p->answer = cheapest;
+                memcpy(out->bits, bits, sizeof out->bits);
+                out->energy = cheapest.energy;
+                out->correct = value;
+                out->accuracy = s->b->set.count ? 100.0 * (double)value / (double)s->b->set.count : 0;
+            }
+        } else {
+            node *c = n->child[w];
+            bool fresh = c == NULL;
+            if (fresh) {
+                size_t nc;
+                c = make_child(s, n, w, true, &nc, err);
+                if (!c)
+                    return -1;
+            }
+            n->child[w] = c;
+            int rc = prove_below(p, c, bits, err);
+            if (fresh) { /* each prefix is walked once: free it */
+                node_free(c);
+                free(c);
+                n->child[w] = NULL;
+            }
+            if (rc != 0)
+                return rc;
+        }
+        double now = accsim_now();
+        if (p->show && now - p->last > 0.2) {
+            fprintf(stderr, "\rproof on %s: %zu settings outside the box decided, %.1f s   ",
+                    s->b->set.name, out->proof_settings, now - p->t0);
+            fflush(stderr);
+            p->last = now;
+        }
+    }
+    return 0;
+}
+
+/* 4. above: every setting outside the box, within collapse + 1 .. safe, that
+ * is cheaper than the answer. */
 static int prove_global(searcher *s, accsim_search_result *out, accsim_error *err)
 {
     const accsim_baseline *b = s->b;
-    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS];
-    size_t total = 1;
+    prover p = {.s = s, .out = out};
+    accsim_search_limits(b, out->target_correct, out->safe, out->collapse);
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        out->safe[l] = safe_width(b->model, l);
-        out->collapse[l] = 0;
-        for (int w = 2; w <= 32; w++) {
-            int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
-            size_t bound;
-            bits[l] = w;
-            if (accsim_collapse_bound(b, bits, &bound) && bound < out->target_correct)
-                out->collapse[l] = w;
-        }
-        lo[l] = out->collapse[l] + 1 > 2 ? out->collapse[l] + 1 : 2;
-        hi[l] = out->safe[l];
-        if (hi[l] < lo[l])
-            hi[l] = lo[l];
-        total *= (size_t)(hi[l] - lo[l] + 1);
+        p.lo[l] = out->collapse[l] + 1 > 2 ? out->collapse[l] + 1 : 2;
+        p.hi[l] = out->safe[l] < p.lo[l] ? p.lo[l] : out->safe[l];
     }
-    setting answer = {.energy = out->energy};
+    p.answer.energy = out->energy;
     for (int l = 0; l < ACCSIM_LAYERS; l++)
-        answer.bits[l] = (uint8_t)out->bits[l];
-    /* The candidates: cheaper than the answer and outside the box. */
-    size_t cap = 1024, n = 0;
-    setting *list = malloc(cap * sizeof *list);
-    if (!list)
-        return accsim_fail(err, "out of memory");
-    int cur[ACCSIM_LAYERS];
-    memcpy(cur, lo, sizeof cur);
-    for (size_t k = 0; k < total; k++) {
-        setting t = {.energy = accsim_energy(cur)};
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            t.bits[l] = (uint8_t)cur[l];
-        if (setting_cmp(&t, &answer) < 0 && !in_box(out, t.bits)) {
-            if (n == cap) {
-                setting *grown = realloc(list, 2 * cap * sizeof *list);
-                if (!grown) {
-                    free(list);
-                    return accsim_fail(err, "out of memory");
-                }
-                list = grown;
-                cap *= 2;
-            }
-            list[n++] = t;
-        }
-        for (int l = ACCSIM_LAYERS - 1; l >= 0; l--) {
-            if (++cur[l] <= hi[l])
-                break;
-            cur[l] = lo[l];
-        }
-    }
-    qsort(list, n, sizeof *list, setting_cmp);
-    out->proof_settings = n;
-    out->proof_by_bounds = out->proof_dominated = 0;
-    s->dominance = true;
-    bool show = !b->quiet && isatty(STDERR_FILENO);
-    double t0 = accsim_now(), last = 0;
-    int rc = 0;
-    for (size_t j = 0; j < n; j++) {
-        int bits[ACCSIM_LAYERS];
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            bits[l] = list[j].bits[l];
-        size_t value;
-        bool deep, dominated;
-        int r = decide(s, bits, out->target_correct, &value, &deep, &dominated, err);
-        if (r < 0) {
-            rc = -1;
-            break;
-        }
-        if (dominated)
-            out->proof_dominated++;
-        else if (r == 0 && !deep)
-            out->proof_by_bounds++;
-        if (r == 1) {
-            /* Cheaper than the box's answer and good enough: the answer. */
-            memcpy(out->bits, bits, sizeof bits);
-            out->energy = list[j].energy;
-            out->correct = value;
-            out->accuracy = b->set.count ? 100.0 * (double)value / (double)b->set.count : 0;
-            out->proof_settings = j + 1;
-            break;
-        }
-        double now = accsim_now();
-        if (show && now - last > 0.2) {
-            fprintf(stderr, "\rproof on %s: %zu/%zu settings outside the box, %.1f s   ",
-                    b->set.name, j + 1, n, now - t0);
-            fflush(stderr);
-            last = now;
-        }
-    }
-    if (show)
+        p.answer.bits[l] = (uint8_t)out->bits[l];
+    out->proof_settings = out->proof_by_bounds = 0;
+    p.show = !b->quiet && isatty(STDERR_FILENO);
+    p.t0 = accsim_now();
+    int bits[ACCSIM_LAYERS] = {0};
+    int rc = prove_below(&p, &s->root, bits, err);
+    if (p.show)
         fprintf(stderr, "\rproof on %s: %zu settings outside the box decided in %.1f s          \n",
-                b->set.name, out->proof_settings, accsim_now() - t0);
-    s->dominance = false;
-    free(list);
+                b->set.name, out->proof_settings, accsim_now() - p.t0);
     if (rc == 0)
         out->proved = true;
     return rc;
@@ -654,12 +670,12 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                           out->settings_visited, out->box_settings, out->decided_by_bounds,
                           out->nodes_run, out->images_run, out->seconds);
     if (rc == 0 && out->proved)
-        accsim_phase_note(b->quiet, "search on %s: proved over 2..32: %zu cheaper settings outside "
+        accsim_phase_note(b->quiet, "search on %s: proved over 2..32: %zu cheaper, undominated settings outside "
                           "the box (useful widths %d-%d,%d-%d,%d-%d,%d-%d,%d-%d) decided, %zu by "
-                          "bounds, %zu dominated", b->set.name, out->proof_settings, out->collapse[0] + 1,
+                          "bounds", b->set.name, out->proof_settings, out->collapse[0] + 1,
                           out->safe[0], out->collapse[1] + 1, out->safe[1], out->collapse[2] + 1,
                           out->safe[2], out->collapse[3] + 1, out->safe[3], out->collapse[4] + 1,
-                          out->safe[4], out->proof_by_bounds, out->proof_dominated);
+                          out->safe[4], out->proof_by_bounds);
     return rc;
 }
 

@@ -379,15 +379,14 @@ int cmd_study(const cli_options *opts)
                         "a partial sum need more than %d, %d, %d, %d, %d bits (conv1..fc3), so wider "
                         "settings compute the same and cost more; at or below %d, %d, %d, %d, %d bits a "
                         "layer's largest value requantizes to 0 and every image gets one prediction (at most "
-                        "the largest class, below the target; 0: never). All %zu settings between those "
-                        "limits, outside the box and cheaper than the answer, were decided in energy order "
-                        "(%zu by exact bounds, %zu because a cheaper setting computes exactly the same: a "
-                        "width above every image's need at that layer), and none meets the target: the "
-                        "answer is the least energy over all settings.\n\n",
+                        "the largest class, below the target; 0: never). The %zu settings between those "
+                        "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds), "
+                        "except those with a layer wider than every image's need at that layer given the "
+                        "layers before: a cheaper setting computes exactly the same. None meets the target: "
+                        "the answer is the least energy over all settings.\n\n",
                     search.safe[0], search.safe[1], search.safe[2], search.safe[3], search.safe[4],
                     search.collapse[0], search.collapse[1], search.collapse[2], search.collapse[3],
-                    search.collapse[4], search.proof_settings, search.proof_by_bounds,
-                    search.proof_dominated);
+                    search.collapse[4], search.proof_settings, search.proof_by_bounds);
         else
             fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
                         "switched off): the answer is the least energy within the box.\n\n");

@@ -27,15 +27,18 @@
 #define DEFAULT_CHUNK 4096
 
 static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3"};
-/* kernels/vector_cpu.cl's int16-lane kernels, for layers of width <= 16. */
-#define S16_LAYERS 4
-static const char *s16_kernel_names[S16_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
-                                                   "fc2_s16"};
+/* kernels/vector_cpu.cl (CPU devices): the same layers with int32 lanes, and
+ * with int16 lanes for layers of width <= 16. fc3 there takes 16 images per
+ * work-group. */
+static const char *vec_kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3_v"};
+static const char *s16_kernel_names[ACCSIM_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
+                                                      "fc2_s16", "fc3_s16"};
 /* Work-group sizes of the vector kernels (int32 lanes, int16 lanes) and the
- * padded output counts of their fc weights. */
-static const size_t vec_group[S16_LAYERS] = {112, 200, 15, 11};
-static const size_t s16_group[S16_LAYERS] = {56, 100, 8, 6};
-static const int s16_padded[ACCSIM_LAYERS] = {0, 16, 128, 96, 0};
+ * padded output counts of their int16 weights. */
+#define FC3_IMAGES 16
+static const size_t vec_group[ACCSIM_LAYERS] = {112, 200, 15, 11, FC3_IMAGES};
+static const size_t s16_group[ACCSIM_LAYERS] = {56, 100, 8, 6, FC3_IMAGES};
+static const int s16_padded[ACCSIM_LAYERS] = {0, 16, 128, 96, 16};
 /* Work-group sizes, as in kernels/accsim.cl; conv1's depends on C1_ROWS. */
 static const size_t fc_group[ACCSIM_LAYERS] = {0, 144, 120, 88, 16};
 static const int fc_padded[ACCSIM_LAYERS] = {0, 0, 120, 88, 16};
@@ -54,7 +57,7 @@ typedef struct ocl_engine {
     int c1_rows;
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
-    cl_kernel s16_kernels[8][S16_LAYERS]; /* vector_cpu only */
+    cl_kernel s16_kernels[8][ACCSIM_LAYERS]; /* vector_cpu only */
 
     bool loaded;
     size_t image_count;
@@ -62,7 +65,7 @@ typedef struct ocl_engine {
     const int8_t *host_images; /* streamed mode: the caller's images */
     cl_mem images;             /* resident: [count][3072]; streamed: [chunk][3072] */
     cl_mem weights[ACCSIM_LAYERS];
-    cl_mem s16_weights[S16_LAYERS]; /* int16 copies for the s16 kernels (not conv1) */
+    cl_mem s16_weights[ACCSIM_LAYERS]; /* int16 copies for the s16 kernels (not conv1) */
     cl_mem bias;
     cl_mem thr[ACCSIM_LAYERS];
     float scale[ACCSIM_LAYERS];
@@ -114,7 +117,7 @@ static void release_model(ocl_engine *e)
         release_mem(&e->weights[l]);
         release_mem(&e->thr[l]);
     }
-    for (int l = 0; l < S16_LAYERS; l++)
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
         release_mem(&e->s16_weights[l]);
     release_mem(&e->bias);
     e->loaded = false;
@@ -132,7 +135,7 @@ static void ocl_destroy(accsim_engine *engine)
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 if (e->kernels[v][l])
                     clReleaseKernel(e->kernels[v][l]);
-            for (int l = 0; l < S16_LAYERS; l++)
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
                 if (e->s16_kernels[v][l])
                     clReleaseKernel(e->s16_kernels[v][l]);
             if (e->programs[v])
@@ -268,7 +271,7 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
             goto fail;
     }
     /* int16 weights for the s16 kernels: conv2 [150][16], fc [N_in][padded N_out]. */
-    for (int l = 1; e->vector_cpu && l < S16_LAYERS; l++) {
+    for (int l = 1; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
         const accsim_layer_info *li = &accsim_layers[l];
         int nin = l == 1 ? 150 : li->in_channels, nout = li->out_channels, pad = s16_padded[l];
         size_t n = (size_t)nin * (size_t)pad;
@@ -283,7 +286,10 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         if (!e->s16_weights[l])
             goto fail;
     }
-    e->bias = make_buffer(e, CL_MEM_READ_ONLY, sizeof model->bias, model->bias, "bias", err);
+    /* Padded to 16 for the vector fc3 (one vector load). */
+    int32_t bias16[16] = {0};
+    memcpy(bias16, model->bias, sizeof model->bias);
+    e->bias = make_buffer(e, CL_MEM_READ_ONLY, sizeof bias16, bias16, "bias", err);
     if (!e->bias)
         goto fail;
 
@@ -331,7 +337,8 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
         return -1;
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
         cl_int rc;
-        e->kernels[v][l] = clCreateKernel(prog, kernel_names[l], &rc);
+        const char *name = e->vector_cpu ? vec_kernel_names[l] : kernel_names[l];
+        e->kernels[v][l] = clCreateKernel(prog, name, &rc);
         if (!e->kernels[v][l]) {
             for (int k = 0; k < l; k++) {
                 clReleaseKernel(e->kernels[v][k]);
@@ -339,11 +346,11 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
             }
             clReleaseProgram(prog);
             char what[64];
-            snprintf(what, sizeof what, "clCreateKernel(%s)", kernel_names[l]);
+            snprintf(what, sizeof what, "clCreateKernel(%s)", name);
             return accsim_cl_fail(err, what, rc);
         }
     }
-    for (int l = 0; e->vector_cpu && l < S16_LAYERS; l++) {
+    for (int l = 0; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
         cl_int rc;
         e->s16_kernels[v][l] = clCreateKernel(prog, s16_kernel_names[l], &rc);
         if (!e->s16_kernels[v][l]) {
@@ -448,7 +455,7 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
 {
     int b = cfg->bits[l];
     /* Twice the lanes per instruction when the layer's width allows. */
-    const bool s16 = e->vector_cpu && l < S16_LAYERS && b <= 16;
+    const bool s16 = e->vector_cpu && b <= 16;
     cl_kernel k = s16 ? e->s16_kernels[v][l] : e->kernels[v][l];
     cl_int lo = (cl_int)(-(((int64_t)1) << (b - 1)));
     cl_int hi = (cl_int)((((int64_t)1) << (b - 1)) - 1);
@@ -482,7 +489,12 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
     SETARG(k, a++, hr);
     SETARG(k, a++, e->scale[l]);
     size_t local, global;
-    if (e->vector_cpu && l < S16_LAYERS) {
+    if (e->vector_cpu && l == 4) {
+        cl_uint count = (cl_uint)m;
+        SETARG(k, a++, count);
+        local = FC3_IMAGES;
+        global = (m + FC3_IMAGES - 1) / FC3_IMAGES * FC3_IMAGES;
+    } else if (e->vector_cpu) {
         /* kernels/vector_cpu.cl: 8 or 16 accumulators per work-item. */
         local = s16 ? s16_group[l] : vec_group[l];
         global = m * (l == 0 ? 6 : 1) * local;

@@ -134,9 +134,8 @@ typedef struct accsim_search_result {
     bool proved;                    /* the answer is the least energy over all of 2..32 */
     int safe[ACCSIM_LAYERS];        /* widths at which no input saturates the layer */
     int collapse[ACCSIM_LAYERS];    /* widths <= this make every image alike (0: none) */
-    size_t proof_settings;          /* cheaper settings outside the box, all decided */
+    size_t proof_settings;          /* cheaper, undominated settings outside the box, decided */
     size_t proof_by_bounds;         /* of those, decided without simulating down to fc3 */
-    size_t proof_dominated;         /* of those, a cheaper setting computes the same */
     size_t nodes_run;               /* engine runs of tree nodes */
     size_t images_run;              /* image-layers re-run in all */
     accsim_pareto_point *pareto;    /* ascending energy, ascending accuracy */
@@ -145,6 +144,11 @@ typedef struct accsim_search_result {
 } accsim_search_result;
 
 void accsim_search_options_default(accsim_search_options *o);
+/* The proof's limits per layer: safe, the width from which no input can make
+ * the layer saturate (from the weights); collapse, the widest width at which
+ * every image gets one prediction and too few can be right (0: none). */
+void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int safe[ACCSIM_LAYERS],
+                          int collapse[ACCSIM_LAYERS]);
 int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                   accsim_search_result *out, accsim_error *err);
 void accsim_search_result_free(accsim_search_result *r);
