@@ -1,15 +1,36 @@
 /* accsim hist: distributions at 32 bits of layer outputs and peaks (and, with
  * --psum, of every partial sum), per layer and all layers together, for test,
  * train or both; min, max and bits needed per layer. With --out DIR every
- * histogram is written as CSV and JSON (accsim study also plots them). */
+ * histogram is written as CSV and JSON, and plotted as accsim study does. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "accsim/fileio.h"
+#include "analysis/plot.h"
 #include "analysis/table.h"
 #include "cli/analysis_cli.h"
+#include "cli/study_plots.h"
+
+/* DIR/plots.gp and its data files, then the PNGs when gnuplot is there. */
+static int write_plots(const char *dir, const sp_hists *hs, accsim_error *err)
+{
+    for (int k = 0; k < hs->s->nsets; k++)
+        if (sp_write_hist_data(dir, hs->s->set[k].name, hs->hist[k], hs->ranges, hs->psum, err) != 0)
+            return -1;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/plots.gp", dir);
+    accsim_outfile f;
+    if (accsim_outfile_open(&f, path, err) != 0)
+        return -1;
+    fprintf(f.fp, "# Draws the histograms: gnuplot plots.gp (in this directory)\n");
+    sp_hist_plots(f.fp, hs, SP_ALL_FIGURES);
+    if (accsim_outfile_commit(&f, err) != 0)
+        return -1;
+    bool drawn;
+    return plot_draw(dir, "plots.gp", &drawn, err);
+}
 
 int cmd_hist(const cli_options *opts)
 {
@@ -77,9 +98,11 @@ int cmd_hist(const cli_options *opts)
         table_text(&t2, stdout);
         table_free(&t2);
         if (opts->out_dir) {
+            sp_hists hs = {&s, {hist[0], hist[1]}, &ranges, opts->psum};
             if (accsim_mkdirs(opts->out_dir, &err) != 0 || table_write_both(&ranges_t, opts->out_dir, &err) != 0 ||
                 table_write_both(&bits_t, opts->out_dir, &err) != 0 ||
-                table_write_both(&lin_t, opts->out_dir, &err) != 0)
+                table_write_both(&lin_t, opts->out_dir, &err) != 0 ||
+                write_plots(opts->out_dir, &hs, &err) != 0)
                 rc = cli_error(&err);
         }
         if (rc == 0 && opts->json_path) {
