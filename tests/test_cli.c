@@ -244,6 +244,8 @@ Test(cli, unknown_options_and_commands)
                    "validation", "test, train or both");
     expect_failure(testdata_run_cli("run --overflow clip", output, sizeof output), "clip");
     expect_failure(testdata_run_cli("run --engine gpu", output, sizeof output), "gpu");
+    expect_failure(testdata_run_cli("search --span x", output, sizeof output), "--span", "x");
+    expect_failure(testdata_run_cli("search --span 40", output, sizeof output), "--span", "40");
 }
 
 Test(cli, image_index_out_of_range)

@@ -85,3 +85,11 @@ void an_sweep_row(table *t, const char *split, const accsim_baseline *base, cons
               e->images_saturated[1], e->images_saturated[2], e->images_saturated[3],
               e->images_saturated[4]);
 }
+
+void an_search_options(const cli_options *opts, accsim_search_options *so)
+{
+    if (opts->search_span > 0)
+        so->span = opts->search_span;
+    so->pareto = !opts->no_pareto;
+    so->prove = !opts->no_prove;
+}

@@ -30,6 +30,9 @@ typedef struct cli_options {
     double tolerance;         /* --tolerance, percentage points */
     bool tolerance_given;
     bool psum;                /* --psum: every-partial-sum histograms */
+    int search_span;          /* --span N: search box depth below the largest need (0: default) */
+    bool no_pareto;           /* --no-pareto: skip the Pareto front */
+    bool no_prove;            /* --no-prove: the search box only */
     bool log_scale;           /* --log */
     int limit;                /* --limit N: first N images only (0: all) */
     bool quiet;               /* --quiet */

@@ -16,6 +16,7 @@ int cmd_search(const cli_options *opts)
     accsim_search_options so;
     accsim_search_options_default(&so);
     so.tolerance = opts->tolerance_given ? opts->tolerance : 0.0;
+    an_search_options(opts, &so);
     int rc = 0;
     json_object *root = json_object_new_object();
     for (int k = 0; k < s.nsets && rc == 0; k++) {
@@ -33,6 +34,15 @@ int cmd_search(const cli_options *opts)
                r.lo[0], r.hi[0], r.lo[1], r.hi[1], r.lo[2], r.hi[2], r.lo[3], r.hi[3], r.lo[4],
                r.hi[4], r.box_settings, r.settings_visited, r.decided_by_bounds, r.nodes_run,
                r.seconds);
+        if (r.proved)
+            printf("proof over 2..32: useful widths %d-%d, %d-%d, %d-%d, %d-%d, %d-%d (collapse + 1 "
+                   "to safe); %zu cheaper settings outside the box decided, %zu by bounds; the answer "
+                   "is the least energy over all settings\n",
+                   r.collapse[0] + 1, r.safe[0], r.collapse[1] + 1, r.safe[1], r.collapse[2] + 1,
+                   r.safe[2], r.collapse[3] + 1, r.safe[3], r.collapse[4] + 1, r.safe[4],
+                   r.proof_settings, r.proof_by_bounds);
+        else if (r.found)
+            printf("not proved beyond the box (--no-prove)\n");
         if (r.found)
             printf("answer: bits %d,%d,%d,%d,%d  energy %" PRIu64 "  accuracy %.2f %% (%zu correct)\n",
                    r.bits[0], r.bits[1], r.bits[2], r.bits[3], r.bits[4], r.energy, r.accuracy,
@@ -48,8 +58,10 @@ int cmd_search(const cli_options *opts)
                       q->bits[1], q->bits[2], q->bits[3], q->bits[4], q->energy, q->correct,
                       q->accuracy);
         }
-        printf("Pareto front (%zu points):\n", r.pareto_count);
-        table_text(&t, stdout);
+        if (so.pareto) {
+            printf("Pareto front (%zu points):\n", r.pareto_count);
+            table_text(&t, stdout);
+        }
         if (opts->csv_path && table_write_csv(&t, opts->csv_path, &err) != 0)
             rc = cli_error(&err);
         json_object *o = json_object_new_object();
@@ -64,6 +76,19 @@ int cmd_search(const cli_options *opts)
         json_object_object_add(o, "baseline_accuracy", json_object_new_double(b->summary.accuracy));
         json_object_object_add(o, "target_correct", json_object_new_int64((int64_t)r.target_correct));
         json_object_object_add(o, "tolerance", json_object_new_double(so.tolerance));
+        json_object_object_add(o, "proved_over_all_widths", json_object_new_boolean(r.proved));
+        if (r.proved) {
+            json_object *safe = json_object_new_array(), *collapse = json_object_new_array();
+            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+                json_object_array_add(safe, json_object_new_int(r.safe[l]));
+                json_object_array_add(collapse, json_object_new_int(r.collapse[l]));
+            }
+            json_object_object_add(o, "safe_widths", safe);
+            json_object_object_add(o, "collapse_widths", collapse);
+            json_object_object_add(o, "proof_settings", json_object_new_int64((int64_t)r.proof_settings));
+            json_object_object_add(o, "proof_by_bounds",
+                                   json_object_new_int64((int64_t)r.proof_by_bounds));
+        }
         json_object *box = json_object_new_array();
         for (int l = 0; l < ACCSIM_LAYERS; l++) {
             json_object *pair = json_object_new_array();

@@ -110,6 +110,7 @@ int cmd_study(const cli_options *opts)
     accsim_search_options so;
     accsim_search_options_default(&so);
     so.tolerance = 0.0;
+    an_search_options(opts, &so);
     if (rc == 0 && accsim_search(&s.base[sel], &so, &search, &err) != 0)
         rc = -1;
     t_search = accsim_now() - t0;

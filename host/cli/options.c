@@ -84,6 +84,14 @@ int cli_parse(int argc, char **argv, cli_options *opts)
             opts->quiet = true;
         } else if (strcmp(arg, "--psum") == 0) {
             opts->psum = true;
+        } else if (strcmp(arg, "--no-pareto") == 0) {
+            opts->no_pareto = true;
+        } else if (strcmp(arg, "--no-prove") == 0) {
+            opts->no_prove = true;
+        } else if (strcmp(arg, "--span") == 0) {
+            NEEDS_VALUE();
+            if (parse_int(arg, value, 0, 30, &opts->search_span) != 0)
+                return -1;
         } else if (strcmp(arg, "--log") == 0) {
             opts->log_scale = true;
         } else if (strcmp(arg, "--model") == 0) {
