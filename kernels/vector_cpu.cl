@@ -1,12 +1,13 @@
-/* conv1, conv2, fc1 and fc2 for CPU devices (VECTOR_CPU=1): the same
+/* The five layer kernels for CPU devices (VECTOR_CPU=1): the same
  * arithmetic as the kernels in accsim.cl, but each work-item carries a vector
  * of accumulators, so the code maps onto 256-bit SIMD registers whatever the
  * OpenCL compiler's work-item vectorizer decides. (PoCL vectorized the scalar
  * conv2 and fc kernels only 4 wide; see BENCHMARKS.md.) Each lane walks its
  * own reduction in the order of SPEC section 5.
  *
- * Two lane kinds, each kernel defined once for both:
- *   I32: int8 lanes, any width 2..32.
+ * Lane kinds, each kernel defined once for all (W32 only for fc3, which
+ * puts an image's 10 outputs in one vector and 16 images in a group):
+ *   I32: int8 lanes, any width 2..32; W32: the same with int16 vectors.
  *   S16: short16 lanes, twice as many per instruction, for widths up to 16
  *        (the host picks them per layer). A product of two int8 fits in 15
  *        bits, and a held value in B <= 16 bits, so a sum saturated to int16
@@ -23,7 +24,8 @@
  * computed and ignored) and along output channels in conv2 and the fully
  * connected layers (weights laid out [inputs][outputs] by the host, in int32
  * for I32 and int16 for S16), so conv2 wastes no lane. Statistics use the
- * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays.
+ * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays
+ * with histograms; without, each work-item reduces its own lanes.
  *
  * Every-partial-sum histograms: bins computed on the vector, counted into
  * eight local copies (lane k into copy k % 8) so that repeated increments of
