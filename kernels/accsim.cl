@@ -99,8 +99,9 @@ static inline int requant(int v, float scale, __global const long *thr)
 }
 
 /* Reduction loops: fully unrolled so that CPU compilers vectorize across
- * work-items; with every-partial-sum histograms (atomics in the loop, never
- * vectorized) unrolling only costs compile time. */
+ * work-items (and vector_cpu.cl's get constant offsets); with every-partial-sum
+ * histograms (atomics or counts in the loop, never vectorized) unrolling only
+ * costs compile time, and clang gives up on the longest with a warning. */
 #if PSUM
 #define UNROLL _Pragma("unroll 1")
 #else

@@ -68,6 +68,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define I32_SHL(v, s) as_int8(as_uint8(v) << (uint)(s))
 #define I32_LANE (int8)(0, 1, 2, 3, 4, 5, 6, 7)
 #define I32_IT int8
+#define I32_PSUM_WORDS psum_words8
 #define I32_HMIN(v) hmin8(v)
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
@@ -86,6 +87,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define W32_SHL(v, s) as_int16(as_uint16(v) << (uint)(s))
 #define W32_LANE (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 #define W32_IT int16
+#define W32_PSUM_WORDS psum_words16
 #define W32_HMIN(v) hmin8(min((v).lo, (v).hi))
 #define W32_HMAX(v) hmax8(max((v).lo, (v).hi))
 #define W32_HSUM(v) hsum8((v).lo + (v).hi)
@@ -105,6 +107,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define S16_SHL(v, s) as_short16(as_ushort16(v) << (ushort)(s))
 #define S16_LANE (short16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 #define S16_IT int16
+#define S16_PSUM_WORDS psum_words16
 #define S16_HMIN(v) hmin8(min(convert_int8((v).lo), convert_int8((v).hi)))
 #define S16_HMAX(v) hmax8(max(convert_int8((v).lo), convert_int8((v).hi)))
 #define S16_HSUM(v) hsum8(convert_int8((v).lo) + convert_int8((v).hi))
@@ -154,27 +157,15 @@ DEFINE_PSUM_WORDS(16)
 #define VPSUM_COUNT(K, n)                                                          \
     do {                                                                           \
         int b_[K##_N], l_[K##_N];                                                  \
-        psum_words##K##_N_(K##_INT(n), psum_base, psum_pad, hr.psum_lo, hr.psum_shift, b_, l_); \
-        VUNROLL                                                                    \
+        K##_PSUM_WORDS(K##_INT(n), psum_base, psum_pad, hr.psum_lo, hr.psum_shift, b_, l_); \
+        _Pragma("unroll") /* lanes: a short constant loop */                       \
         for (int k_ = 0; k_ < K##_N; k_++) {                                       \
             l_psum[b_[k_]]++;                                                      \
             l_psum[l_[k_]]++;                                                      \
         }                                                                          \
     } while (0)
-#define psum_wordsI32_N_ psum_words8
-#define psum_wordsS16_N_ psum_words16
-#define psum_wordsW32_N_ psum_words16
 #else
 #define VPSUM_COUNT(K, n) do { } while (0)
-#endif
-
-/* Reduction loops unrolled in full (constant offsets), except with
- * every-partial-sum counts, where the compiler gives up on the longest
- * (and says so on every build). */
-#if PSUM
-#define VUNROLL
-#else
-#define VUNROLL _Pragma("unroll")
 #endif
 
 /* VSTEP: STEP of accsim.cl on a vector. A true vector comparison is -1. */
@@ -242,7 +233,7 @@ DEFINE_PSUM_WORDS(16)
         K##_STORE_INT(mx, l_mx + (j));                                             \
         K##_STORE_INT(ev, (__local int *)l_ev + (j));                              \
     } while (0)
-#define VREDUCE(count, width, valid_width)                                         \
+#define VGROUP_REDUCE(count, width, valid_width)                                   \
     do {                                                                           \
         if (lid == 0)                                                              \
             group_epilogue(l_acc, l_mn, l_mx, l_ev, (count), (width), (valid_width), \
@@ -259,12 +250,26 @@ DEFINE_PSUM_WORDS(16)
         l_part[5 * lid + 3] = K##_HMIN(select(mn, (K##_T)0, pad_));                \
         l_part[5 * lid + 4] = K##_HMAX(select(mx, (K##_T)0, pad_));                \
     } while (0)
-#define VREDUCE(count, width, valid_width)                                         \
+#define VGROUP_REDUCE(count, width, valid_width)                                   \
     do {                                                                           \
         if (lid == 0)                                                              \
             combine_parts(l_part, gs, st);                                         \
     } while (0)
 #endif
+
+/* The start and the end of every layer kernel but fc3: clear the group's
+ * partial-sum counts; after pooling, the group's statistics and the merge of
+ * those counts (count: outputs; width, valid_width: see IS_VALID). Plain
+ * statement lists, not do-while blocks: barriers stay outside any loop. */
+#define VGROUP_START()                                                             \
+    psum_zero(lid, gs, l_psum);                                                    \
+    if (PSUM)                                                                      \
+        barrier(CLK_LOCAL_MEM_FENCE)
+#define VGROUP_FINISH(count, width, valid_width)                                   \
+    VGROUP_REDUCE((count), (width), (valid_width));                                \
+    if (PSUM)                                                                      \
+        barrier(CLK_LOCAL_MEM_FENCE);                                              \
+    psum_merge(lid, gs, l_psum, h)
 
 /* Work-item 0 folds the work-items' partial statistics into the image's. */
 static void combine_parts(__local const int *l_part, int gs, __global int *st)
@@ -327,9 +332,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         const int img = get_group_id(0) / 6;                                       \
         __global int *st = stats + (img * NLAYER + 0) * NSTAT;                     \
         __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;                       \
-        psum_zero(lid, gs, l_psum);                                                \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        VGROUP_START();                                                            \
         const int x0 = (lid % per_row) * K##_N;                                    \
         const int j = (lid / per_row) * 32 + x0;                                   \
         const int nvalid = min(K##_N, 28 - x0);                                    \
@@ -337,12 +340,12 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = images + (size_t)index[img] * 3072 + j;           \
         __global const int *w = weights + o * 75;                                  \
         VECTOR_STATE(K);                                                           \
-        VUNROLL                                                                    \
+        UNROLL                                                                     \
         for (int c = 0; c < 3; c++) {                                              \
             K##_T t = 0;                                                           \
-            VUNROLL                                                                \
+            UNROLL                                                                 \
             for (int ky = 0; ky < 5; ky++) {                                       \
-                VUNROLL                                                            \
+                UNROLL                                                             \
                 for (int kx = 0; kx < 5; kx++) {                                   \
                     K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *       \
                               (K##_S)w[c * 25 + ky * 5 + kx];                      \
@@ -360,10 +363,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
             int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33])); \
             out_act[(size_t)img * 1176 + o * 196 + k] = (char)requant(max(v, 0), scale, thr); \
         }                                                                          \
-        VREDUCE(28 * 32, 32, 28);                                                  \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        psum_merge(lid, gs, l_psum, h);                                            \
+        VGROUP_FINISH(28 * 32, 32, 28);                                            \
     }
 
 /* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
@@ -383,21 +383,19 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         const int img = get_group_id(0);                                           \
         __global int *st = stats + (img * NLAYER + 1) * NSTAT;                     \
         __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;                       \
-        psum_zero(lid, gs, l_psum);                                                \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        VGROUP_START();                                                            \
         const int o0 = (lid / 100) * K##_N, pos = lid % 100;                       \
         const int nvalid = K##_N;                                                  \
         (void)nvalid;                                                              \
         __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
         __global const K##_S *w = weights + o0;                                    \
         VECTOR_STATE(K);                                                           \
-        VUNROLL                                                                    \
+        UNROLL                                                                     \
         for (int c = 0; c < 6; c++) {                                              \
             K##_T t = 0;                                                           \
-            VUNROLL                                                                \
+            UNROLL                                                                 \
             for (int ky = 0; ky < 5; ky++) {                                       \
-                VUNROLL                                                            \
+                UNROLL                                                             \
                 for (int kx = 0; kx < 5; kx++) {                                   \
                     K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                   \
                               K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);   \
@@ -417,10 +415,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
                         max(l_acc[(p0 + 10) * 16 + o], l_acc[(p0 + 11) * 16 + o])); \
             out_act[(size_t)img * 400 + k] = (char)requant(max(v, 0), scale, thr); \
         }                                                                          \
-        VREDUCE(1600, 16, 16);                                                     \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        psum_merge(lid, gs, l_psum, h);                                            \
+        VGROUP_FINISH(1600, 16, 16);                                               \
     }
 
 /* ---- fully connected layers ---------------------------------------------- */
@@ -440,9 +435,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         const int img = get_group_id(0);                                           \
         __global int *st = stats + (img * NLAYER + LAYER) * NSTAT;                 \
         __global uint *h = hist + LAYER * HIST_KINDS * LIN_BINS;                   \
-        psum_zero(lid, gs, l_psum);                                                \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        VGROUP_START();                                                            \
         const int o0 = lid * K##_N;                                                \
         const int nvalid = clamp(N_OUT - o0, 0, K##_N);                            \
         (void)nvalid;                                                              \
@@ -458,10 +451,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         for (int k = lid; k < N_OUT; k += gs)                                      \
             out_act[(size_t)img * N_OUT + k] = (char)requant(max(l_acc[k], 0), scale, thr); \
-        VREDUCE(N_OUT, GS, N_OUT);                                                 \
-        if (PSUM)                                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        psum_merge(lid, gs, l_psum, h);                                            \
+        VGROUP_FINISH(N_OUT, GS, N_OUT);                                           \
     }
 
 /* fc3: 84 -> 10 plus the bias (an add like any other, in 64 bits since the
@@ -500,9 +490,11 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
                 VSTEP(K, acc, p);                                                  \
             }                                                                      \
             long16 e = convert_long16(K##_INT(acc)) + convert_long16(vload16(0, bias)); \
-            fc3_bias_step(e, lo, hi, wsh, &e);                                     \
-            K##_T n = K##_FROM_LONG(e);                                            \
-            ev -= K##_FROM_LONG(fc3_event);                                        \
+            long16 outside = (e < (long)lo) | (e > (long)hi); /* -1: an event */   \
+            long16 held = WRAP ? as_long16(as_ulong16(e) << (ulong)(32 + wsh)) >> (long)(32 + wsh) \
+                               : clamp(e, (long)lo, (long)hi);                     \
+            K##_T n = K##_FROM_LONG(held);                                         \
+            ev -= K##_FROM_LONG(outside);                                          \
             mn = min(mn, n);                                                       \
             mx = max(mx, n);                                                       \
             VPSUM_COUNT(K, n);                                                     \
@@ -545,13 +537,6 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
                     atomic_add(&h[k], l_hist[k]);                                  \
         psum_merge(lid, gs, l_psum, h);                                            \
     }
-
-/* fc3's last add: the 64-bit sum e becomes the held value (in place), and
- * fc3_event is -1 in the lanes where the sum lay outside [lo, hi]. */
-#define fc3_bias_step(e, lo, hi, wsh, out)                                         \
-    long16 fc3_event = ((e) < (long)(lo)) | ((e) > (long)(hi));                    \
-    *(out) = WRAP ? as_long16(as_ulong16(e) << (ulong)(32 + (wsh))) >> (long)(32 + (wsh)) \
-                  : clamp((e), (long)(lo), (long)(hi))
 
 /* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
 CONV1_VECTOR_KERNEL(conv1, I32)

@@ -462,7 +462,7 @@ void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int s
     }
 }
 
-static bool in_box(const accsim_search_result *out, const uint8_t bits[ACCSIM_LAYERS])
+static bool in_box(const accsim_search_result *out, const int bits[ACCSIM_LAYERS])
 {
     for (int l = 0; l < ACCSIM_LAYERS; l++)
         if (bits[l] < out->lo[l] || bits[l] > out->hi[l])
@@ -484,10 +484,10 @@ static setting cheapest_completion(const prover *p, const int bits[ACCSIM_LAYERS
 {
     int full[ACCSIM_LAYERS];
     setting t;
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
         full[l] = l <= layer ? bits[l] : p->lo[l];
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
         t.bits[l] = (uint8_t)full[l];
+    }
     t.energy = accsim_energy(full);
     return t;
 }
@@ -522,10 +522,7 @@ static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error
         if (setting_cmp(&cheapest, &p->answer) >= 0)
             break; /* wider is dearer still */
         if (layer == ACCSIM_LAYERS - 1) {
-            uint8_t u[ACCSIM_LAYERS];
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                u[l] = (uint8_t)bits[l];
-            if (in_box(out, u))
+            if (in_box(out, bits))
                 continue; /* decided by the box search */
             out->proof_settings++;
             size_t lb, ub, value;

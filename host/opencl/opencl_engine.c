@@ -41,7 +41,8 @@ static const size_t s16_group[ACCSIM_LAYERS] = {56, 100, 8, 6, FC3_IMAGES};
 static const int s16_padded[ACCSIM_LAYERS] = {0, 16, 128, 96, 16};
 /* Work-group sizes, as in kernels/accsim.cl; conv1's depends on C1_ROWS. */
 static const size_t fc_group[ACCSIM_LAYERS] = {0, 144, 120, 88, 16};
-static const int fc_padded[ACCSIM_LAYERS] = {0, 0, 120, 88, 16};
+/* Outputs padded in the transposed int32 weights (see transposed_weights). */
+static const int fc_padded[ACCSIM_LAYERS] = {0, 16, 120, 88, 16};
 
 typedef struct {
     cl_int out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift;
@@ -123,6 +124,18 @@ static void release_model(ocl_engine *e)
     e->loaded = false;
 }
 
+/* Releases program variant v's kernels (those created so far). */
+static void release_kernels(ocl_engine *e, int v)
+{
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        if (e->kernels[v][l])
+            clReleaseKernel(e->kernels[v][l]);
+        if (e->s16_kernels[v][l])
+            clReleaseKernel(e->s16_kernels[v][l]);
+        e->kernels[v][l] = e->s16_kernels[v][l] = NULL;
+    }
+}
+
 static void ocl_destroy(accsim_engine *engine)
 {
     if (!engine)
@@ -132,12 +145,7 @@ static void ocl_destroy(accsim_engine *engine)
         release_chunk(e);
         release_model(e);
         for (int v = 0; v < 8; v++) {
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                if (e->kernels[v][l])
-                    clReleaseKernel(e->kernels[v][l]);
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                if (e->s16_kernels[v][l])
-                    clReleaseKernel(e->s16_kernels[v][l]);
+            release_kernels(e, v);
             if (e->programs[v])
                 clReleaseProgram(e->programs[v]);
         }
@@ -220,6 +228,31 @@ static void make_thresholds(double scale, int64_t thr[THR_COUNT])
     thr[255] = INT64_MAX;
 }
 
+/* Layer l's weights as [inputs per output][pad], zero in the padding, in
+ * int32 or int16 (elem): consecutive work-items, or the lanes of a vector,
+ * read consecutive outputs (for conv2 the inputs are [c][ky][kx]). *count
+ * receives the number of elements. */
+static void *transposed_weights(const accsim_model *model, int l, int pad, size_t elem,
+                                size_t *count)
+{
+    const accsim_layer_info *li = &accsim_layers[l];
+    int nout = li->out_channels, nin = li->weight_count / nout;
+    *count = (size_t)nin * (size_t)pad;
+    void *w = calloc(*count, elem);
+    if (!w)
+        return NULL;
+    for (int o = 0; o < nout; o++)
+        for (int i = 0; i < nin; i++) {
+            size_t at = (size_t)i * (size_t)pad + (size_t)o;
+            int8_t v = model->weights[l][(size_t)o * (size_t)nin + (size_t)i];
+            if (elem == sizeof(int16_t))
+                ((int16_t *)w)[at] = v;
+            else
+                ((int32_t *)w)[at] = v;
+        }
+    return w;
+}
+
 static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                     size_t count, accsim_error *err)
 {
@@ -227,36 +260,17 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
     release_chunk(e);
     release_model(e);
 
-    /* Weights: convolutions as they are, fully connected transposed to
-     * [N_in][padded N_out] with zero padding. */
+    /* Weights: conv1 as it is; conv2 and the fully connected layers transposed
+     * (see transposed_weights). */
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        const accsim_layer_info *li = &accsim_layers[l];
-        int32_t *w = NULL;
-        size_t n = (size_t)li->weight_count;
-        if (l == 0) {
-            w = malloc(n * sizeof *w);
-            if (w)
-                for (size_t i = 0; i < n; i++)
-                    w[i] = model->weights[l][i];
-        } else if (l == 1) {
-            /* conv2: [c][ky][kx][16], so that 8 output channels are one vector
-             * load in kernels/vector_cpu.cl (and uniform in accsim.cl). */
-            w = malloc(n * sizeof *w);
-            if (w)
-                for (int o = 0; o < 16; o++)
-                    for (int k = 0; k < 150; k++)
-                        w[k * 16 + o] = model->weights[l][o * 150 + k];
-        } else {
-            int nin = li->in_channels, nout = li->out_channels, pad = fc_padded[l];
-            n = (size_t)nin * (size_t)pad;
-            w = calloc(n, sizeof *w);
-            if (w)
-                for (int o = 0; o < nout; o++)
-                    for (int i = 0; i < nin; i++)
-                        w[(size_t)i * (size_t)pad + (size_t)o] = model->weights[l][(size_t)o * nin + i];
-        }
+        size_t n = (size_t)accsim_layers[l].weight_count;
+        int32_t *w = l == 0 ? malloc(n * sizeof *w)
+                            : transposed_weights(model, l, fc_padded[l], sizeof *w, &n);
         if (!w)
             return accsim_fail(err, "out of memory");
+        if (l == 0)
+            for (size_t i = 0; i < n; i++)
+                w[i] = model->weights[l][i];
         e->weights[l] = make_buffer(e, CL_MEM_READ_ONLY, n * sizeof *w, w, "weights", err);
         free(w);
         if (!e->weights[l])
@@ -270,17 +284,12 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         if (!e->thr[l])
             goto fail;
     }
-    /* int16 weights for the s16 kernels: conv2 [150][16], fc [N_in][padded N_out]. */
+    /* int16 copies for the s16 kernels. */
     for (int l = 1; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
-        const accsim_layer_info *li = &accsim_layers[l];
-        int nin = l == 1 ? 150 : li->in_channels, nout = li->out_channels, pad = s16_padded[l];
-        size_t n = (size_t)nin * (size_t)pad;
-        int16_t *w = calloc(n, sizeof *w);
+        size_t n;
+        int16_t *w = transposed_weights(model, l, s16_padded[l], sizeof *w, &n);
         if (!w)
             return accsim_fail(err, "out of memory");
-        for (int o = 0; o < nout; o++)
-            for (int i = 0; i < nin; i++)
-                w[(size_t)i * (size_t)pad + (size_t)o] = model->weights[l][(size_t)o * nin + i];
         e->s16_weights[l] = make_buffer(e, CL_MEM_READ_ONLY, n * sizeof *w, w, "weights", err);
         free(w);
         if (!e->s16_weights[l])
@@ -335,39 +344,22 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
     cl_program prog = accsim_cl_build(e->ctx, e->dev.device, e->source, options, err);
     if (!prog)
         return -1;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    /* The layer kernels, and on CPUs also their int16-lane versions. */
+    for (int k = 0; k < (e->vector_cpu ? 2 : 1) * ACCSIM_LAYERS; k++) {
+        int l = k % ACCSIM_LAYERS;
+        const char *name = k >= ACCSIM_LAYERS ? s16_kernel_names[l]
+                           : e->vector_cpu    ? vec_kernel_names[l]
+                                              : kernel_names[l];
         cl_int rc;
-        const char *name = e->vector_cpu ? vec_kernel_names[l] : kernel_names[l];
-        e->kernels[v][l] = clCreateKernel(prog, name, &rc);
-        if (!e->kernels[v][l]) {
-            for (int k = 0; k < l; k++) {
-                clReleaseKernel(e->kernels[v][k]);
-                e->kernels[v][k] = NULL;
-            }
+        cl_kernel kernel = clCreateKernel(prog, name, &rc);
+        if (!kernel) {
+            release_kernels(e, v);
             clReleaseProgram(prog);
             char what[64];
             snprintf(what, sizeof what, "clCreateKernel(%s)", name);
             return accsim_cl_fail(err, what, rc);
         }
-    }
-    for (int l = 0; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
-        cl_int rc;
-        e->s16_kernels[v][l] = clCreateKernel(prog, s16_kernel_names[l], &rc);
-        if (!e->s16_kernels[v][l]) {
-            char what[64];
-            snprintf(what, sizeof what, "clCreateKernel(%s)", s16_kernel_names[l]);
-            accsim_cl_fail(err, what, rc);
-            for (int k = 0; k < ACCSIM_LAYERS; k++) {
-                clReleaseKernel(e->kernels[v][k]);
-                e->kernels[v][k] = NULL;
-            }
-            for (int k = 0; k < l; k++) {
-                clReleaseKernel(e->s16_kernels[v][k]);
-                e->s16_kernels[v][k] = NULL;
-            }
-            clReleaseProgram(prog);
-            return -1;
-        }
+        *(k >= ACCSIM_LAYERS ? &e->s16_kernels[v][l] : &e->kernels[v][l]) = kernel;
     }
     e->programs[v] = prog;
     return 0;
@@ -489,15 +481,18 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
     SETARG(k, a++, hr);
     SETARG(k, a++, e->scale[l]);
     size_t local, global;
-    if (e->vector_cpu && l == 4) {
-        cl_uint count = (cl_uint)m;
-        SETARG(k, a++, count);
-        local = FC3_IMAGES;
-        global = (m + FC3_IMAGES - 1) / FC3_IMAGES * FC3_IMAGES;
-    } else if (e->vector_cpu) {
-        /* kernels/vector_cpu.cl: 8 or 16 accumulators per work-item. */
+    if (e->vector_cpu) {
+        /* kernels/vector_cpu.cl: 8 or 16 accumulators per work-item; fc3 an
+         * image per work-item, so the group count rounds up and the kernel
+         * needs the real count. */
         local = s16 ? s16_group[l] : vec_group[l];
-        global = m * (l == 0 ? 6 : 1) * local;
+        if (l == 4) {
+            cl_uint count = (cl_uint)m;
+            SETARG(k, a++, count);
+            global = (m + local - 1) / local * local;
+        } else {
+            global = m * (l == 0 ? 6 : 1) * local;
+        }
     } else if (l == 0) {
         local = (size_t)e->c1_rows * 32;
         global = m * 6 * (size_t)(28 / e->c1_rows) * local;
