@@ -80,6 +80,13 @@ typedef struct ocl_engine {
     uint32_t *hist_host;
     uint32_t *index_host;
     int8_t *stream_host;  /* streamed mode gather buffer */
+
+    /* ACCSIM_OPENCL_PROFILE=1: device time per layer kernel, printed on
+     * stderr when the engine goes away (for tuning; the queue is profiled). */
+    bool profile;
+    cl_event events[ACCSIM_LAYERS];
+    double kernel_ns[ACCSIM_LAYERS];
+    uint64_t kernel_images[ACCSIM_LAYERS];
 } ocl_engine;
 
 static void release_mem(cl_mem *m)
@@ -142,6 +149,13 @@ static void ocl_destroy(accsim_engine *engine)
         return;
     ocl_engine *e = engine->impl;
     if (e) {
+        if (e->profile)
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                if (e->kernel_images[l])
+                    fprintf(stderr, "accsim profile: %-5s %10.3f ms  %9.1f ns/image  %llu images\n",
+                            kernel_names[l], e->kernel_ns[l] / 1e6,
+                            e->kernel_ns[l] / (double)e->kernel_images[l],
+                            (unsigned long long)e->kernel_images[l]);
         release_chunk(e);
         release_model(e);
         for (int v = 0; v < 8; v++) {
@@ -500,7 +514,8 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
         local = fc_group[l];
         global = m * (l == 1 ? 16 : 1) * local;
     }
-    cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL,
+                                       e->profile ? &e->events[l] : NULL);
     if (rc != CL_SUCCESS) {
         char what[64];
         snprintf(what, sizeof what, "launching %s", kernel_names[l]);
@@ -623,6 +638,17 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         rc = clFinish(e->queue);
         if (rc != CL_SUCCESS)
             return accsim_cl_fail(err, "running the kernels", rc);
+        if (e->profile)
+            for (int l = start; l < ACCSIM_LAYERS; l++) {
+                cl_ulong t0 = 0, t1 = 0;
+                clGetEventProfilingInfo(e->events[l], CL_PROFILING_COMMAND_START, sizeof t0, &t0,
+                                        NULL);
+                clGetEventProfilingInfo(e->events[l], CL_PROFILING_COMMAND_END, sizeof t1, &t1,
+                                        NULL);
+                clReleaseEvent(e->events[l]);
+                e->kernel_ns[l] += (double)(t1 - t0);
+                e->kernel_images[l] += m;
+            }
 
         for (size_t i = 0; i < m; i++) {
             for (int l = 0; l < ACCSIM_LAYERS; l++) {
@@ -801,7 +827,9 @@ accsim_engine *accsim_opencl_engine_create(const accsim_engine_options *opts, ac
         ocl_destroy(engine);
         return NULL;
     }
-    e->queue = clCreateCommandQueue(e->ctx, e->dev.device, 0, &rc);
+    e->profile = getenv("ACCSIM_OPENCL_PROFILE") != NULL;
+    e->queue = clCreateCommandQueue(e->ctx, e->dev.device,
+                                    e->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc);
     if (!e->queue) {
         accsim_cl_fail(err, "clCreateCommandQueue", rc);
         ocl_destroy(engine);
