@@ -66,9 +66,12 @@ int accsim_result_init(accsim_result *res, size_t count, const accsim_config *cf
     res->psum_max = calloc(per_layer, sizeof *res->psum_max);
     bool ok = res->outputs && res->predictions && res->saturations && res->out_min &&
               res->out_max && res->psum_min && res->psum_max;
+    /* Only the layers a run computes, and no zeroing: every engine writes
+     * each row. The search restarts thousands of runs at late layers, where a
+     * zeroed image-sized row per image was most of the host's time. */
     if (cfg && cfg->capture_activations) {
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
-            res->acts[l] = calloc(n, (size_t)accsim_layers[l].input_count);
+        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++) {
+            res->acts[l] = malloc(n * (size_t)accsim_layers[l].input_count);
             ok = ok && res->acts[l];
         }
     }
