@@ -195,6 +195,45 @@ Test(engines, every_common_width)
     accsim_engine_destroy(ocl);
 }
 
+/* Widths around each layer's safe width (where the CPU kernels drop the
+ * clamps, or, when every partial sum fits 16 bits, run int16 lanes at 16).
+ * Weights of +-2 put the safe widths at 16 (conv1, fc2), 17 (conv2) and 18
+ * (fc1); image 0 drives conv1's first output to 19,050 of its bound 19,200. */
+Test(engines, around_safe_widths)
+{
+    need_opencl();
+    rng_state = 5;
+    accsim_engine *ref = reference(), *ocl = opencl();
+    const size_t count = 8;
+    int8_t *images = random_images(count);
+    accsim_model model;
+    accsim_model_random(&model, 91);
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        for (int i = 0; i < accsim_layers[l].weight_count; i++)
+            model.weights[l][i] = model.weights[l][i] < 0 ? -2 : 2;
+        model.output_scale[l] = 1.0 / 64; /* keeps the activations alive */
+    }
+    for (int c = 0; c < 3; c++)
+        for (int ky = 0; ky < 5; ky++)
+            for (int kx = 0; kx < 5; kx++)
+                images[c * 1024 + ky * 32 + kx] = model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
+    for (int b = 14; b <= 24; b++) {
+        for (int mode = 0; mode < 2; mode++) {
+            accsim_config cfg;
+            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % 2 == 0, b % 3 == 0);
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                cfg.bits[l] = b;
+            char what[64];
+            snprintf(what, sizeof what, "small weights, B = %d, %s", b, mode ? "wrap" : "saturate");
+            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+        }
+    }
+    accsim_model_free(&model);
+    free(images);
+    accsim_engine_destroy(ref);
+    accsim_engine_destroy(ocl);
+}
+
 /* fc3's bias add in 64 bits: biases near the int32 limits at B = 32. */
 Test(engines, extreme_bias)
 {

@@ -33,6 +33,9 @@ static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2"
 static const char *vec_kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3_v"};
 static const char *s16_kernel_names[ACCSIM_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
                                                       "fc2_s16", "fc3_s16"};
+/* int32 lanes without clamps, for layers at or above their safe width. */
+static const char *n32_kernel_names[ACCSIM_LAYERS] = {"conv1_n32", "conv2_n32", "fc1_n32",
+                                                      "fc2_n32", "fc3_v"};
 /* Work-group sizes of the vector kernels (int32 lanes, int16 lanes) and the
  * padded output counts of their int16 weights. */
 #define FC3_IMAGES 16
@@ -59,6 +62,7 @@ typedef struct ocl_engine {
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
     cl_kernel s16_kernels[8][ACCSIM_LAYERS]; /* vector_cpu only */
+    cl_kernel n32_kernels[8][ACCSIM_LAYERS]; /* vector_cpu only */
 
     bool loaded;
     size_t image_count;
@@ -70,6 +74,7 @@ typedef struct ocl_engine {
     cl_mem bias;
     cl_mem thr[ACCSIM_LAYERS];
     float scale[ACCSIM_LAYERS];
+    int safe_bits[ACCSIM_LAYERS]; /* from this width up no add can clamp */
 
     size_t chunk;
     cl_mem index;
@@ -139,7 +144,9 @@ static void release_kernels(ocl_engine *e, int v)
             clReleaseKernel(e->kernels[v][l]);
         if (e->s16_kernels[v][l])
             clReleaseKernel(e->s16_kernels[v][l]);
-        e->kernels[v][l] = e->s16_kernels[v][l] = NULL;
+        if (e->n32_kernels[v][l])
+            clReleaseKernel(e->n32_kernels[v][l]);
+        e->kernels[v][l] = e->s16_kernels[v][l] = e->n32_kernels[v][l] = NULL;
     }
 }
 
@@ -267,6 +274,28 @@ static void *transposed_weights(const accsim_model *model, int l, int pad, size_
     return w;
 }
 
+/* The width that holds every partial sum layer l can produce from any int8
+ * inputs (-128..127, also after a ReLU, so that restarts from any given
+ * activations are covered): at or above it no add clamps, wraps or counts an
+ * event. Not for fc3, whose bias add is separate. */
+static int safe_bits(const accsim_model *model, int l)
+{
+    const accsim_layer_info *li = &accsim_layers[l];
+    int nout = li->out_channels, nin = li->weight_count / nout, bits = 2;
+    for (int o = 0; o < nout; o++) {
+        int64_t reach = 0;
+        for (int i = 0; i < nin; i++) {
+            int64_t w = model->weights[l][(size_t)o * (size_t)nin + (size_t)i];
+            reach += 128 * (w < 0 ? -w : w);
+        }
+        /* Every partial sum lies in [-reach, reach]. */
+        int need = accsim_bits_needed(reach);
+        if (need > bits)
+            bits = need;
+    }
+    return bits;
+}
+
 static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                     size_t count, accsim_error *err)
 {
@@ -297,6 +326,7 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         e->thr[l] = make_buffer(e, CL_MEM_READ_ONLY, sizeof thr, thr, "thresholds", err);
         if (!e->thr[l])
             goto fail;
+        e->safe_bits[l] = l < ACCSIM_LAYERS - 1 ? safe_bits(model, l) : 33;
     }
     /* int16 copies for the s16 kernels. */
     for (int l = 1; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
@@ -358,12 +388,14 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
     cl_program prog = accsim_cl_build(e->ctx, e->dev.device, e->source, options, err);
     if (!prog)
         return -1;
-    /* The layer kernels, and on CPUs also their int16-lane versions. */
-    for (int k = 0; k < (e->vector_cpu ? 2 : 1) * ACCSIM_LAYERS; k++) {
-        int l = k % ACCSIM_LAYERS;
-        const char *name = k >= ACCSIM_LAYERS ? s16_kernel_names[l]
-                           : e->vector_cpu    ? vec_kernel_names[l]
-                                              : kernel_names[l];
+    /* The layer kernels, and on CPUs also their int16-lane and unclamped
+     * versions. */
+    for (int k = 0; k < (e->vector_cpu ? 3 : 1) * ACCSIM_LAYERS; k++) {
+        int l = k % ACCSIM_LAYERS, kind = k / ACCSIM_LAYERS;
+        const char *name = kind == 2        ? n32_kernel_names[l]
+                           : kind == 1      ? s16_kernel_names[l]
+                           : e->vector_cpu ? vec_kernel_names[l]
+                                           : kernel_names[l];
         cl_int rc;
         cl_kernel kernel = clCreateKernel(prog, name, &rc);
         if (!kernel) {
@@ -373,7 +405,9 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
             snprintf(what, sizeof what, "clCreateKernel(%s)", name);
             return accsim_cl_fail(err, what, rc);
         }
-        *(k >= ACCSIM_LAYERS ? &e->s16_kernels[v][l] : &e->kernels[v][l]) = kernel;
+        *(kind == 2   ? &e->n32_kernels[v][l]
+          : kind == 1 ? &e->s16_kernels[v][l]
+                      : &e->kernels[v][l]) = kernel;
     }
     e->programs[v] = prog;
     return 0;
@@ -460,9 +494,15 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
                         accsim_error *err)
 {
     int b = cfg->bits[l];
-    /* Twice the lanes per instruction when the layer's width allows. */
+    /* At or above the safe width nothing clamps: the unclamped kernels, or,
+     * when every partial sum fits 16 bits, the int16 ones at 16 bits (the
+     * same bits, no event either way). Twice the lanes per instruction when
+     * the width allows. */
+    const bool nosat = e->vector_cpu && b >= e->safe_bits[l];
+    if (nosat && b > 16 && e->safe_bits[l] <= 16)
+        b = 16;
     const bool s16 = e->vector_cpu && b <= 16;
-    cl_kernel k = s16 ? e->s16_kernels[v][l] : e->kernels[v][l];
+    cl_kernel k = s16 ? e->s16_kernels[v][l] : nosat ? e->n32_kernels[v][l] : e->kernels[v][l];
     cl_int lo = (cl_int)(-(((int64_t)1) << (b - 1)));
     cl_int hi = (cl_int)((((int64_t)1) << (b - 1)) - 1);
     cl_int wsh = 32 - b;
