@@ -68,12 +68,13 @@ for r in 14 4; do
     echo "C1_ROWS=$r: $(grep conv1 "$out/profile_rows$r.log")"
 done
 for b in 16 24; do
-    "$D/bin/accsim_bench" --split test --cpu-images 1000 --opencl-images 10000 --repeat 5 \
-        --bits $b 2>&1 | tee "$out/bench_$b.md" | grep -E '^\| (C ref|OpenCL)|x$'
+    "$D/bin/accsim_bench" --data "$ACCSIM_DATA" --model "$ACCSIM_MODEL" --split test \
+        --cpu-images 2000 --opencl-images 10000 --repeat 10 --bits $b 2>&1 | tee "$out/bench_$b.md" | grep -E '^\| (C ref|OpenCL)|x$'
 done
 ( time timeout 150 "$A" study --split test --out /tmp/study_np --quiet --no-prove ) >"$out/study_noprove.log" 2>&1
-( time timeout 200 "$A" study --split test --out /tmp/study --quiet ) >"$out/study.log" 2>&1
+( time timeout 200 "$A" study --split test --out /tmp/study ) >"$out/study.log" 2>&1
 echo "study --split test --no-prove: $(grep real "$out/study_noprove.log")"
 echo "study --split test:            $(grep real "$out/study.log")"
+grep -h "search on\|proved" "$out/study.log" | cut -c1-200
 cp /tmp/study/timing.json "$out/study_timing.json" 2>/dev/null
 cp /tmp/study/summary.md "$out/study_summary.md" 2>/dev/null
