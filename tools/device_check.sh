@@ -71,6 +71,9 @@ for b in 16 24; do
     "$D/bin/accsim_bench" --data "$ACCSIM_DATA" --model "$ACCSIM_MODEL" --split test \
         --cpu-images 2000 --opencl-images 10000 --repeat 10 --bits $b 2>&1 | tee "$out/bench_$b.md" | grep -E '^\| (C ref|OpenCL)|x$'
 done
+ACCSIM_OPENCL_CHUNK=8192 "$D/bin/accsim_bench" --data "$ACCSIM_DATA" --model "$ACCSIM_MODEL" \
+    --split test --cpu-images 10 --opencl-images 10000 --repeat 10 --modes 1 2>&1 |
+    grep -E '^\| OpenCL' | sed 's/^/chunk 8192: /'
 ( time timeout 150 "$A" study --split test --out /tmp/study_np --quiet --no-prove ) >"$out/study_noprove.log" 2>&1
 ( time timeout 200 "$A" study --split test --out /tmp/study ) >"$out/study.log" 2>&1
 echo "study --split test --no-prove: $(grep real "$out/study_noprove.log")"
