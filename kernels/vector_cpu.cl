@@ -45,6 +45,8 @@
 
 #define PSUM_COPIES 8
 #define PSUM_WORDS (PSUM_COPIES * 2 * LIN_BINS)
+/* Padding lanes count into a spare copy after the eight, never merged. */
+#define PSUM_LOCAL_WORDS (PSUM_WORDS + 2 * LIN_BINS)
 
 /* ---- lane kinds ----------------------------------------------------------- */
 
@@ -161,19 +163,26 @@ static inline int hsum8(int8 v)
 /* Every-partial-sum counting: for a vector of held values, the word of
  * l_psum each lane increments in its bits-needed and its linear histogram
  * (bits_needed and lin_bin of accsim.cl, lin_bin in 32-bit arithmetic:
- * v >= lo makes v - lo exact as a uint). base holds each lane's copy offset,
- * or PSUM_WORDS, a spare word, for padding lanes: the count loop then has a
- * constant trip count and no branch. */
+ * v >= lo makes v - lo exact as a uint). base holds each lane's copy offset
+ * (the spare copy for padding lanes): the count loop then has a constant trip
+ * count and no branch. */
 #define DEFINE_PSUM_WORDS(N)                                                       \
-    static inline void psum_words##N(int##N v, int##N base, int##N pad, int lo, int shift, \
-                                     int *bits, int *lin)                          \
+    static inline void psum_words##N(int##N v, int##N base, int lo, int shift, int *bits, \
+                                     int *lin)                                     \
     {                                                                              \
-        int##N b = 33 - as_int##N(clz(v ^ (v >> 31)));                             \
+        /* bits_needed = floor(log2(x)) + 2 (1 for x = 0), x = v ^ (v >> 31): the  \
+         * float exponent, one less where rounding reached the next power of   \
+         * two; AVX2 has no vector clz and its emulation cost more than the    \
+         * counting. */                                                        \
+        uint##N x = as_uint##N(v ^ (v >> 31));                                     \
+        int##N e = max((as_int##N(convert_float##N(x)) >> 23) - 127, 0);           \
+        e += x < ((uint##N)1 << as_uint##N(e)); /* -1 where true */                \
+        int##N b = e + 2;                                                          \
         uint##N d = as_uint##N(v) - (uint)lo;                                      \
         uint##N q = shift > 31 ? (uint##N)0 : min(d >> (uint)shift, (uint)(LIN_BINS - 1)); \
         int##N l = select(as_int##N(q), (int##N)0, v < lo);                        \
-        vstore##N(select(base + b, base, pad), 0, bits);                           \
-        vstore##N(select(base + LIN_BINS + l, base, pad), 0, lin);                 \
+        vstore##N(base + b, 0, bits);                                              \
+        vstore##N(base + LIN_BINS + l, 0, lin);                                    \
     }
 DEFINE_PSUM_WORDS(8)
 DEFINE_PSUM_WORDS(16)
@@ -182,7 +191,11 @@ DEFINE_PSUM_WORDS(16)
 #define VPSUM_COUNT(K, n)                                                          \
     do {                                                                           \
         int b_[K##_N], l_[K##_N];                                                  \
-        K##_PSUM_WORDS(K##_INT(n), psum_base, psum_pad, hr.psum_lo, hr.psum_shift, b_, l_); \
+        /* Copy offsets from memory, volatile: kept in registers across the   \
+         * loop, PoCL stored the padding mask as bits and rebuilt it one bit  \
+         * at a time on every add. */                                         \
+        const K##_IT base_ = *(volatile __local K##_IT *)(l_pbase + lid * K##_N); \
+        K##_PSUM_WORDS(K##_INT(n), base_, hr.psum_lo, hr.psum_shift, b_, l_);      \
         _Pragma("unroll") /* lanes: a short constant loop */                       \
         for (int k_ = 0; k_ < K##_N; k_++) {                                       \
             l_psum[b_[k_]]++;                                                      \
@@ -245,17 +258,18 @@ DEFINE_PSUM_WORDS(16)
     __local uint l_ev[HIST ? N : 1];                                               \
     __local int l_part[HIST ? 1 : 5 * (GS)];                                       \
     __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum[PSUM ? PSUM_WORDS + 1 : 1];
+    __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                              \
+    __local int l_pbase[PSUM ? N : 1] __attribute__((aligned(64)));
 
 /* The lane-typed limits and accumulators every kernel starts with. */
 #define VECTOR_STATE(K)                                                            \
     const K##_S lane_lo = (K##_S)lo, lane_hi = (K##_S)hi;                          \
     const int lane_wsh = wsh - (32 - K##_BITS);                                    \
     (void)lane_lo; (void)lane_hi; (void)lane_wsh;                                  \
-    const K##_IT psum_pad = K##_INT(K##_LANE) >= nvalid;                  \
-    const K##_IT psum_base = select((K##_INT(K##_LANE) % PSUM_COPIES) * 2 * LIN_BINS, \
-                                    (K##_IT)PSUM_WORDS, psum_pad);                 \
-    (void)psum_pad; (void)psum_base;                                               \
+    if (PSUM) /* each lane's copy of the partial-sum counts */                    \
+        for (int k_ = 0; k_ < K##_N; k_++)                                         \
+            l_pbase[lid * K##_N + k_] = k_ < nvalid ? (k_ % PSUM_COPIES) * 2 * LIN_BINS \
+                                                    : PSUM_WORDS;                  \
     K##_T acc = 0, mn = 0, mx = 0, ev = 0
 
 /* Publishes this work-item's outputs for pooling. With histograms, every
@@ -507,7 +521,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
     {                                                                              \
         const int gs = FC3_IMAGES;                                                 \
         __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                              \
-        __local uint l_psum[PSUM ? PSUM_WORDS + 1 : 1];                            \
+        __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                          \
+        __local int l_pbase[PSUM ? FC3_IMAGES * K##_N : 1] __attribute__((aligned(64))); \
         const int lid = get_local_id(0);                                           \
         const uint img = get_global_id(0);                                         \
         __global uint *h = hist + 4 * HIST_KINDS * LIN_BINS;                       \
