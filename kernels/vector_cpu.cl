@@ -171,11 +171,11 @@ static inline int hsum8(int8 v)
                                      int *lin)                                     \
     {                                                                              \
         /* bits_needed = floor(log2(x)) + 2 (1 for x = 0), x = v ^ (v >> 31): the  \
-         * float exponent, one less where rounding reached the next power of   \
-         * two; AVX2 has no vector clz and its emulation cost more than the    \
-         * counting. */                                                        \
+         * float exponent (x < 2^31: a signed conversion, one instruction),    \
+         * one less where rounding reached the next power of two; AVX2 has no  \
+         * vector clz and its emulation cost more than the counting. */        \
         uint##N x = as_uint##N(v ^ (v >> 31));                                     \
-        int##N e = max((as_int##N(convert_float##N(x)) >> 23) - 127, 0);           \
+        int##N e = max((as_int##N(convert_float##N(as_int##N(x))) >> 23) - 127, 0); \
         e += x < ((uint##N)1 << as_uint##N(e)); /* -1 where true */                \
         int##N b = e + 2;                                                          \
         uint##N d = as_uint##N(v) - (uint)lo;                                      \
