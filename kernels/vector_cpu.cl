@@ -95,10 +95,19 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define N32_HMIN(v) I32_HMIN(v)
 #define N32_HMAX(v) I32_HMAX(v)
 #define N32_HSUM(v) I32_HSUM(v)
-#define N32_NOSAT 1
-#define I32_NOSAT 0
-#define W32_NOSAT 0
-#define S16_NOSAT 0
+/* How a lane kind adds: CLAMPED every step (S16, W32); OPTIMISTIC, first
+ * unclamped and again clamped only for a work-item where some output's sums
+ * left the width's range (I32; see FIRST_PASS_EXACT); UNCLAMPED (N32). */
+#define CLAMPED 0
+#define OPTIMISTIC 1
+#define UNCLAMPED 2
+#define N32_ADDS UNCLAMPED
+#define I32_ADDS OPTIMISTIC
+#define W32_ADDS CLAMPED
+#define S16_ADDS CLAMPED
+/* The unclamped first pass counts every partial sum as it goes, so with
+ * those histograms a kind that may need a second pass clamps from the start. */
+#define FIRST_PASS_UNCLAMPED(K) (K##_ADDS == UNCLAMPED || (K##_ADDS == OPTIMISTIC && !PSUM))
 
 /* W32: int16 vectors (16 lanes of int32, two registers), for fc3's 10
  * outputs in one work-item at any width. */
@@ -210,7 +219,7 @@ DEFINE_PSUM_WORDS(16)
  * Lanes that cannot overflow (N32) only add and track the extremes. */
 #define VSTEP(K, t, p)                                                             \
     do {                                                                           \
-        if (K##_NOSAT) {                                                           \
+        if (FIRST_PASS_UNCLAMPED(K)) {                                             \
             (t) += (p);                                                            \
             mn = min(mn, (t));                                                     \
             mx = max(mx, (t));                                                     \
@@ -250,6 +259,23 @@ DEFINE_PSUM_WORDS(16)
         mx = clamp(mx, lane_lo, lane_hi);                                          \
     } while (0)
 #endif
+
+/* OPTIMISTIC kinds: the first pass added without clamping; where a valid
+ * lane's sums stayed inside the width's range nothing would have clamped,
+ * wrapped or counted an event, so the pass is exact. Else the work-item
+ * computes again, clamped (the wider layers of real models rarely leave
+ * their range, at which point this halves the work per add). */
+#define SECOND_PASS(K, SUMS)                                                       \
+    if (K##_ADDS == OPTIMISTIC && !PSUM) {                                         \
+        K##_T pad_ = K##_LANE >= (K##_S)nvalid;                                    \
+        if (any(select((mn < lane_lo) | (mx > lane_hi), (K##_T)0, pad_))) {        \
+            acc = 0;                                                               \
+            mn = 0;                                                                \
+            mx = 0;                                                                \
+            ev = 0;                                                                \
+            SUMS(K, VSTEP_CLAMPED);                                                \
+        }                                                                          \
+    }
 
 /* Locals of a vector kernel: per-output accumulator, held extremes and events
  * for the serial epilogue, and the split partial-sum counts. */
@@ -365,6 +391,23 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 
 /* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
 
+/* The reduction, in the order of SPEC section 5, with the given step. */
+#define CONV1_SUMS(K, STEP)                                                        \
+    UNROLL                                                                         \
+    for (int c = 0; c < 3; c++) {                                                  \
+        K##_T t = 0;                                                               \
+        UNROLL                                                                     \
+        for (int ky = 0; ky < 5; ky++) {                                           \
+            UNROLL                                                                 \
+            for (int kx = 0; kx < 5; kx++) {                                       \
+                K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *           \
+                          (K##_S)w[c * 25 + ky * 5 + kx];                          \
+                STEP(K, t, p);                                                     \
+            }                                                                      \
+        }                                                                          \
+        STEP(K, acc, t);                                                           \
+    }
+
 /* Work-group: one image, one output channel. Work-item j computes outputs
  * (y, x0 .. x0 + N - 1), y = j / (32 / N), x0 = N (j % (32 / N)); lanes with
  * x >= 28 are padding and read into the next row (or the buffer's spare
@@ -391,20 +434,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = images + (size_t)index[img] * 3072 + j;           \
         __global const int *w = weights + o * 75;                                  \
         VECTOR_STATE(K);                                                           \
-        UNROLL                                                                     \
-        for (int c = 0; c < 3; c++) {                                              \
-            K##_T t = 0;                                                           \
-            UNROLL                                                                 \
-            for (int ky = 0; ky < 5; ky++) {                                       \
-                UNROLL                                                             \
-                for (int kx = 0; kx < 5; kx++) {                                   \
-                    K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *       \
-                              (K##_S)w[c * 25 + ky * 5 + kx];                      \
-                    VSTEP(K, t, p);                                                \
-                }                                                                  \
-            }                                                                      \
-            VSTEP(K, acc, t);                                                      \
-        }                                                                          \
+        CONV1_SUMS(K, VSTEP);                                                      \
+        SECOND_PASS(K, CONV1_SUMS);                                                \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, j);                                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
@@ -418,6 +449,22 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
     }
 
 /* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
+
+#define CONV2_SUMS(K, STEP)                                                        \
+    UNROLL                                                                         \
+    for (int c = 0; c < 6; c++) {                                                  \
+        K##_T t = 0;                                                               \
+        UNROLL                                                                     \
+        for (int ky = 0; ky < 5; ky++) {                                           \
+            UNROLL                                                                 \
+            for (int kx = 0; kx < 5; kx++) {                                       \
+                K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                       \
+                          K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);       \
+                STEP(K, t, p);                                                     \
+            }                                                                      \
+        }                                                                          \
+        STEP(K, acc, t);                                                           \
+    }
 
 /* Work-group: one image. Work-item j computes output channels
  * N (j / 100) .. + N - 1 at position p = j % 100 (y = p / 10, x = p % 10);
@@ -441,20 +488,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
         __global const K##_S *w = weights + o0;                                    \
         VECTOR_STATE(K);                                                           \
-        UNROLL                                                                     \
-        for (int c = 0; c < 6; c++) {                                              \
-            K##_T t = 0;                                                           \
-            UNROLL                                                                 \
-            for (int ky = 0; ky < 5; ky++) {                                       \
-                UNROLL                                                             \
-                for (int kx = 0; kx < 5; kx++) {                                   \
-                    K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                   \
-                              K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);   \
-                    VSTEP(K, t, p);                                                \
-                }                                                                  \
-            }                                                                      \
-            VSTEP(K, acc, t);                                                      \
-        }                                                                          \
+        CONV2_SUMS(K, VSTEP);                                                      \
+        SECOND_PASS(K, CONV2_SUMS);                                                \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, pos * 16 + o0);                                                \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
@@ -471,6 +506,14 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 
 /* ---- fully connected layers ---------------------------------------------- */
 
+/* Expects N_IN and GS defined by the kernel (see FC_VECTOR_KERNEL). */
+#define FC_SUMS(K, STEP)                                                           \
+    _Pragma("unroll 8")                                                            \
+    for (int i = 0; i < fc_in; i++) {                                              \
+        K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * fc_gs + o0);             \
+        STEP(K, acc, p);                                                           \
+    }
+
 /* Work-group: one image; work-item j computes outputs N j .. N j + N - 1
  * (those >= N_OUT are padding); weights are [N_IN][GS], GS the outputs padded
  * to a multiple of N. */
@@ -480,7 +523,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
               __global const long *thr, __global char *out_act, __global int *stats, \
               __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
     {                                                                              \
-        const int gs = GS / K##_N;                                                 \
+        const int gs = GS / K##_N, fc_in = N_IN, fc_gs = GS;                       \
         VECTOR_LOCALS(GS, GS / K##_N)                                                          \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
@@ -492,11 +535,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         (void)nvalid;                                                              \
         __global const char *a = in_act + (size_t)img * N_IN;                      \
         VECTOR_STATE(K);                                                           \
-        _Pragma("unroll 8")                                                        \
-        for (int i = 0; i < N_IN; i++) {                                           \
-            K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * GS + o0);            \
-            VSTEP(K, acc, p);                                                      \
-        }                                                                          \
+        FC_SUMS(K, VSTEP);                                                         \
+        SECOND_PASS(K, FC_SUMS);                                                   \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, o0);                                                           \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
