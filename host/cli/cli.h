@@ -33,7 +33,6 @@ typedef struct cli_options {
     int search_span;          /* --span N: search box depth below the largest need (0: default) */
     bool no_pareto;           /* --no-pareto: skip the Pareto front */
     bool no_prove;            /* --no-prove: the search box only */
-    bool log_scale;           /* --log */
     int limit;                /* --limit N: first N images only (0: all) */
     bool quiet;               /* --quiet */
 } cli_options;

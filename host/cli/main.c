@@ -43,14 +43,13 @@ void cli_usage(FILE *out)
             "  --json FILE|-        write the result as JSON\n"
             "  --csv FILE           write the main table as CSV\n"
             "  --dump-outputs FILE  write every image's 10 outputs as CSV\n"
-            "  --out DIR            report directory (study, hist)\n"
+            "  --out DIR            report directory (study, hist; plots with linear and log count axes)\n"
             "  --from B --to B      width range (sweep; default 32 down to 12)\n"
             "  --tolerance PP       accuracy drop allowed, percentage points\n"
             "  --span N             search box: N widths below each layer's largest need (default 3)\n"
             "  --no-pareto          search, study: skip the energy-accuracy front\n"
             "  --no-prove           search, study: decide the box only, not every cheaper setting\n"
             "  --psum               also collect every-partial-sum distributions\n"
-            "  --log                log-scale count axis in plots\n"
             "  --quiet              no progress on stderr\n");
 }
 

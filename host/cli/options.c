@@ -92,8 +92,6 @@ int cli_parse(int argc, char **argv, cli_options *opts)
             NEEDS_VALUE();
             if (parse_int(arg, value, 0, 30, &opts->search_span) != 0)
                 return -1;
-        } else if (strcmp(arg, "--log") == 0) {
-            opts->log_scale = true;
         } else if (strcmp(arg, "--model") == 0) {
             NEEDS_VALUE();
             opts->model_dir = value;
