@@ -7,7 +7,12 @@
  *
  * Lane kinds, each kernel defined once for all (W32 only for fc3, which
  * puts an image's 10 outputs in one vector and 16 images in a group):
- *   I32: int8 lanes, any width 2..32; W32: the same with int16 vectors.
+ *   I32: int8 lanes, any width 2..32, optimistic: a first pass without
+ *        clamps is exact for every work-item whose sums stayed inside the
+ *        width's range; the others compute again, clamped (SECOND_PASS).
+ *   N32: I32 without clamps, for layers at or above their safe width (no
+ *        int8 input can make a partial sum need more; the host computes it).
+ *   W32: I32's arithmetic on int16 vectors, clamped every step.
  *   S16: short16 lanes, twice as many per instruction, for widths up to 16
  *        (the host picks them per layer). A product of two int8 fits in 15
  *        bits, and a held value in B <= 16 bits, so a sum saturated to int16
@@ -29,7 +34,8 @@
  *
  * Every-partial-sum histograms: bins computed on the vector, counted into
  * eight local copies (lane k into copy k % 8) so that repeated increments of
- * one bin do not wait on each other; merged at the end. */
+ * one bin do not wait on each other, padding lanes into a ninth that is never
+ * merged. */
 
 #if VECTOR_CPU
 
@@ -97,7 +103,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define N32_HSUM(v) I32_HSUM(v)
 /* How a lane kind adds: CLAMPED every step (S16, W32); OPTIMISTIC, first
  * unclamped and again clamped only for a work-item where some output's sums
- * left the width's range (I32; see FIRST_PASS_EXACT); UNCLAMPED (N32). */
+ * left the width's range (I32; see SECOND_PASS); UNCLAMPED (N32). */
 #define CLAMPED 0
 #define OPTIMISTIC 1
 #define UNCLAMPED 2
@@ -216,7 +222,8 @@ DEFINE_PSUM_WORDS(16)
 #endif
 
 /* VSTEP: STEP of accsim.cl on a vector. A true vector comparison is -1.
- * Lanes that cannot overflow (N32) only add and track the extremes. */
+ * An unclamped first pass (N32, and I32 without every-partial-sum
+ * histograms) only adds and tracks the extremes. */
 #define VSTEP(K, t, p)                                                             \
     do {                                                                           \
         if (FIRST_PASS_UNCLAMPED(K)) {                                             \
@@ -506,7 +513,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 
 /* ---- fully connected layers ---------------------------------------------- */
 
-/* Expects N_IN and GS defined by the kernel (see FC_VECTOR_KERNEL). */
+/* Expects fc_in (inputs) and fc_gs (padded outputs, the weights' row length)
+ * from FC_VECTOR_KERNEL. */
 #define FC_SUMS(K, STEP)                                                           \
     _Pragma("unroll 8")                                                            \
     for (int i = 0; i < fc_in; i++) {                                              \
