@@ -37,7 +37,8 @@ typedef struct accsim_config {
     /* Every partial sum (opt-in: about 100 times more values). */
     bool psum_histograms;
     accsim_lin_range psum_range[ACCSIM_LAYERS];
-    /* Keep each layer's int8 input activations (for restarting a layer later). */
+    /* Keep the int8 input activations of every layer the run computes (from
+     * start_layer on), for restarting a layer later. */
     bool capture_activations;
     /* Start at this layer from the given activations instead of the images:
      * start_acts is [count][accsim_layers[start_layer].input_count]. Layers before
@@ -67,7 +68,8 @@ typedef struct accsim_result {
     int32_t *psum_min;    /* [count][5] smallest value any accumulator held */
     int32_t *psum_max;    /* [count][5] largest value any accumulator held */
     accsim_layer_hist hist[ACCSIM_LAYERS]; /* zero unless requested */
-    int8_t *acts[ACCSIM_LAYERS]; /* [count][input_count] when capture_activations */
+    int8_t *acts[ACCSIM_LAYERS]; /* [count][input_count] when capture_activations,
+                                  * for layers from start_layer on (else NULL) */
 } accsim_result;
 
 int accsim_result_init(accsim_result *res, size_t count, const accsim_config *cfg, accsim_error *err);
