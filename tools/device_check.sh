@@ -9,10 +9,30 @@
 # and registers the driver's OpenCL library with the loader, then checks the
 # GPU against the C reference (accsim verify, test_engines) and measures it
 # (per-kernel profile, tools/bench's program, the study on the test split).
-# Logs go to $OUT when set. Usage: tools/device_check.sh [quick]
+# Logs go to $OUT when set.
+#
+#   tools/device_check.sh bundle [BUILD]  here: fill .dev/ from a Release build
+#                                         (default build-perf) and ../shared
+#   tools/device_check.sh [quick]         there (run with carry [".dev"])
+#
+# .dev/ must be ignored by git (add /.dev/ to .git/info/exclude).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 D=$root/.dev
+
+if [ "${1:-}" = bundle ]; then
+    build=${2:-$root/build-perf}
+    shared=${ACCSIM_SHARED:-$root/../shared}
+    mkdir -p "$D/bin" "$D/lib" "$D/cifar10" "$D/model" || exit 1
+    cp "$build/accsim" "$build/accsim_bench" "$build/test_engines" "$D/bin/" || exit 1
+    for l in $(ldd "$build/test_engines" | awk '/=>/ {print $3}' | grep -v 'libc.so\|libm.so\|libresolv'); do
+        cp -L "$l" "$D/lib/"
+    done
+    cp "$shared/cifar10/test_batch.bin" "$shared/cifar10/batches.meta.txt" "$D/cifar10/" || exit 1
+    cp "$shared/models/cs5120-2021-lenet5/"* "$D/model/" || exit 1
+    du -sh "$D"
+    exit 0
+fi
 out=${OUT:-/tmp/device_check}
 mkdir -p "$out"
 export LD_LIBRARY_PATH=$D/lib
