@@ -330,6 +330,58 @@ Test(analysis, proof_limits)
     teardown(&f);
 }
 
+/* The proof beyond the box, from the default box, must find what an
+ * exhaustive box search over the four widths below each largest need finds
+ * (that box search equals brute force above), the answer inside that box and
+ * off its lower edge. Leaf chunks of 5 images make the proof stop runs
+ * early. */
+static void proof_vs_box(uint64_t seed, double tolerance)
+{
+    fixture f;
+    setup_random(&f, seed);
+    accsim_error err;
+    accsim_search_options ref_opts, proof_opts;
+    accsim_search_options_default(&ref_opts);
+    ref_opts.tolerance = tolerance;
+    ref_opts.widen = false;
+    ref_opts.prove = false;
+    ref_opts.pareto = false;
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        ref_opts.hi[l] = f.base.need_max[l];
+        ref_opts.lo[l] = f.base.need_max[l] - 4 > 2 ? f.base.need_max[l] - 4 : 2;
+    }
+    accsim_search_result ref, proof;
+    cr_assert_eq(accsim_search(&f.base, &ref_opts, &ref, &err), 0, "%s", err.message);
+    cr_assert(ref.found);
+    bool inside = true;
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        inside = inside && (ref.bits[l] > ref.lo[l] || ref.lo[l] == 2);
+    cr_assert(inside, "seed %llu: the reference answer sits on its box's lower edge",
+              (unsigned long long)seed);
+
+    accsim_search_options_default(&proof_opts);
+    proof_opts.tolerance = tolerance;
+    proof_opts.pareto = false;
+    proof_opts.leaf_chunk = 5;
+    cr_assert_eq(accsim_search(&f.base, &proof_opts, &proof, &err), 0, "%s", err.message);
+    cr_assert(proof.found && proof.proved);
+    cr_assert_gt(proof.proof_settings, 0);
+    cr_assert_gt(proof.proof_settings, proof.proof_by_bounds,
+                 "the proof should have simulated some settings, not only bounded them");
+    cr_assert_eq(proof.energy, ref.energy);
+    cr_assert_eq(proof.correct, ref.correct);
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        cr_assert_eq(proof.bits[l], ref.bits[l], "layer %d: proof %d, exhaustive box %d", l,
+                     proof.bits[l], ref.bits[l]);
+    accsim_search_result_free(&ref);
+    accsim_search_result_free(&proof);
+    teardown(&f);
+}
+
+/* One tolerance only: the random fixture's useful widths span most of 2..32,
+ * and the proof decides some 76,000 settings here (about 40 s). */
+Test(analysis, proof_equals_exhaustive_box) { proof_vs_box(23, 5.0); }
+
 Test(analysis, search_equals_brute_force_tolerance_0) { search_vs_brute(11, 0.0); }
 Test(analysis, search_equals_brute_force_tolerance_5) { search_vs_brute(23, 5.0); }
 

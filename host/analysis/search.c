@@ -79,6 +79,7 @@ typedef struct searcher {
     const accsim_baseline *b;
     node root;
     size_t nodes_run, images_run;
+    size_t leaf_chunk;   /* see decide_leaf */
     uint32_t *pos, *idx; /* scratch [count] */
 } searcher;
 
@@ -221,6 +222,66 @@ static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *nco
     }
     accsim_result_free(&res);
     return child;
+}
+
+/* Decides a complete setting whose last width is w, below node n (at depth
+ * ACCSIM_LAYERS - 2), against thr: the images whose need at the last layer
+ * exceeds w are run in chunks, and the run stops as soon as even all the
+ * images still to run could not lift the count to thr (the settings the
+ * proof visits are mostly far below it). *value: the exact count, or, when
+ * the run stopped early, an upper bound below thr. */
+static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *value,
+                       accsim_error *err)
+{
+    const accsim_baseline *b = s->b;
+    const int layer = ACCSIM_LAYERS - 1;
+    const size_t count = b->set.count, len = (size_t)accsim_layers[layer].input_count;
+    size_t m = 0, correct = n->ncorrect;
+    for (size_t i = 0; i < count; i++)
+        if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
+            s->pos[m] = (uint32_t)i;
+            s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
+            correct -= n->correct[i]; /* counted again below, as it comes out */
+            m++;
+        }
+    const size_t chunk = s->leaf_chunk;
+    int8_t *start = malloc((m < chunk ? m : chunk) * len + 1);
+    if (!start)
+        return accsim_fail(err, "out of memory");
+    accsim_config cfg;
+    accsim_config_default(&cfg);
+    cfg.bits[layer] = w;
+    cfg.overflow = b->overflow;
+    cfg.start_layer = layer;
+    cfg.start_acts = start;
+    s->nodes_run++;
+    for (size_t done = 0; done < m;) {
+        size_t k = m - done < chunk ? m - done : chunk;
+        for (size_t j = 0; j < k; j++)
+            memcpy(start + j * len, act_row(s, n, layer, s->pos[done + j]), len);
+        accsim_result res;
+        if (accsim_result_init(&res, k, &cfg, err) != 0) {
+            free(start);
+            return -1;
+        }
+        if (b->engine->ops->run(b->engine, &cfg, s->idx + done, k, &res, NULL, err) != 0) {
+            accsim_result_free(&res);
+            free(start);
+            return -1;
+        }
+        for (size_t j = 0; j < k; j++)
+            correct += res.predictions[j] == b->set.labels[s->pos[done + j]];
+        accsim_result_free(&res);
+        done += k;
+        s->images_run += k;
+        if (correct + (m - done) < thr) {
+            correct += m - done;
+            break;
+        }
+    }
+    free(start);
+    *value = correct;
+    return 0;
 }
 
 /* Bounds on the correct count of bits, from node n's state. */
@@ -532,7 +593,7 @@ static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error
                 continue;
             }
             value = lb;
-            if (lb != ub && !make_child(s, n, w, false, &value, err))
+            if (lb != ub && decide_leaf(s, n, w, out->target_correct, &value, err) != 0)
                 return -1;
             if (value >= out->target_correct) {
                 p->answer = cheapest;
@@ -604,7 +665,7 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
     double t0 = accsim_now();
     memset(out, 0, sizeof *out);
     size_t count = b->set.count;
-    searcher s = {.b = b};
+    searcher s = {.b = b, .leaf_chunk = opts->leaf_chunk ? opts->leaf_chunk : 2048};
     s.root.depth = -1;
     s.root.need = b->need;
     s.root.correct = malloc(count ? count : 1);

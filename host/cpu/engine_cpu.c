@@ -291,8 +291,19 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
     if (!indices && cfg->start_layer == 0 && count > e->image_count)
         return accsim_fail(err, "%zu images requested, %zu loaded", count, e->image_count);
 
+    /* A thread per core, but at least about a million MACs each: the search
+     * makes thousands of runs of a few images through the last layers, where
+     * starting threads cost more than the work. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t threads = cores < 1 ? 1 : cores > 64 ? 64 : (size_t)cores;
+    uint64_t macs = 0;
+    for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++) {
+        const accsim_layer_info *li = &accsim_layers[l];
+        macs += (uint64_t)li->weight_count * (uint64_t)li->out_size * (uint64_t)li->out_size;
+    }
+    macs *= count;
+    if (threads > macs / 1000000)
+        threads = macs / 1000000 ? (size_t)(macs / 1000000) : 1;
     if (threads > count)
         threads = count ? count : 1;
     worker *workers = calloc(threads, sizeof *workers);

@@ -119,6 +119,7 @@ typedef struct accsim_search_options {
     bool pareto;                    /* also the energy-accuracy front over the box */
     bool widen;                     /* while the answer sits on a lower edge, widen the box */
     bool prove;                     /* then decide every cheaper setting outside the box */
+    size_t leaf_chunk;              /* proof: images per run of a last-layer width (0: 2048) */
 } accsim_search_options;
 
 typedef struct accsim_search_result {
