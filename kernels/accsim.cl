@@ -175,6 +175,18 @@ static inline int requant(int v, float scale, __global const long *thr)
  * j < count. */
 #define IS_VALID(j, width, valid_width, count) (((j) % (width)) < (valid_width) && (j) < (count))
 
+/* Folds a group's statistics into its image's: events, output extremes,
+ * held extremes (stats[img][layer], see the top of this file). */
+static void publish_stats(__global int *st, uint ev, int omn, int omx, int pmn, int pmx)
+{
+    if (ev)
+        atomic_add((__global uint *)&st[0], ev);
+    atomic_min(&st[1], omn);
+    atomic_max(&st[2], omx);
+    atomic_min(&st[3], pmn);
+    atomic_max(&st[4], pmx);
+}
+
 #if SERIAL_HIST
 /* CPU: work-item 0 walks the group's outputs; work-groups run on one thread
  * each, so this costs no atomics but a few per group. */
@@ -205,12 +217,7 @@ static void group_epilogue(__local const int *l_acc, __local const int *l_mn,
         l_hist[3 * LIN_BINS + lin_bin(max((long)lmx, -(long)lmn), hr.peak_lo, hr.peak_shift)]++;
 #endif
     }
-    if (ev)
-        atomic_add((__global uint *)&st[0], ev);
-    atomic_min(&st[1], omn);
-    atomic_max(&st[2], omx);
-    atomic_min(&st[3], pmn);
-    atomic_max(&st[4], pmx);
+    publish_stats(st, ev, omn, omx, pmn, pmx);
 #if HIST
     for (int k = 0; k < 4 * LIN_BINS; k++)
         if (l_hist[k])
@@ -274,14 +281,8 @@ static void group_merge(int lid, int gs, __local int *l_stat, __local uint *l_hi
                         __local uint *l_psum, __global int *st, __global uint *hist)
 {
 #if !SERIAL_HIST
-    if (lid == 0) {
-        if (l_stat[0])
-            atomic_add((__global uint *)&st[0], (uint)l_stat[0]);
-        atomic_min(&st[1], l_stat[1]);
-        atomic_max(&st[2], l_stat[2]);
-        atomic_min(&st[3], l_stat[3]);
-        atomic_max(&st[4], l_stat[4]);
-    }
+    if (lid == 0)
+        publish_stats(st, (uint)l_stat[0], l_stat[1], l_stat[2], l_stat[3], l_stat[4]);
 #if HIST
     for (int k = lid; k < 4 * LIN_BINS; k += gs)
         if (l_hist[k])

@@ -9,9 +9,11 @@
  * puts an image's 10 outputs in one vector and 16 images in a group):
  *   I32: int8 lanes, any width 2..32, optimistic: a first pass without
  *        clamps is exact for every work-item whose sums stayed inside the
- *        width's range; the others compute again, clamped (SECOND_PASS).
- *   N32: I32 without clamps, for layers at or above their safe width (no
- *        int8 input can make a partial sum need more; the host computes it).
+ *        width's range; the others compute again, clamped
+ *        (SECOND_PASS_OPTIMISTIC).
+ *        The n32 kernels are I32 without clamps, for layers at or above
+ *        their safe width (no int8 input can make a partial sum need more;
+ *        the host computes it).
  *   W32: I32's arithmetic on int16 vectors, clamped every step.
  *   S16: short16 lanes, twice as many per instruction, for widths up to 16
  *        (the host picks them per layer). A product of two int8 fits in 15
@@ -81,39 +83,12 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
 
-/* N32: I32 for a layer whose width is at least its safe width (the host
- * computes it from the weights: every partial sum any int8 input can produce
- * fits), so no add can saturate or wrap: the steps skip the clamp and the
- * event count, the same bits at about half the work per add. */
-#define N32_N I32_N
-#define N32_T I32_T
-#define N32_S I32_S
-#define N32_BITS I32_BITS
-#define N32_INT(v) I32_INT(v)
-#define N32_LOAD_PIXELS(p) I32_LOAD_PIXELS(p)
-#define N32_LOAD_WEIGHTS(p) I32_LOAD_WEIGHTS(p)
-#define N32_STORE_INT(v, p) I32_STORE_INT(v, p)
-#define N32_ADD_SAT(a, b) I32_ADD_SAT(a, b)
-#define N32_SHL(v, s) I32_SHL(v, s)
-#define N32_LANE I32_LANE
-#define N32_IT I32_IT
-#define N32_PSUM_WORDS I32_PSUM_WORDS
-#define N32_HMIN(v) I32_HMIN(v)
-#define N32_HMAX(v) I32_HMAX(v)
-#define N32_HSUM(v) I32_HSUM(v)
-/* How a lane kind adds: CLAMPED every step (S16, W32); OPTIMISTIC, first
- * unclamped and again clamped only for a work-item where some output's sums
- * left the width's range (I32; see SECOND_PASS); UNCLAMPED (N32). */
-#define CLAMPED 0
-#define OPTIMISTIC 1
-#define UNCLAMPED 2
-#define N32_ADDS UNCLAMPED
-#define I32_ADDS OPTIMISTIC
-#define W32_ADDS CLAMPED
-#define S16_ADDS CLAMPED
-/* The unclamped first pass counts every partial sum as it goes, so with
- * those histograms a kind that may need a second pass clamps from the start. */
-#define FIRST_PASS_UNCLAMPED(K) (K##_ADDS == UNCLAMPED || (K##_ADDS == OPTIMISTIC && !PSUM))
+/* How a kernel adds, named in its definition and pasted onto VSTEP_ and
+ * SECOND_PASS_ (so the choice is made by the preprocessor): CLAMPED every
+ * step (the S16 and fc3 kernels); OPTIMISTIC, first unclamped and again
+ * clamped only for a work-item where some output's sums left the width's
+ * range (I32; see SECOND_PASS_OPTIMISTIC); UNCLAMPED (I32 at or above the
+ * layer's safe width: the n32 kernels). */
 
 /* W32: int16 vectors (16 lanes of int32, two registers), for fc3's 10
  * outputs in one work-item at any width. */
@@ -221,20 +196,22 @@ DEFINE_PSUM_WORDS(16)
 #define VPSUM_COUNT(K, n) do { } while (0)
 #endif
 
-/* VSTEP: STEP of accsim.cl on a vector. A true vector comparison is -1.
- * An unclamped first pass (N32, and I32 without every-partial-sum
- * histograms) only adds and tracks the extremes. */
-#define VSTEP(K, t, p)                                                             \
+/* VSTEP_CLAMPED: STEP of accsim.cl on a vector. A true vector comparison is
+ * -1. VSTEP_UNCLAMPED only adds and tracks the extremes. The optimistic
+ * first pass is unclamped, except with every-partial-sum histograms, which
+ * it would count as it goes: then it clamps from the start. */
+#define VSTEP_UNCLAMPED(K, t, p)                                                   \
     do {                                                                           \
-        if (FIRST_PASS_UNCLAMPED(K)) {                                             \
-            (t) += (p);                                                            \
-            mn = min(mn, (t));                                                     \
-            mx = max(mx, (t));                                                     \
-            VPSUM_COUNT(K, (t));                                                   \
-        } else {                                                                   \
-            VSTEP_CLAMPED(K, t, p);                                                \
-        }                                                                          \
+        (t) += (p);                                                                \
+        mn = min(mn, (t));                                                         \
+        mx = max(mx, (t));                                                         \
+        VPSUM_COUNT(K, (t));                                                       \
     } while (0)
+#if PSUM
+#define VSTEP_OPTIMISTIC(K, t, p) VSTEP_CLAMPED(K, t, p)
+#else
+#define VSTEP_OPTIMISTIC(K, t, p) VSTEP_UNCLAMPED(K, t, p)
+#endif
 #if WRAP
 #define VSTEP_CLAMPED(K, t, p)                                                     \
     do {                                                                           \
@@ -272,8 +249,10 @@ DEFINE_PSUM_WORDS(16)
  * wrapped or counted an event, so the pass is exact. Else the work-item
  * computes again, clamped (the wider layers of real models rarely leave
  * their range, at which point this halves the work per add). */
-#define SECOND_PASS(K, SUMS)                                                       \
-    if (K##_ADDS == OPTIMISTIC && !PSUM) {                                         \
+#define SECOND_PASS_CLAMPED(K, SUMS)
+#define SECOND_PASS_UNCLAMPED(K, SUMS)
+#define SECOND_PASS_OPTIMISTIC(K, SUMS)                                            \
+    if (!PSUM) {                                                                   \
         K##_T pad_ = K##_LANE >= (K##_S)nvalid;                                    \
         if (any(select((mn < lane_lo) | (mx > lane_hi), (K##_T)0, pad_))) {        \
             acc = 0;                                                               \
@@ -367,12 +346,7 @@ static void combine_parts(__local const int *l_part, int gs, __global int *st)
         pmn = min(pmn, l_part[5 * k + 3]);
         pmx = max(pmx, l_part[5 * k + 4]);
     }
-    if (ev)
-        atomic_add((__global uint *)&st[0], ev);
-    atomic_min(&st[1], omn);
-    atomic_max(&st[2], omx);
-    atomic_min(&st[3], pmn);
-    atomic_max(&st[4], pmx);
+    publish_stats(st, ev, omn, omx, pmn, pmx);
 }
 
 static void psum_zero(int lid, int gs, __local uint *l_psum)
@@ -419,7 +393,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
  * (y, x0 .. x0 + N - 1), y = j / (32 / N), x0 = N (j % (32 / N)); lanes with
  * x >= 28 are padding and read into the next row (or the buffer's spare
  * bytes). Output y * 32 + x of the group, as in accsim.cl. */
-#define CONV1_VECTOR_KERNEL(NAME, K)                                               \
+#define CONV1_VECTOR_KERNEL(NAME, K, ADDS)                                         \
     __kernel __attribute__((reqd_work_group_size(28 * 32 / K##_N, 1, 1)))         \
     void NAME(__global const char *images, __global const uint *index,            \
               __global const int *weights, __global const long *thr,              \
@@ -441,8 +415,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = images + (size_t)index[img] * 3072 + j;           \
         __global const int *w = weights + o * 75;                                  \
         VECTOR_STATE(K);                                                           \
-        CONV1_SUMS(K, VSTEP);                                                      \
-        SECOND_PASS(K, CONV1_SUMS);                                                \
+        CONV1_SUMS(K, VSTEP_##ADDS);                                               \
+        SECOND_PASS_##ADDS(K, CONV1_SUMS);                                         \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, j);                                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
@@ -476,7 +450,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 /* Work-group: one image. Work-item j computes output channels
  * N (j / 100) .. + N - 1 at position p = j % 100 (y = p / 10, x = p % 10);
  * weights are [c][ky][kx][16]. Output p * 16 + channel of the group. */
-#define CONV2_VECTOR_KERNEL(NAME, K)                                               \
+#define CONV2_VECTOR_KERNEL(NAME, K, ADDS)                                             \
     __kernel __attribute__((reqd_work_group_size(100 * 16 / K##_N, 1, 1)))        \
     void NAME(__global const char *in_act, __global const K##_S *weights,         \
               __global const long *thr, __global char *out_act, __global int *stats, \
@@ -495,8 +469,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
         __global const K##_S *w = weights + o0;                                    \
         VECTOR_STATE(K);                                                           \
-        CONV2_SUMS(K, VSTEP);                                                      \
-        SECOND_PASS(K, CONV2_SUMS);                                                \
+        CONV2_SUMS(K, VSTEP_##ADDS);                                               \
+        SECOND_PASS_##ADDS(K, CONV2_SUMS);                                         \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, pos * 16 + o0);                                                \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
@@ -525,7 +499,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 /* Work-group: one image; work-item j computes outputs N j .. N j + N - 1
  * (those >= N_OUT are padding); weights are [N_IN][GS], GS the outputs padded
  * to a multiple of N. */
-#define FC_VECTOR_KERNEL(NAME, K, LAYER, N_IN, N_OUT, GS)                          \
+#define FC_VECTOR_KERNEL(NAME, K, ADDS, LAYER, N_IN, N_OUT, GS)                        \
     __kernel __attribute__((reqd_work_group_size(GS / K##_N, 1, 1)))              \
     void NAME(__global const char *in_act, __global const K##_S *wt,              \
               __global const long *thr, __global char *out_act, __global int *stats, \
@@ -543,8 +517,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         (void)nvalid;                                                              \
         __global const char *a = in_act + (size_t)img * N_IN;                      \
         VECTOR_STATE(K);                                                           \
-        FC_SUMS(K, VSTEP);                                                         \
-        SECOND_PASS(K, FC_SUMS);                                                   \
+        FC_SUMS(K, VSTEP_##ADDS);                                                  \
+        SECOND_PASS_##ADDS(K, FC_SUMS);                                            \
         VFINISH_MINMAX();                                                          \
         VPUBLISH(K, o0);                                                           \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
@@ -587,7 +561,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
             _Pragma("unroll 4")                                                    \
             for (int i = 0; i < 84; i++) {                                         \
                 K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * 16);             \
-                VSTEP(K, acc, p);                                                  \
+                VSTEP_CLAMPED(K, acc, p);                                          \
             }                                                                      \
             long16 e = convert_long16(K##_INT(acc)) + convert_long16(vload16(0, bias)); \
             long16 outside = (e < (long)lo) | (e > (long)hi); /* -1: an event */   \
@@ -639,20 +613,20 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
     }
 
 /* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
-CONV1_VECTOR_KERNEL(conv1, I32)
-CONV2_VECTOR_KERNEL(conv2, I32)
-FC_VECTOR_KERNEL(fc1, I32, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2, I32, 3, 120, 84, 88)
+CONV1_VECTOR_KERNEL(conv1, I32, OPTIMISTIC)
+CONV2_VECTOR_KERNEL(conv2, I32, OPTIMISTIC)
+FC_VECTOR_KERNEL(fc1, I32, OPTIMISTIC, 2, 400, 120, 120)
+FC_VECTOR_KERNEL(fc2, I32, OPTIMISTIC, 3, 120, 84, 88)
 
-CONV1_VECTOR_KERNEL(conv1_s16, S16)
-CONV2_VECTOR_KERNEL(conv2_s16, S16)
-FC_VECTOR_KERNEL(fc1_s16, S16, 2, 400, 120, 128)
-FC_VECTOR_KERNEL(fc2_s16, S16, 3, 120, 84, 96)
+CONV1_VECTOR_KERNEL(conv1_s16, S16, CLAMPED)
+CONV2_VECTOR_KERNEL(conv2_s16, S16, CLAMPED)
+FC_VECTOR_KERNEL(fc1_s16, S16, CLAMPED, 2, 400, 120, 128)
+FC_VECTOR_KERNEL(fc2_s16, S16, CLAMPED, 3, 120, 84, 96)
 
-CONV1_VECTOR_KERNEL(conv1_n32, N32)
-CONV2_VECTOR_KERNEL(conv2_n32, N32)
-FC_VECTOR_KERNEL(fc1_n32, N32, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2_n32, N32, 3, 120, 84, 88)
+CONV1_VECTOR_KERNEL(conv1_n32, I32, UNCLAMPED)
+CONV2_VECTOR_KERNEL(conv2_n32, I32, UNCLAMPED)
+FC_VECTOR_KERNEL(fc1_n32, I32, UNCLAMPED, 2, 400, 120, 120)
+FC_VECTOR_KERNEL(fc2_n32, I32, UNCLAMPED, 3, 120, 84, 88)
 
 FC3_VECTOR_KERNEL(fc3_v, W32)
 FC3_VECTOR_KERNEL(fc3_s16, S16)
