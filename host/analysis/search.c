@@ -109,6 +109,33 @@ static const int8_t *act_row(const searcher *s, const node *n, int layer, size_t
     return s->b->res.acts[layer] + i * len;
 }
 
+/* Lists the images whose need at layer, below node n, exceeds w: positions
+ * in s->pos, data-set indices in s->idx. Returns how many. */
+static size_t changed_images(searcher *s, const node *n, int layer, int w)
+{
+    const accsim_baseline *b = s->b;
+    size_t m = 0;
+    for (size_t i = 0; i < b->set.count; i++)
+        if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
+            s->pos[m] = (uint32_t)i;
+            s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
+            m++;
+        }
+    return m;
+}
+
+/* A run that restarts at layer from start (its inputs), that layer at width
+ * w and the later ones at 32 bits. */
+static void restart_config(const accsim_baseline *b, int layer, int w, const int8_t *start,
+                           accsim_config *cfg)
+{
+    accsim_config_default(cfg);
+    cfg->bits[layer] = w;
+    cfg->overflow = b->overflow;
+    cfg->start_layer = layer;
+    cfg->start_acts = start;
+}
+
 /* Runs layer d+1 at width w (32 after) for the images whose need there exceeds
  * w. With keep, returns the new node; else only its correct count (*ncorrect). */
 static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *ncorrect,
@@ -117,13 +144,7 @@ static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *nco
     const accsim_baseline *b = s->b;
     size_t count = b->set.count;
     int layer = parent->depth + 1;
-    size_t m = 0;
-    for (size_t i = 0; i < count; i++)
-        if (parent->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
-            s->pos[m] = (uint32_t)i;
-            s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
-            m++;
-        }
+    size_t m = changed_images(s, parent, layer, w);
     node *child = NULL;
     if (keep) {
         child = calloc(1, sizeof *child);
@@ -158,11 +179,7 @@ static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *nco
             memcpy(start + j * len, act_row(s, parent, layer, s->pos[j]), len);
     }
     accsim_config cfg;
-    accsim_config_default(&cfg);
-    cfg.bits[layer] = w;
-    cfg.overflow = b->overflow;
-    cfg.start_layer = layer;
-    cfg.start_acts = start;
+    restart_config(b, layer, w, start, &cfg);
     cfg.capture_activations = keep && layer < ACCSIM_LAYERS - 1;
     accsim_result res;
     if (accsim_result_init(&res, m, &cfg, err) != 0) {
@@ -235,25 +252,17 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
 {
     const accsim_baseline *b = s->b;
     const int layer = ACCSIM_LAYERS - 1;
-    const size_t count = b->set.count, len = (size_t)accsim_layers[layer].input_count;
-    size_t m = 0, correct = n->ncorrect;
-    for (size_t i = 0; i < count; i++)
-        if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
-            s->pos[m] = (uint32_t)i;
-            s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
-            correct -= n->correct[i]; /* counted again below, as it comes out */
-            m++;
-        }
+    const size_t len = (size_t)accsim_layers[layer].input_count;
+    const size_t m = changed_images(s, n, layer, w);
+    size_t correct = n->ncorrect;
+    for (size_t j = 0; j < m; j++)
+        correct -= n->correct[s->pos[j]]; /* counted again below, as it comes out */
     const size_t chunk = s->leaf_chunk;
     int8_t *start = malloc((m < chunk ? m : chunk) * len + 1);
     if (!start)
         return accsim_fail(err, "out of memory");
     accsim_config cfg;
-    accsim_config_default(&cfg);
-    cfg.bits[layer] = w;
-    cfg.overflow = b->overflow;
-    cfg.start_layer = layer;
-    cfg.start_acts = start;
+    restart_config(b, layer, w, start, &cfg);
     s->nodes_run++;
     for (size_t done = 0; done < m;) {
         size_t k = m - done < chunk ? m - done : chunk;
@@ -480,38 +489,11 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
     return rc;
 }
 
-/* The smallest width that holds every partial sum layer l can produce from
- * any input (see 4. above). */
-static int safe_width(const accsim_model *m, int l)
-{
-    const accsim_layer_info *li = &accsim_layers[l];
-    int64_t xmin = l == 0 ? -128 : 0, xmax = 127;
-    int per_out = li->weight_count / li->out_channels, width = 2;
-    for (int o = 0; o < li->out_channels; o++) {
-        int64_t lo = 0, hi = 0;
-        for (int i = 0; i < per_out; i++) {
-            int64_t w = m->weights[l][(size_t)o * (size_t)per_out + (size_t)i];
-            int64_t a = w * xmin, c = w * xmax;
-            lo += a < c ? a : c;
-            hi += a > c ? a : c;
-        }
-        if (li->has_bias) {
-            lo += m->bias[o] < 0 ? m->bias[o] : 0;
-            hi += m->bias[o] > 0 ? m->bias[o] : 0;
-        }
-        int need = accsim_bits_needed(lo) > accsim_bits_needed(hi) ? accsim_bits_needed(lo)
-                                                                    : accsim_bits_needed(hi);
-        if (need > width)
-            width = need;
-    }
-    return width > 32 ? 32 : width;
-}
-
 void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int safe[ACCSIM_LAYERS],
                           int collapse[ACCSIM_LAYERS])
 {
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        safe[l] = safe_width(b->model, l);
+        safe[l] = accsim_safe_width(b->model, l, l == 0 ? -128 : 0); /* see 4. above */
         collapse[l] = 0;
         for (int w = 2; w <= 32; w++) {
             int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};

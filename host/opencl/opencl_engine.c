@@ -274,28 +274,6 @@ static void *transposed_weights(const accsim_model *model, int l, int pad, size_
     return w;
 }
 
-/* The width that holds every partial sum layer l can produce from any int8
- * inputs (-128..127, also after a ReLU, so that restarts from any given
- * activations are covered): at or above it no add clamps, wraps or counts an
- * event. Not for fc3, whose bias add is separate. */
-static int safe_bits(const accsim_model *model, int l)
-{
-    const accsim_layer_info *li = &accsim_layers[l];
-    int nout = li->out_channels, nin = li->weight_count / nout, bits = 2;
-    for (int o = 0; o < nout; o++) {
-        int64_t reach = 0;
-        for (int i = 0; i < nin; i++) {
-            int64_t w = model->weights[l][(size_t)o * (size_t)nin + (size_t)i];
-            reach += 128 * (w < 0 ? -w : w);
-        }
-        /* Every partial sum lies in [-reach, reach]. */
-        int need = accsim_bits_needed(reach);
-        if (need > bits)
-            bits = need;
-    }
-    return bits;
-}
-
 static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                     size_t count, accsim_error *err)
 {
@@ -326,7 +304,9 @@ static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8
         e->thr[l] = make_buffer(e, CL_MEM_READ_ONLY, sizeof thr, thr, "thresholds", err);
         if (!e->thr[l])
             goto fail;
-        e->safe_bits[l] = l < ACCSIM_LAYERS - 1 ? safe_bits(model, l) : 33;
+        /* Any int8 inputs, also after a ReLU, so that restarts from any
+         * given activations are covered; not fc3 (its bias add is apart). */
+        e->safe_bits[l] = l < ACCSIM_LAYERS - 1 ? accsim_safe_width(model, l, -128) : 33;
     }
     /* int16 copies for the s16 kernels. */
     for (int l = 1; e->vector_cpu && l < ACCSIM_LAYERS; l++) {

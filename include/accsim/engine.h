@@ -120,6 +120,11 @@ static inline int accsim_bits_needed(int64_t v)
     return magnitude == 0 ? 1 : 65 - __builtin_clzll(magnitude);
 }
 
+/* The smallest width that holds every partial sum layer l can produce (its
+ * bias add included) from inputs in input_min..127: from it up nothing
+ * saturates or wraps, whatever the input. */
+int accsim_safe_width(const accsim_model *model, int l, int input_min);
+
 /* Linear bin shift so that [lo, hi] fits in ACCSIM_LIN_BINS bins. */
 accsim_lin_range accsim_lin_range_for(int64_t lo, int64_t hi);
 
