@@ -168,6 +168,26 @@ static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 Test(engines, random_models_saturate) { random_models(ACCSIM_SATURATE, 1, 12); }
 Test(engines, random_models_wrap) { random_models(ACCSIM_WRAP, 2, 12); }
 
+/* Common widths from..to in both modes; histograms at widths divisible by
+ * hist_every, every-partial-sum ones at those divisible by psum_every. */
+static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
+                          const int8_t *images, size_t count, int from, int to, int hist_every,
+                          int psum_every, const char *label)
+{
+    for (int b = from; b <= to; b++) {
+        for (int mode = 0; mode < 2; mode++) {
+            accsim_config cfg;
+            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % hist_every == 0,
+                          b % psum_every == 0);
+            for (int l = 0; l < ACCSIM_LAYERS; l++)
+                cfg.bits[l] = b;
+            char what[96];
+            snprintf(what, sizeof what, "%sB = %d, %s", label, b, mode ? "wrap" : "saturate");
+            compare_engines(ref, ocl, model, images, count, NULL, count, &cfg, what);
+        }
+    }
+}
+
 /* Every width from 2 to 32 in every layer at once, both modes. */
 Test(engines, every_common_width)
 {
@@ -178,17 +198,7 @@ Test(engines, every_common_width)
     int8_t *images = random_images(count);
     accsim_model model;
     accsim_model_random(&model, 77);
-    for (int b = 2; b <= 32; b++) {
-        for (int mode = 0; mode < 2; mode++) {
-            accsim_config cfg;
-            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % 3 == 0, b % 5 == 0);
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                cfg.bits[l] = b;
-            char what[64];
-            snprintf(what, sizeof what, "B = %d, %s", b, mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
-        }
-    }
+    common_widths(ref, ocl, &model, images, count, 2, 32, 3, 5, "");
     accsim_model_free(&model);
     free(images);
     accsim_engine_destroy(ref);
@@ -217,17 +227,7 @@ Test(engines, around_safe_widths)
         for (int ky = 0; ky < 5; ky++)
             for (int kx = 0; kx < 5; kx++)
                 images[c * 1024 + ky * 32 + kx] = model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
-    for (int b = 14; b <= 24; b++) {
-        for (int mode = 0; mode < 2; mode++) {
-            accsim_config cfg;
-            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % 2 == 0, b % 3 == 0);
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                cfg.bits[l] = b;
-            char what[64];
-            snprintf(what, sizeof what, "small weights, B = %d, %s", b, mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
-        }
-    }
+    common_widths(ref, ocl, &model, images, count, 14, 24, 2, 3, "small weights, ");
     accsim_model_free(&model);
     free(images);
     accsim_engine_destroy(ref);
