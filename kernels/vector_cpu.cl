@@ -52,9 +52,9 @@
 #endif
 
 #define PSUM_COPIES 8
-#define PSUM_WORDS (PSUM_COPIES * 2 * LIN_BINS)
+#define PSUM_WORDS (PSUM_COPIES * PSUM_KEYS)
 /* Padding lanes count into a spare copy after the eight, never merged. */
-#define PSUM_LOCAL_WORDS (PSUM_WORDS + 2 * LIN_BINS)
+#define PSUM_LOCAL_WORDS (PSUM_WORDS + PSUM_KEYS)
 
 /* ---- lane kinds ----------------------------------------------------------- */
 
@@ -78,7 +78,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define I32_SHL(v, s) as_int8(as_uint8(v) << (uint)(s))
 #define I32_LANE (int8)(0, 1, 2, 3, 4, 5, 6, 7)
 #define I32_IT int8
-#define I32_PSUM_WORDS psum_words8
+#define I32_PSUM_KEYS psum_keys8
 #define I32_HMIN(v) hmin8(v)
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
@@ -104,7 +104,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define W32_SHL(v, s) as_int16(as_uint16(v) << (uint)(s))
 #define W32_LANE (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 #define W32_IT int16
-#define W32_PSUM_WORDS psum_words16
+#define W32_PSUM_KEYS psum_keys16
 #define W32_HMIN(v) hmin8(min((v).lo, (v).hi))
 #define W32_HMAX(v) hmax8(max((v).lo, (v).hi))
 #define W32_HSUM(v) hsum8((v).lo + (v).hi)
@@ -124,7 +124,7 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define S16_SHL(v, s) as_short16(as_ushort16(v) << (ushort)(s))
 #define S16_LANE (short16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 #define S16_IT int16
-#define S16_PSUM_WORDS psum_words16
+#define S16_PSUM_KEYS psum_keys16_narrow
 #define S16_HMIN(v) hmin8(min(convert_int8((v).lo), convert_int8((v).hi)))
 #define S16_HMAX(v) hmax8(max(convert_int8((v).lo), convert_int8((v).hi)))
 #define S16_HSUM(v) hsum8(convert_int8((v).lo) + convert_int8((v).hi))
@@ -150,47 +150,71 @@ static inline int hsum8(int8 v)
     return b.x + b.y;
 }
 
-/* Every-partial-sum counting: for a vector of held values, the word of
- * l_psum each lane increments in its bits-needed and its linear histogram
- * (bits_needed and lin_bin of accsim.cl, lin_bin in 32-bit arithmetic:
- * v >= lo makes v - lo exact as a uint). base holds each lane's copy offset
- * (the spare copy for padding lanes): the count loop then has a constant trip
- * count and no branch. */
-#define DEFINE_PSUM_WORDS(N)                                                       \
-    static inline void psum_words##N(int##N v, int##N base, int lo, int shift, int *bits, \
-                                     int *lin)                                     \
+/* Every-partial-sum counting, one increment per add and lane: a key that
+ * names both the value's linear bin l and its bits-needed bin b (bits_needed
+ * and lin_bin of accsim.cl). With bins of width W = 2^shift, a value with
+ * |x| >= W (x = v ^ (v >> 31)) shares its bin only with values of its own
+ * sign whose b differs from its own by at most one (bits-needed classes are
+ * then at least W wide), so 2 l + (b & 1) names the pair. The other values
+ * are few and keyed by b and what else they need: the small ones (|x| < W)
+ * by their bin's distance from lz = lin_bin(-W) (0..2), those below or above
+ * the linear range by the side.
+ * psum_merge turns the keys back into the two bins. */
+#define PSUM_SMALL_KEYS (2 * LIN_BINS)
+#define PSUM_CLIP_KEYS (PSUM_SMALL_KEYS + 3 * 32)
+#define PSUM_KEYS (PSUM_CLIP_KEYS + 2 * 32)
+
+/* The vector of keys, plus each lane's copy offset (base: the spare copy for
+ * padding lanes), so the count loop has a constant trip count and no branch.
+ * bits_needed = floor(log2(x)) + 2 (1 for x = 0) comes from the float
+ * exponent (x < 2^31: a signed conversion, one instruction); AVX2 has no
+ * vector clz and its emulation cost more than the counting. The conversion
+ * is exact below 2^24, so only WIDE lanes (values of more than 16 bits) check
+ * for rounding up to the next power of two. The linear bin is in 32-bit
+ * arithmetic (v >= lo makes v - lo exact as a uint), and only counts for
+ * values inside the linear range: the others are keyed by b alone. */
+#define DEFINE_PSUM_KEYS(NAME, N, WIDE)                                            \
+    static inline void NAME(int##N v, int##N base, hist_ranges hr, uint *keys)     \
     {                                                                              \
-        /* bits_needed = floor(log2(x)) + 2 (1 for x = 0), x = v ^ (v >> 31): the  \
-         * float exponent (x < 2^31: a signed conversion, one instruction),    \
-         * one less where rounding reached the next power of two; AVX2 has no  \
-         * vector clz and its emulation cost more than the counting. */        \
-        uint##N x = as_uint##N(v ^ (v >> 31));                                     \
-        int##N e = max((as_int##N(convert_float##N(as_int##N(x))) >> 23) - 127, 0); \
-        e += x < ((uint##N)1 << as_uint##N(e)); /* -1 where true */                \
-        int##N b = e + 2;                                                          \
-        uint##N d = as_uint##N(v) - (uint)lo;                                      \
-        uint##N q = shift > 31 ? (uint##N)0 : min(d >> (uint)shift, (uint)(LIN_BINS - 1)); \
-        int##N l = select(as_int##N(q), (int##N)0, v < lo);                        \
-        vstore##N(base + b, 0, bits);                                              \
-        vstore##N(base + LIN_BINS + l, 0, lin);                                    \
+        const int shift = hr.psum_shift;                                           \
+        const int small_max = shift > 30 ? INT_MAX : (1 << shift) - 1;             \
+        const int lz = lin_bin(-(1L << shift), hr.psum_lo, shift);                 \
+        const long top = (long)hr.psum_lo + ((long)LIN_BINS << shift) - 1;         \
+        const int range_hi = top > INT_MAX ? INT_MAX : (int)top;                   \
+        int##N x = v ^ (v >> 31);                                                  \
+        int##N f = as_int##N(convert_float##N(x)) >> 23;                           \
+        int##N b;                                                                  \
+        if (WIDE) {                                                                \
+            int##N e = max(f - 127, 0);                                            \
+            e += as_uint##N(x) < ((uint##N)1 << as_uint##N(e)); /* -1 where true */ \
+            b = e + 2;                                                             \
+        } else {                                                                   \
+            b = max(f - 125, 1);                                                   \
+        }                                                                          \
+        int##N l = as_int##N(shift > 31 ? (uint##N)0                               \
+                                        : (as_uint##N(v) - (uint)hr.psum_lo) >> (uint)shift); \
+        int##N key = select(PSUM_SMALL_KEYS - 1 + ((l - lz) << 5) + b, 2 * l + (b & 1), \
+                            x > small_max);                                        \
+        int##N above = v > range_hi;                                               \
+        key = select(key, PSUM_CLIP_KEYS - 1 + (above & 32) + b, (v < hr.psum_lo) | above); \
+        vstore##N(as_uint##N(base + key), 0, keys);                                \
     }
-DEFINE_PSUM_WORDS(8)
-DEFINE_PSUM_WORDS(16)
+DEFINE_PSUM_KEYS(psum_keys8, 8, 1)
+DEFINE_PSUM_KEYS(psum_keys16, 16, 1)
+DEFINE_PSUM_KEYS(psum_keys16_narrow, 16, 0)
 
 #if PSUM
 #define VPSUM_COUNT(K, n)                                                          \
     do {                                                                           \
-        int b_[K##_N], l_[K##_N];                                                  \
+        uint key_[K##_N];                                                          \
         /* Copy offsets from memory, volatile: kept in registers across the   \
          * loop, PoCL stored the padding mask as bits and rebuilt it one bit  \
          * at a time on every add. */                                         \
         const K##_IT base_ = *(volatile __local K##_IT *)(l_pbase + lid * K##_N); \
-        K##_PSUM_WORDS(K##_INT(n), base_, hr.psum_lo, hr.psum_shift, b_, l_);      \
+        K##_PSUM_KEYS(K##_INT(n), base_, hr, key_);                                \
         _Pragma("unroll") /* lanes: a short constant loop */                       \
-        for (int k_ = 0; k_ < K##_N; k_++) {                                       \
-            l_psum[b_[k_]]++;                                                      \
-            l_psum[l_[k_]]++;                                                      \
-        }                                                                          \
+        for (int k_ = 0; k_ < K##_N; k_++)                                         \
+            l_psum[key_[k_]]++;                                                    \
     } while (0)
 #else
 #define VPSUM_COUNT(K, n) do { } while (0)
@@ -273,6 +297,12 @@ DEFINE_PSUM_WORDS(16)
     __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                              \
     __local int l_pbase[PSUM ? N : 1] __attribute__((aligned(64)));
 
+/* A reduction loop's trip count that PoCL must take to differ between
+ * work-items: with every-partial-sum histograms the loops stay rolled, and
+ * PoCL would otherwise put the work-item loop inside each (uniform) innermost
+ * loop, saving and reloading every work-item's state on every add. */
+#define VARYING(n) ((n) + varying_zero)
+
 /* The lane-typed limits and accumulators every kernel starts with. */
 #define VECTOR_STATE(K)                                                            \
     const K##_S lane_lo = (K##_S)lo, lane_hi = (K##_S)hi;                          \
@@ -280,8 +310,10 @@ DEFINE_PSUM_WORDS(16)
     (void)lane_lo; (void)lane_hi; (void)lane_wsh;                                  \
     if (PSUM) /* each lane's copy of the partial-sum counts */                    \
         for (int k_ = 0; k_ < K##_N; k_++)                                         \
-            l_pbase[lid * K##_N + k_] = k_ < nvalid ? (k_ % PSUM_COPIES) * 2 * LIN_BINS \
+            l_pbase[lid * K##_N + k_] = k_ < nvalid ? (k_ % PSUM_COPIES) * PSUM_KEYS \
                                                     : PSUM_WORDS;                  \
+    const int varying_zero = PSUM ? (int)(get_local_id(0) >> 24) : 0;             \
+    (void)varying_zero;                                                            \
     K##_T acc = 0, mn = 0, mx = 0, ev = 0
 
 /* Publishes this work-item's outputs for pooling. With histograms, every
@@ -332,7 +364,7 @@ DEFINE_PSUM_WORDS(16)
     VGROUP_REDUCE((count), (width), (valid_width));                                \
     if (PSUM)                                                                      \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
-    psum_merge(lid, gs, l_psum, h)
+    psum_merge(lid, gs, l_psum, hr, h)
 
 /* Work-item 0 folds the work-items' partial statistics into the image's. */
 static void combine_parts(__local const int *l_part, int gs, __global int *st)
@@ -357,15 +389,47 @@ static void psum_zero(int lid, int gs, __local uint *l_psum)
 #endif
 }
 
-static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uint *hist)
+/* The bits-needed and the linear bin a key of psum_keys counts. */
+static void psum_key_bins(int key, hist_ranges hr, int *bits, int *lin)
+{
+    const int shift = hr.psum_shift;
+    if (key >= PSUM_CLIP_KEYS) {
+        *bits = (key - PSUM_CLIP_KEYS) % 32 + 1;
+        *lin = key - PSUM_CLIP_KEYS >= 32 ? LIN_BINS - 1 : 0;
+    } else if (key >= PSUM_SMALL_KEYS) {
+        *bits = (key - PSUM_SMALL_KEYS) % 32 + 1;
+        *lin = lin_bin(-(1L << shift), hr.psum_lo, shift) + (key - PSUM_SMALL_KEYS) / 32;
+    } else {
+        /* A large value (|x| >= W, so shift <= 30): the bin's large values
+         * span one or two classes, at the ends of their part of the bin; the
+         * parity picks one. */
+        const long w = 1L << shift;
+        long first = max((long)hr.psum_lo + (long)(key >> 1) * w, (long)INT_MIN);
+        long last = min((long)hr.psum_lo + (long)(key >> 1) * w + w - 1, (long)INT_MAX);
+        if (last >= w)
+            first = max(first, w);
+        else
+            last = min(last, -w - 1);
+        int b = bits_needed((int)first);
+        *bits = (b & 1) == (key & 1) ? b : bits_needed((int)last);
+        *lin = key >> 1;
+    }
+}
+
+static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges hr,
+                       __global uint *hist)
 {
 #if PSUM
-    for (int k = lid; k < 2 * LIN_BINS; k += gs) {
+    for (int k = lid; k < PSUM_KEYS; k += gs) {
         uint n = 0;
         for (int c = 0; c < PSUM_COPIES; c++)
-            n += l_psum[c * 2 * LIN_BINS + k];
-        if (n)
-            atomic_add(&hist[4 * LIN_BINS + k], n);
+            n += l_psum[c * PSUM_KEYS + k];
+        if (n) {
+            int bits, lin;
+            psum_key_bins(k, hr, &bits, &lin);
+            atomic_add(&hist[4 * LIN_BINS + bits], n);
+            atomic_add(&hist[5 * LIN_BINS + lin], n);
+        }
     }
 #endif
 }
@@ -380,7 +444,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         UNROLL                                                                     \
         for (int ky = 0; ky < 5; ky++) {                                           \
             UNROLL                                                                 \
-            for (int kx = 0; kx < 5; kx++) {                                       \
+            for (int kx = 0; kx < VARYING(5); kx++) {                              \
                 K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *           \
                           (K##_S)w[c * 25 + ky * 5 + kx];                          \
                 STEP(K, t, p);                                                     \
@@ -438,7 +502,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         UNROLL                                                                     \
         for (int ky = 0; ky < 5; ky++) {                                           \
             UNROLL                                                                 \
-            for (int kx = 0; kx < 5; kx++) {                                       \
+            for (int kx = 0; kx < VARYING(5); kx++) {                              \
                 K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                       \
                           K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);       \
                 STEP(K, t, p);                                                     \
@@ -487,11 +551,19 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
 
 /* ---- fully connected layers ---------------------------------------------- */
 
+#if PSUM
+#define FC_UNROLL UNROLL
+#define FC3_UNROLL UNROLL
+#else
+#define FC_UNROLL _Pragma("unroll 8")
+#define FC3_UNROLL _Pragma("unroll 4")
+#endif
+
 /* Expects fc_in (inputs) and fc_gs (padded outputs, the weights' row length)
  * from FC_VECTOR_KERNEL. */
 #define FC_SUMS(K, STEP)                                                           \
-    _Pragma("unroll 8")                                                            \
-    for (int i = 0; i < fc_in; i++) {                                              \
+    FC_UNROLL                                                                      \
+    for (int i = 0; i < VARYING(fc_in); i++) {                                     \
         K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * fc_gs + o0);             \
         STEP(K, acc, p);                                                           \
     }
@@ -558,8 +630,8 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
         VECTOR_STATE(K);                                                           \
         if (img < count) {                                                         \
             __global const char *a = in_act + (size_t)img * 84;                    \
-            _Pragma("unroll 4")                                                    \
-            for (int i = 0; i < 84; i++) {                                         \
+            FC3_UNROLL                                                             \
+            for (int i = 0; i < VARYING(84); i++) {                                \
                 K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * 16);             \
                 VSTEP_CLAMPED(K, acc, p);                                          \
             }                                                                      \
@@ -609,7 +681,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, __global uin
             for (int k = lid; k < 4 * LIN_BINS; k += gs)                           \
                 if (l_hist[k])                                                     \
                     atomic_add(&h[k], l_hist[k]);                                  \
-        psum_merge(lid, gs, l_psum, h);                                            \
+        psum_merge(lid, gs, l_psum, hr, h);                                            \
     }
 
 /* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */

@@ -20,8 +20,9 @@ static void usage(void)
 {
     fprintf(stderr, "usage: accsim_bench [--data DIR] [--model DIR] [--split test|train]\n"
                     "                    [--cpu-images N] [--opencl-images N] [--bits B]\n"
-                    "                    [--device D] [--repeat R] [--modes 1|2|3]\n"
-                    "--modes N: only the first N statistics settings (off, on, every partial sum)\n");
+                    "                    [--device D] [--repeat R] [--modes 1|2|3] [--only-mode 1|2|3]\n"
+                    "--modes N: only the first N statistics settings (off, on, every partial sum)\n"
+                    "--only-mode N: only the Nth (for profiling one setting)\n");
 }
 
 static double run_once(accsim_engine *e, const accsim_config *cfg, size_t count, int repeat,
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
     const char *data_dir = NULL, *model_dir = NULL, *device = NULL;
     accsim_split split = ACCSIM_SPLIT_TRAIN;
     size_t cpu_images = 2000, ocl_images = 50000;
-    int bits = 16, repeat = 2, nmodes = 3;
+    int bits = 16, repeat = 2, nmodes = 3, only_mode = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
             bits = atoi(v);
         else if (strcmp(a, "--modes") == 0)
             nmodes = atoi(v) >= 1 && atoi(v) <= 3 ? atoi(v) : 3;
+        else if (strcmp(a, "--only-mode") == 0)
+            only_mode = atoi(v) >= 1 && atoi(v) <= 3 ? atoi(v) : 0;
         else if (strcmp(a, "--repeat") == 0)
             repeat = atoi(v) > 0 ? atoi(v) : 1;
         else {
@@ -155,6 +158,8 @@ int main(int argc, char **argv)
                                   "every partial sum (+ psum histograms)"};
     double rate[2][3] = {{0}};
     for (int m = 0; m < nmodes; m++) {
+        if (only_mode && m != only_mode - 1)
+            continue;
         accsim_config cfg;
         accsim_config_default(&cfg);
         for (int l = 0; l < ACCSIM_LAYERS; l++) {
