@@ -62,17 +62,23 @@
 #include "accsim/analysis.h"
 #include "accsim/energy.h"
 
+/* A node holds the state of the first `done` images (the proof extends nodes
+ * only as far as some setting below them needs; see prove_below); the root
+ * and the box search's nodes hold every image. */
 typedef struct node {
     int depth, width;
     struct node *parent;
     struct node *child[33];
+    size_t done;      /* images 0..done-1 computed */
     uint8_t *need;    /* [count][5]: bits needed, with 32 bits after depth */
     uint8_t *correct; /* [count] */
-    size_t ncorrect;
+    size_t ncorrect;  /* among the first done */
     bool shares;      /* need/correct are the parent's (no image changed here) */
     int32_t *slot;    /* [count]: row in acts, or -1 (NULL when shares) */
-    int8_t *acts[ACCSIM_LAYERS]; /* for layers > depth: [changed][input_count] */
-    uint8_t next_need;           /* largest need at layer depth + 1 (0: not yet known) */
+    int8_t *acts[ACCSIM_LAYERS]; /* for layers > depth: [rows][input_count] */
+    size_t rows;
+    uint8_t next_need;      /* largest need at layer depth + 1 among the first */
+    size_t next_need_done;  /* next_need_done images (0: not yet known) */
 } node;
 
 typedef struct searcher {
@@ -80,6 +86,7 @@ typedef struct searcher {
     node root;
     size_t nodes_run, images_run;
     size_t leaf_chunk;   /* see decide_leaf */
+    size_t first_prefix; /* see prove_below */
     uint32_t *pos, *idx; /* scratch [count] */
 } searcher;
 
@@ -109,13 +116,13 @@ static const int8_t *act_row(const searcher *s, const node *n, int layer, size_t
     return s->b->res.acts[layer] + i * len;
 }
 
-/* Lists the images whose need at layer, below node n, exceeds w: positions
- * in s->pos, data-set indices in s->idx. Returns how many. */
-static size_t changed_images(searcher *s, const node *n, int layer, int w)
+/* Lists the images from..to-1 whose need at layer, below node n, exceeds w:
+ * positions in s->pos, data-set indices in s->idx. Returns how many. */
+static size_t changed_images(searcher *s, const node *n, int layer, int w, size_t from, size_t to)
 {
     const accsim_baseline *b = s->b;
     size_t m = 0;
-    for (size_t i = 0; i < b->set.count; i++)
+    for (size_t i = from; i < to; i++)
         if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
             s->pos[m] = (uint32_t)i;
             s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
@@ -136,125 +143,191 @@ static void restart_config(const accsim_baseline *b, int layer, int w, const int
     cfg->start_acts = start;
 }
 
-/* Runs layer d+1 at width w (32 after) for the images whose need there exceeds
- * w. With keep, returns the new node; else only its correct count (*ncorrect). */
-static node *make_child(searcher *s, node *parent, int w, bool keep, size_t *ncorrect,
-                        accsim_error *err)
+/* Extends n (layer d at width w, 32 after) to the first upto images, which
+ * its parent holds: runs, from layer d, the new images whose need there
+ * exceeds w; the others keep the parent's state (SPEC 7). A node made whole
+ * in one step where no image changed shares its parent's arrays. */
+static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
 {
     const accsim_baseline *b = s->b;
-    size_t count = b->set.count;
-    int layer = parent->depth + 1;
-    size_t m = changed_images(s, parent, layer, w);
-    node *child = NULL;
-    if (keep) {
-        child = calloc(1, sizeof *child);
-        if (!child) {
-            accsim_fail(err, "out of memory");
-            return NULL;
-        }
-        child->depth = layer;
-        child->width = w;
-        child->parent = parent;
+    const node *parent = n->parent;
+    const size_t count = b->set.count, from = n->done;
+    const int layer = n->depth;
+    if (upto <= from)
+        return 0;
+    size_t m = changed_images(s, parent, layer, n->width, from, upto);
+    if (m == 0 && from == 0 && upto == count) {
+        n->need = parent->need;
+        n->correct = parent->correct;
+        n->ncorrect = parent->ncorrect;
+        n->shares = true;
+        n->done = count;
+        return 0;
     }
-    if (m == 0) {
-        *ncorrect = parent->ncorrect;
-        if (child) {
-            child->need = parent->need;
-            child->correct = parent->correct;
-            child->ncorrect = parent->ncorrect;
-            child->shares = true;
-        }
-        return child ? child : (node *)parent; /* non-NULL: success */
+    if (!n->need) {
+        n->need = malloc(count * ACCSIM_LAYERS);
+        n->correct = malloc(count);
+        n->slot = malloc(count * sizeof *n->slot);
+        if (!n->need || !n->correct || !n->slot)
+            return accsim_fail(err, "out of memory");
     }
+    memcpy(n->need + from * ACCSIM_LAYERS, parent->need + from * ACCSIM_LAYERS,
+           (upto - from) * ACCSIM_LAYERS);
+    memcpy(n->correct + from, parent->correct + from, upto - from);
+    for (size_t i = from; i < upto; i++) {
+        n->slot[i] = -1;
+        n->ncorrect += parent->correct[i];
+    }
+    n->done = upto;
+    if (m == 0)
+        return 0;
     size_t len = (size_t)accsim_layers[layer].input_count;
     int8_t *start = NULL;
     if (layer > 0) {
         start = malloc(m * len);
-        if (!start) {
-            free(child);
-            accsim_fail(err, "out of memory");
-            return NULL;
-        }
+        if (!start)
+            return accsim_fail(err, "out of memory");
         for (size_t j = 0; j < m; j++)
             memcpy(start + j * len, act_row(s, parent, layer, s->pos[j]), len);
     }
     accsim_config cfg;
-    restart_config(b, layer, w, start, &cfg);
-    cfg.capture_activations = keep && layer < ACCSIM_LAYERS - 1;
+    restart_config(b, layer, n->width, start, &cfg);
+    cfg.capture_activations = layer < ACCSIM_LAYERS - 1;
     accsim_result res;
     if (accsim_result_init(&res, m, &cfg, err) != 0) {
         free(start);
-        free(child);
-        return NULL;
+        return -1;
     }
     if (b->engine->ops->run(b->engine, &cfg, s->idx, m, &res, NULL, err) != 0) {
         accsim_result_free(&res);
         free(start);
-        free(child);
-        return NULL;
+        return -1;
     }
     free(start);
     s->nodes_run++;
     s->images_run += m;
-    size_t nc = parent->ncorrect;
+    for (int l = layer + 1; l < ACCSIM_LAYERS; l++) { /* keep the captured inputs */
+        size_t row = (size_t)accsim_layers[l].input_count;
+        if (!n->acts[l]) {
+            n->acts[l] = res.acts[l];
+            res.acts[l] = NULL;
+            continue;
+        }
+        int8_t *grown = realloc(n->acts[l], (n->rows + m) * row);
+        if (!grown) {
+            accsim_result_free(&res);
+            return accsim_fail(err, "out of memory");
+        }
+        n->acts[l] = grown;
+        memcpy(grown + n->rows * row, res.acts[l], m * row);
+    }
     for (size_t j = 0; j < m; j++) {
         size_t i = s->pos[j];
         uint8_t now = res.predictions[j] == b->set.labels[i];
-        nc = nc - parent->correct[i] + now;
-    }
-    *ncorrect = nc;
-    if (!child) {
-        accsim_result_free(&res);
-        return (node *)parent;
-    }
-    child->ncorrect = nc;
-    child->need = malloc(count * ACCSIM_LAYERS);
-    child->correct = malloc(count);
-    child->slot = malloc(count * sizeof *child->slot);
-    if (!child->need || !child->correct || !child->slot) {
-        accsim_result_free(&res);
-        node_free(child);
-        free(child);
-        accsim_fail(err, "out of memory");
-        return NULL;
-    }
-    memcpy(child->need, parent->need, count * ACCSIM_LAYERS);
-    memcpy(child->correct, parent->correct, count);
-    for (size_t i = 0; i < count; i++)
-        child->slot[i] = -1;
-    for (size_t j = 0; j < m; j++) {
-        size_t i = s->pos[j];
-        child->slot[i] = (int32_t)j;
-        child->correct[i] = res.predictions[j] == b->set.labels[i];
+        n->ncorrect = n->ncorrect - n->correct[i] + now;
+        n->correct[i] = now;
+        n->slot[i] = (int32_t)(n->rows + j);
         for (int l = layer + 1; l < ACCSIM_LAYERS; l++) {
             size_t k = j * ACCSIM_LAYERS + (size_t)l;
             int lo = accsim_bits_needed(res.psum_min[k]), hi = accsim_bits_needed(res.psum_max[k]);
             int need = lo > hi ? lo : hi;
-            child->need[i * ACCSIM_LAYERS + (size_t)l] = (uint8_t)(need > 32 ? 32 : need);
+            n->need[i * ACCSIM_LAYERS + (size_t)l] = (uint8_t)(need > 32 ? 32 : need);
         }
     }
-    for (int l = layer + 1; l < ACCSIM_LAYERS; l++) { /* keep the captured inputs */
-        child->acts[l] = res.acts[l];
-        res.acts[l] = NULL;
-    }
+    n->rows += m;
     accsim_result_free(&res);
+    return 0;
+}
+
+/* Extends n and, first, its ancestors to the first upto images. */
+static int ensure_prefix(searcher *s, node *n, size_t upto, accsim_error *err)
+{
+    if (n->done >= upto)
+        return 0;
+    if (ensure_prefix(s, n->parent, upto, err) != 0)
+        return -1;
+    return extend(s, n, upto, err);
+}
+
+static node *new_child(node *parent, int w, accsim_error *err)
+{
+    node *child = calloc(1, sizeof *child);
+    if (!child) {
+        accsim_fail(err, "out of memory");
+        return NULL;
+    }
+    child->depth = parent->depth + 1;
+    child->width = w;
+    child->parent = parent;
     return child;
 }
 
+/* The child of a whole node at width w, whole. */
+static node *make_child(searcher *s, node *parent, int w, accsim_error *err)
+{
+    node *child = new_child(parent, w, err);
+    if (child && extend(s, child, s->b->set.count, err) != 0) {
+        node_free(child);
+        free(child);
+        return NULL;
+    }
+    return child;
+}
+
+/* The correct count of a complete setting whose last width is w, below the
+ * whole node n (at depth ACCSIM_LAYERS - 2). */
+static int count_leaf(searcher *s, const node *n, int w, size_t *ncorrect, accsim_error *err)
+{
+    const accsim_baseline *b = s->b;
+    const int layer = ACCSIM_LAYERS - 1;
+    size_t m = changed_images(s, n, layer, w, 0, b->set.count);
+    *ncorrect = n->ncorrect;
+    if (m == 0)
+        return 0;
+    size_t len = (size_t)accsim_layers[layer].input_count;
+    int8_t *start = malloc(m * len);
+    if (!start)
+        return accsim_fail(err, "out of memory");
+    for (size_t j = 0; j < m; j++)
+        memcpy(start + j * len, act_row(s, n, layer, s->pos[j]), len);
+    accsim_config cfg;
+    restart_config(b, layer, w, start, &cfg);
+    accsim_result res;
+    if (accsim_result_init(&res, m, &cfg, err) != 0) {
+        free(start);
+        return -1;
+    }
+    int rc = b->engine->ops->run(b->engine, &cfg, s->idx, m, &res, NULL, err);
+    free(start);
+    if (rc == 0) {
+        s->nodes_run++;
+        s->images_run += m;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = s->pos[j];
+            *ncorrect = *ncorrect - n->correct[i] + (res.predictions[j] == b->set.labels[i]);
+        }
+    }
+    accsim_result_free(&res);
+    return rc;
+}
+
 /* Decides a complete setting whose last width is w, below node n (at depth
- * ACCSIM_LAYERS - 2), against thr: the images whose need at the last layer
- * exceeds w are run in chunks, and the run stops as soon as even all the
- * images still to run could not lift the count to thr (the settings the
- * proof visits are mostly far below it). *value: the exact count, or, when
- * the run stopped early, an upper bound below thr. */
+ * ACCSIM_LAYERS - 2), against thr, on the images n holds: the images whose
+ * need at the last layer exceeds w are run in chunks, and the run stops as
+ * soon as even all the images still to run, and those n does not hold, could
+ * not lift the count to thr (the settings the proof visits are mostly far
+ * below it). *value: the count plus the images n does not hold, which is
+ * exact when n holds every image and the run went to the end, else an upper
+ * bound (below thr when the run stopped early). */
 static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *value,
                        accsim_error *err)
 {
     const accsim_baseline *b = s->b;
     const int layer = ACCSIM_LAYERS - 1;
     const size_t len = (size_t)accsim_layers[layer].input_count;
-    const size_t m = changed_images(s, n, layer, w);
-    size_t correct = n->ncorrect;
+    const size_t m = changed_images(s, n, layer, w, 0, n->done);
+    const size_t unknown = b->set.count - n->done;
+    size_t correct = n->ncorrect + unknown;
     for (size_t j = 0; j < m; j++)
         correct -= n->correct[s->pos[j]]; /* counted again below, as it comes out */
     const size_t chunk = s->leaf_chunk;
@@ -293,13 +366,14 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
     return 0;
 }
 
-/* Bounds on the correct count of bits, from node n's state. */
+/* Bounds on the correct count of bits, from the images node n holds (the
+ * others count as possibly correct in the upper bound only). */
 static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYERS], size_t *lb,
                    size_t *ub)
 {
-    size_t count = s->b->set.count, changed = 0, lost = 0;
+    size_t changed = 0, lost = 0;
     int d = n->depth;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < n->done; i++) {
         const uint8_t *need = n->need + i * ACCSIM_LAYERS;
         bool ch = false;
         for (int l = d + 1; l < ACCSIM_LAYERS && !ch; l++)
@@ -310,12 +384,13 @@ static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYER
         }
     }
     *lb = n->ncorrect - lost;
-    *ub = *lb + changed;
+    *ub = *lb + changed + (s->b->set.count - n->done);
 }
 
-/* Decides whether bits has at least thr correct images. Returns 1 with the
- * exact count in *exact when it has, 0 when it has not (then *exact is only an
- * upper bound below thr), -1 on error. *deep: the walk reached the last layer. */
+/* Decides whether bits has at least thr correct images, on whole nodes.
+ * Returns 1 with the exact count in *exact when it has, 0 when it has not
+ * (then *exact is only an upper bound below thr), -1 on error. *deep: the
+ * walk reached the last layer. */
 static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t *exact,
                   bool *deep, accsim_error *err)
 {
@@ -335,7 +410,7 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
         int layer = n->depth + 1;
         if (layer == ACCSIM_LAYERS - 1) {
             size_t nc;
-            if (!make_child(s, n, bits[layer], false, &nc, err))
+            if (count_leaf(s, n, bits[layer], &nc, err) != 0)
                 return -1;
             *deep = true;
             *exact = nc;
@@ -343,8 +418,7 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
         }
         int w = bits[layer];
         if (!n->child[w]) {
-            size_t nc;
-            n->child[w] = make_child(s, n, w, true, &nc, err);
+            n->child[w] = make_child(s, n, w, err);
             if (!n->child[w])
                 return -1;
         }
@@ -535,63 +609,118 @@ static setting cheapest_completion(const prover *p, const int bits[ACCSIM_LAYERS
     return t;
 }
 
-/* Depth-first over the prefixes below n, every width from lo up to the
- * smaller of hi and the node's largest need at the next layer (above it a
- * setting computes what the one at that need computes, at more energy), only
- * while some completion is cheaper than the answer. Each complete setting
- * outside the box is decided exactly; one that meets the target becomes the
- * answer, and the walk goes on with the lower energy. The order does not
- * matter: every setting cheaper than the final answer is decided, skipped as
- * dominated by a cheaper one that is, or lies in the box. */
-static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error *err)
+/* The widest useful width at layer depth + 1 below n: the largest need there
+ * among the images n holds (above it a setting computes what the one at
+ * that need computes, at more energy), within lo..hi. */
+static int useful_top(const searcher *s, node *n, int lo, int hi)
 {
-    searcher *s = p->s;
-    accsim_search_result *out = p->out;
-    int layer = n->depth + 1;
-    int top = p->hi[layer];
-    if (!n->next_need) {
+    if (n->next_need_done != n->done) {
         uint8_t m = 2;
-        for (size_t i = 0; i < s->b->set.count; i++)
+        int layer = n->depth + 1;
+        for (size_t i = 0; i < n->done; i++)
             if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > m)
                 m = n->need[i * ACCSIM_LAYERS + (size_t)layer];
         n->next_need = m;
+        n->next_need_done = n->done;
     }
+    (void)s;
     /* Below lo the layer collapses: every image alike, not enough correct. */
-    if (n->next_need < top)
-        top = n->next_need < p->lo[layer] ? p->lo[layer] : n->next_need;
-    for (int w = p->lo[layer]; w <= top; w++) {
+    int top = n->next_need < hi ? n->next_need : hi;
+    return top < lo ? lo : top;
+}
+
+/* How far a node that held first images is extended when a setting below
+ * it is not yet refuted: by half again, at least a chunk. */
+static size_t next_prefix(const searcher *s, size_t first)
+{
+    size_t step = first / 2 > s->leaf_chunk ? first / 2 : s->leaf_chunk;
+    return first + step < s->b->set.count ? first + step : s->b->set.count;
+}
+
+/* Decides the complete setting bits below n (at depth ACCSIM_LAYERS - 2):
+ * refuted on the images the path holds when even all the others could not
+ * lift it to the target, else the path is extended and it is tried again; at
+ * every image the count is exact, and a setting that meets the target
+ * becomes the answer. */
+static int prove_leaf(prover *p, node *n, const int bits[ACCSIM_LAYERS], const setting *cost,
+                      accsim_error *err)
+{
+    searcher *s = p->s;
+    accsim_search_result *out = p->out;
+    const size_t count = s->b->set.count, target = out->target_correct;
+    bool outside = !in_box(out, bits);
+    if (!outside && n->done == count)
+        return 0; /* decided by the box search */
+    if (outside)
+        out->proof_settings++;
+    for (;;) {
+        size_t lb, ub, value;
+        bounds(s, n, bits, &lb, &ub);
+        if (ub < target) {
+            if (outside)
+                out->proof_by_bounds++;
+            return 0;
+        }
+        value = lb;
+        if (lb != ub && decide_leaf(s, n, bits[ACCSIM_LAYERS - 1], target, &value, err) != 0)
+            return -1;
+        if (value < target)
+            return 0;
+        if (n->done < count) {
+            if (ensure_prefix(s, n, next_prefix(s, n->done), err) != 0)
+                return -1;
+            continue;
+        }
+        p->answer = *cost;
+        memcpy(out->bits, bits, sizeof out->bits);
+        out->energy = cost->energy;
+        out->correct = value;
+        out->accuracy = count ? 100.0 * (double)value / (double)count : 0;
+        return 0;
+    }
+}
+
+/* Depth-first over the prefixes below n, every width from lo up to the
+ * useful top, only while some completion is cheaper than the answer. Each
+ * complete setting outside the box is decided exactly; one that meets the
+ * target becomes the answer, and the walk goes on with the lower energy. The
+ * order does not matter: every setting cheaper than the final answer is
+ * decided, skipped as dominated by a cheaper one that is, or lies in the
+ * box.
+ *
+ * A new node first holds only the first s->first_prefix images, enough to
+ * refute the hopeless settings, which most are (far below the target, even
+ * with every image not yet run counted correct); a node is extended when a
+ * setting below it is not refuted. The useful top is then the one of the
+ * images held: a width w above it computes, on those images, exactly what the
+ * top computes, so each setting below w matches one below the top that was
+ * refuted on at most those images (and is refuted as well), or the node
+ * would hold more. That is why settings in the box are decided here too while
+ * their node is partial. */
+static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error *err)
+{
+    searcher *s = p->s;
+    int layer = n->depth + 1;
+    for (int w = p->lo[layer]; w <= useful_top(s, n, p->lo[layer], p->hi[layer]); w++) {
         bits[layer] = w;
         setting cheapest = cheapest_completion(p, bits, layer);
         if (setting_cmp(&cheapest, &p->answer) >= 0)
             break; /* wider is dearer still */
         if (layer == ACCSIM_LAYERS - 1) {
-            if (in_box(out, bits))
-                continue; /* decided by the box search */
-            out->proof_settings++;
-            size_t lb, ub, value;
-            bounds(s, n, bits, &lb, &ub);
-            if (ub < out->target_correct) {
-                out->proof_by_bounds++;
-                continue;
-            }
-            value = lb;
-            if (lb != ub && decide_leaf(s, n, w, out->target_correct, &value, err) != 0)
+            if (prove_leaf(p, n, bits, &cheapest, err) != 0)
                 return -1;
-            if (value >= out->target_correct) {
-                p->answer = cheapest;
-                memcpy(out->bits, bits, sizeof out->bits);
-                out->energy = cheapest.energy;
-                out->correct = value;
-                out->accuracy = s->b->set.count ? 100.0 * (double)value / (double)s->b->set.count : 0;
-            }
         } else {
             node *c = n->child[w];
             bool fresh = c == NULL;
             if (fresh) {
-                size_t nc;
-                c = make_child(s, n, w, true, &nc, err);
-                if (!c)
+                c = new_child(n, w, err);
+                if (!c || extend(s, c, s->first_prefix, err) != 0) {
+                    if (c) {
+                        node_free(c);
+                        free(c);
+                    }
                     return -1;
+                }
             }
             n->child[w] = c;
             int rc = prove_below(p, c, bits, err);
@@ -606,7 +735,7 @@ static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error
         double now = accsim_now();
         if (p->show && now - p->last > 0.2) {
             fprintf(stderr, "\rproof on %s: %zu settings outside the box decided, %.1f s   ",
-                    s->b->set.name, out->proof_settings, now - p->t0);
+                    s->b->set.name, p->out->proof_settings, now - p->t0);
             fflush(stderr);
             p->last = now;
         }
@@ -649,6 +778,7 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
     size_t count = b->set.count;
     searcher s = {.b = b, .leaf_chunk = opts->leaf_chunk ? opts->leaf_chunk : 2048};
     s.root.depth = -1;
+    s.root.done = count;
     s.root.need = b->need;
     s.root.correct = malloc(count ? count : 1);
     s.pos = malloc((count ? count : 1) * sizeof *s.pos);
@@ -662,6 +792,13 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
         s.root.ncorrect += s.root.correct[i];
     }
     out->target_correct = accsim_target_correct(b, opts->tolerance);
+    /* Enough images that a setting right on a quarter of them is refuted by
+     * them alone: (count - target) / (1 - 1/4). */
+    size_t first = (count - out->target_correct) * 4 / 3 + 1;
+    first = (first + s.leaf_chunk - 1) / s.leaf_chunk * s.leaf_chunk;
+    if (opts->first_prefix)
+        first = opts->first_prefix;
+    s.first_prefix = first < count ? first : count;
     int span = opts->span > 0 ? opts->span : 3;
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
         out->hi[l] = opts->hi[l] ? opts->hi[l] : b->need_max[l];

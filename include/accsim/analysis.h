@@ -120,6 +120,8 @@ typedef struct accsim_search_options {
     bool widen;                     /* while the answer sits on a lower edge, widen the box */
     bool prove;                     /* then decide every cheaper setting outside the box */
     size_t leaf_chunk;              /* proof: images per run of a last-layer width (0: 2048) */
+    size_t first_prefix;            /* proof: images a new node first holds (0: enough to
+                                       refute a setting at a quarter of them correct) */
 } accsim_search_options;
 
 typedef struct accsim_search_result {
