@@ -34,10 +34,11 @@
  * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays
  * with histograms; without, each work-item reduces its own lanes.
  *
- * Every-partial-sum histograms: bins computed on the vector, counted into
- * eight local copies (lane k into copy k % 8) so that repeated increments of
- * one bin do not wait on each other, padding lanes into a ninth that is never
- * merged. */
+ * Every-partial-sum histograms: one key per value naming both its bins,
+ * computed on the vector (psum_keys), counted into eight local copies (lane k
+ * into copy k % 8) so that repeated increments of one key do not wait on each
+ * other, padding lanes into a ninth that is never merged; the merge turns the
+ * keys back into bins (psum_key_bins). */
 
 #if VECTOR_CPU
 

@@ -381,10 +381,12 @@ int cmd_study(const cli_options *opts)
                         "settings compute the same and cost more; at or below %d, %d, %d, %d, %d bits a "
                         "layer's largest value requantizes to 0 and every image gets one prediction (at most "
                         "the largest class, below the target; 0: never). The %zu settings between those "
-                        "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds), "
-                        "except those with a layer wider than every image's need at that layer given the "
-                        "layers before: a cheaper setting computes exactly the same. None meets the target: "
-                        "the answer is the least energy over all settings.\n\n",
+                        "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
+                        "most of the others on the first images alone, which they miss by more than the "
+                        "images not run could make up), except those with a layer wider than every image's "
+                        "need at that layer given the layers before, among the images that decided them: a "
+                        "cheaper setting computes exactly the same there. None meets the target: the answer "
+                        "is the least energy over all settings.\n\n",
                     search.safe[0], search.safe[1], search.safe[2], search.safe[3], search.safe[4],
                     search.collapse[0], search.collapse[1], search.collapse[2], search.collapse[3],
                     search.collapse[4], search.proof_settings, search.proof_by_bounds);
