@@ -44,10 +44,13 @@
  *      (SPEC 8's collapse bound), every image gets the same prediction, and at
  *      most the largest class count is correct; below the target, infeasible.
  *    Every setting in collapse + 1 .. safe per layer that is cheaper than the
- *    answer (energy, then widths) and outside the box is then decided, in
- *    energy order, by the same tree; the first that meets the target replaces
- *    the answer. The answer is then the least energy over all of 2..32. The
- *    Pareto front stays the box's.
+ *    answer (energy, then widths) and outside the box is then decided by the
+ *    same tree, walked depth first; one that meets the target replaces the
+ *    answer. The answer is then the least energy over all of 2..32. The
+ *    Pareto front stays the box's. Most of these settings are hopeless, so
+ *    the proof's nodes first hold only the first images, enough to refute
+ *    them even counting every other image correct, and grow only where a
+ *    setting below is not refuted (prove_below).
  *
  * The Pareto front (opts->pareto) is the staircase of the same enumeration
  * over the whole box: a setting is on it when its accuracy is higher than that
@@ -612,7 +615,7 @@ static setting cheapest_completion(const prover *p, const int bits[ACCSIM_LAYERS
 /* The widest useful width at layer depth + 1 below n: the largest need there
  * among the images n holds (above it a setting computes what the one at
  * that need computes, at more energy), within lo..hi. */
-static int useful_top(const searcher *s, node *n, int lo, int hi)
+static int useful_top(node *n, int lo, int hi)
 {
     if (n->next_need_done != n->done) {
         uint8_t m = 2;
@@ -623,7 +626,6 @@ static int useful_top(const searcher *s, node *n, int lo, int hi)
         n->next_need = m;
         n->next_need_done = n->done;
     }
-    (void)s;
     /* Below lo the layer collapses: every image alike, not enough correct. */
     int top = n->next_need < hi ? n->next_need : hi;
     return top < lo ? lo : top;
@@ -701,7 +703,7 @@ static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error
 {
     searcher *s = p->s;
     int layer = n->depth + 1;
-    for (int w = p->lo[layer]; w <= useful_top(s, n, p->lo[layer], p->hi[layer]); w++) {
+    for (int w = p->lo[layer]; w <= useful_top(n, p->lo[layer], p->hi[layer]); w++) {
         bits[layer] = w;
         setting cheapest = cheapest_completion(p, bits, layer);
         if (setting_cmp(&cheapest, &p->answer) >= 0)
