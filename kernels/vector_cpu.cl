@@ -165,6 +165,12 @@ static inline int hsum8(int8 v)
 #define PSUM_CLIP_KEYS (PSUM_SMALL_KEYS + 3 * 32)
 #define PSUM_KEYS (PSUM_CLIP_KEYS + 2 * 32)
 
+/* lz: the linear bin of -W, the first a small value can fall in. */
+static inline int psum_small_bin0(hist_ranges hr)
+{
+    return lin_bin(-(1L << hr.psum_shift), hr.psum_lo, hr.psum_shift);
+}
+
 /* The vector of keys, plus each lane's copy offset (base: the spare copy for
  * padding lanes), so the count loop has a constant trip count and no branch.
  * bits_needed = floor(log2(x)) + 2 (1 for x = 0) comes from the float
@@ -172,14 +178,14 @@ static inline int hsum8(int8 v)
  * vector clz and its emulation cost more than the counting. The conversion
  * is exact below 2^24, so only WIDE lanes (values of more than 16 bits) check
  * for rounding up to the next power of two. The linear bin is in 32-bit
- * arithmetic (v >= lo makes v - lo exact as a uint), and only counts for
- * values inside the linear range: the others are keyed by b alone. */
+ * arithmetic (v >= lo makes v - lo exact as a uint); it only counts for
+ * values inside the linear range. */
 #define DEFINE_PSUM_KEYS(NAME, N, WIDE)                                            \
     static inline void NAME(int##N v, int##N base, hist_ranges hr, uint *keys)     \
     {                                                                              \
         const int shift = hr.psum_shift;                                           \
         const int small_max = shift > 30 ? INT_MAX : (1 << shift) - 1;             \
-        const int lz = lin_bin(-(1L << shift), hr.psum_lo, shift);                 \
+        const int lz = psum_small_bin0(hr);                                        \
         const long top = (long)hr.psum_lo + ((long)LIN_BINS << shift) - 1;         \
         const int range_hi = top > INT_MAX ? INT_MAX : (int)top;                   \
         int##N x = v ^ (v >> 31);                                                  \
@@ -399,7 +405,7 @@ static void psum_key_bins(int key, hist_ranges hr, int *bits, int *lin)
         *lin = key - PSUM_CLIP_KEYS >= 32 ? LIN_BINS - 1 : 0;
     } else if (key >= PSUM_SMALL_KEYS) {
         *bits = (key - PSUM_SMALL_KEYS) % 32 + 1;
-        *lin = lin_bin(-(1L << shift), hr.psum_lo, shift) + (key - PSUM_SMALL_KEYS) / 32;
+        *lin = psum_small_bin0(hr) + (key - PSUM_SMALL_KEYS) / 32;
     } else {
         /* A large value (|x| >= W, so shift <= 30): the bin's large values
          * span one or two classes, at the ends of their part of the bin; the
@@ -682,7 +688,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
             for (int k = lid; k < 4 * LIN_BINS; k += gs)                           \
                 if (l_hist[k])                                                     \
                     atomic_add(&h[k], l_hist[k]);                                  \
-        psum_merge(lid, gs, l_psum, hr, h);                                            \
+        psum_merge(lid, gs, l_psum, hr, h);                                        \
     }
 
 /* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */

@@ -252,7 +252,8 @@ static int ensure_prefix(searcher *s, node *n, size_t upto, accsim_error *err)
     return extend(s, n, upto, err);
 }
 
-static node *new_child(node *parent, int w, accsim_error *err)
+/* The child of parent at width w, holding the first upto images. */
+static node *make_child(searcher *s, node *parent, int w, size_t upto, accsim_error *err)
 {
     node *child = calloc(1, sizeof *child);
     if (!child) {
@@ -262,56 +263,12 @@ static node *new_child(node *parent, int w, accsim_error *err)
     child->depth = parent->depth + 1;
     child->width = w;
     child->parent = parent;
-    return child;
-}
-
-/* The child of a whole node at width w, whole. */
-static node *make_child(searcher *s, node *parent, int w, accsim_error *err)
-{
-    node *child = new_child(parent, w, err);
-    if (child && extend(s, child, s->b->set.count, err) != 0) {
+    if (extend(s, child, upto, err) != 0) {
         node_free(child);
         free(child);
         return NULL;
     }
     return child;
-}
-
-/* The correct count of a complete setting whose last width is w, below the
- * whole node n (at depth ACCSIM_LAYERS - 2). */
-static int count_leaf(searcher *s, const node *n, int w, size_t *ncorrect, accsim_error *err)
-{
-    const accsim_baseline *b = s->b;
-    const int layer = ACCSIM_LAYERS - 1;
-    size_t m = changed_images(s, n, layer, w, 0, b->set.count);
-    *ncorrect = n->ncorrect;
-    if (m == 0)
-        return 0;
-    size_t len = (size_t)accsim_layers[layer].input_count;
-    int8_t *start = malloc(m * len);
-    if (!start)
-        return accsim_fail(err, "out of memory");
-    for (size_t j = 0; j < m; j++)
-        memcpy(start + j * len, act_row(s, n, layer, s->pos[j]), len);
-    accsim_config cfg;
-    restart_config(b, layer, w, start, &cfg);
-    accsim_result res;
-    if (accsim_result_init(&res, m, &cfg, err) != 0) {
-        free(start);
-        return -1;
-    }
-    int rc = b->engine->ops->run(b->engine, &cfg, s->idx, m, &res, NULL, err);
-    free(start);
-    if (rc == 0) {
-        s->nodes_run++;
-        s->images_run += m;
-        for (size_t j = 0; j < m; j++) {
-            size_t i = s->pos[j];
-            *ncorrect = *ncorrect - n->correct[i] + (res.predictions[j] == b->set.labels[i]);
-        }
-    }
-    accsim_result_free(&res);
-    return rc;
 }
 
 /* Decides a complete setting whose last width is w, below node n (at depth
@@ -333,7 +290,7 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
     size_t correct = n->ncorrect + unknown;
     for (size_t j = 0; j < m; j++)
         correct -= n->correct[s->pos[j]]; /* counted again below, as it comes out */
-    const size_t chunk = s->leaf_chunk;
+    const size_t chunk = thr ? s->leaf_chunk : m + 1; /* chunks only serve the early stop */
     int8_t *start = malloc((m < chunk ? m : chunk) * len + 1);
     if (!start)
         return accsim_fail(err, "out of memory");
@@ -412,8 +369,8 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
         }
         int layer = n->depth + 1;
         if (layer == ACCSIM_LAYERS - 1) {
-            size_t nc;
-            if (count_leaf(s, n, bits[layer], &nc, err) != 0)
+            size_t nc; /* exact: n holds every image, and thr 0 never stops early */
+            if (decide_leaf(s, n, bits[layer], 0, &nc, err) != 0)
                 return -1;
             *deep = true;
             *exact = nc;
@@ -421,7 +378,7 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
         }
         int w = bits[layer];
         if (!n->child[w]) {
-            n->child[w] = make_child(s, n, w, err);
+            n->child[w] = make_child(s, n, w, s->b->set.count, err);
             if (!n->child[w])
                 return -1;
         }
@@ -715,14 +672,9 @@ static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error
             node *c = n->child[w];
             bool fresh = c == NULL;
             if (fresh) {
-                c = new_child(n, w, err);
-                if (!c || extend(s, c, s->first_prefix, err) != 0) {
-                    if (c) {
-                        node_free(c);
-                        free(c);
-                    }
+                c = make_child(s, n, w, s->first_prefix, err);
+                if (!c)
                     return -1;
-                }
             }
             n->child[w] = c;
             int rc = prove_below(p, c, bits, err);
