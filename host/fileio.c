@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,5 +75,87 @@ int accsim_mkdirs(const char *dir, accsim_error *err)
     }
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
         return accsim_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
+    return 0;
+}
+
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+int accsim_open_regular(const char *path, FILE **fp, long long *size, accsim_error *err)
+{
+    *fp = NULL;
+    if (!path || !*path)
+        return accsim_fail(err, "empty file name");
+    /* O_NONBLOCK: opening a FIFO for reading must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return accsim_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return accsim_fail(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return accsim_fail(err, "%s: is %s, expected a regular file", path, file_kind(st.st_mode));
+    }
+    /* Regular files never block; clear the flag so reads behave normally. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *fp = fdopen(fd, "rb");
+    if (!*fp) {
+        int e = errno;
+        close(fd);
+        return accsim_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    *size = (long long)st.st_size;
+    return 0;
+}
+
+int accsim_read_file(const char *path, size_t max_bytes, char **data, size_t *size,
+                     accsim_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *fp;
+    long long file_size;
+    if (accsim_open_regular(path, &fp, &file_size, err) != 0)
+        return -1;
+    if (file_size < 0 || (unsigned long long)file_size > max_bytes) {
+        fclose(fp);
+        return accsim_fail(err, "%s: %lld bytes, more than the %zu this file may have", path,
+                           file_size, max_bytes);
+    }
+    char *buf = malloc((size_t)file_size + 1);
+    if (!buf) {
+        fclose(fp);
+        return accsim_fail(err, "%s: out of memory for %lld bytes", path, file_size);
+    }
+    size_t got = fread(buf, 1, (size_t)file_size, fp);
+    /* A file that grew while we read is cut at the size we checked; one that
+     * shrank is a read error. */
+    int failed = ferror(fp) || got != (size_t)file_size;
+    fclose(fp);
+    if (failed) {
+        free(buf);
+        return accsim_fail(err, "%s: read error (%zu of %lld bytes)", path, got, file_size);
+    }
+    buf[got] = '\0';
+    *data = buf;
+    *size = got;
     return 0;
 }

@@ -9,6 +9,8 @@
 #include "accsim/engine.h"
 #include "accsim/model.h"
 
+#define CLI_MAX_WIDTHS 256 /* MAC layers --bits can name */
+
 /* Every option any subcommand takes; each subcommand reads the ones it needs
  * and cli_parse rejects options that are unknown to all of them. */
 typedef struct cli_options {
@@ -17,8 +19,11 @@ typedef struct cli_options {
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */
     accsim_split split;       /* --split test|train|both (default test) */
     bool split_given;
-    int bits[ACCSIM_LAYERS];  /* --bits B | B1,B2,B3,B4,B5 (default 32) */
+    int bits[ACCSIM_LAYERS];  /* --bits for the course model: B | B1,B2,B3,B4,B5 (default 32) */
     bool bits_given;
+    /* --bits as given: one width, or one per MAC layer of any network. */
+    int bits_list[CLI_MAX_WIDTHS];
+    int bits_count;
     accsim_overflow overflow; /* --overflow saturate|wrap */
     accsim_engine_options engine; /* --engine, --device, --kernel-dir */
     const char *json_path;    /* --json FILE|- */
@@ -53,6 +58,9 @@ typedef struct cli_context {
 int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *err);
 void cli_context_close(cli_context *ctx);
 const char *cli_default_model_dir(void);
+/* Whether the model directory holds a network description (network.json,
+ * docs/network-format.md) rather than the course's export format. */
+bool cli_model_is_network(const cli_options *opts);
 
 /* Parses "I,J,K" (each < limit) into a new array. */
 int cli_parse_index_list(const char *text, size_t limit, uint32_t **out, size_t *count,

@@ -30,6 +30,15 @@ const char *cli_default_model_dir(void)
     return SHIPPED_MODEL;
 }
 
+bool cli_model_is_network(const cli_options *opts)
+{
+    const char *dir = opts->model_dir ? opts->model_dir : cli_default_model_dir();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/network.json", dir);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 int cli_error(const accsim_error *err)
 {
     fprintf(stderr, "accsim: %s\n", err->message);

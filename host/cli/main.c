@@ -67,6 +67,11 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &opts) != 0)
             return 2;
         opts.command = commands[i].name;
+        if (opts.bits_count != 1 && opts.bits_count != ACCSIM_LAYERS && !cli_model_is_network(&opts)) {
+            fprintf(stderr, "accsim: --bits: give one width, or five for the course model's layers "
+                            "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);
+            return 2;
+        }
         return commands[i].run(&opts);
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);

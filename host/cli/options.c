@@ -29,33 +29,40 @@ static int parse_int(const char *option, const char *text, long lo, long hi, int
     return 0;
 }
 
-/* "B" for every layer, or "B1,B2,B3,B4,B5". */
-static int parse_bits(const char *text, int bits[ACCSIM_LAYERS])
+/* "B" for every layer, or one width per MAC layer: "B1,B2,...". Every field
+ * must be a decimal width; an empty field ("18,,16", ",18", "18,") would put
+ * the widths on the wrong layers, so it is an error. */
+static int parse_bits(const char *text, cli_options *opts)
 {
-    char buf[128];
-    if (strlen(text) >= sizeof buf)
-        return bad("--bits", text, "too long");
-    snprintf(buf, sizeof buf, "%s", text);
-    int values[ACCSIM_LAYERS], n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == ACCSIM_LAYERS)
-            return bad("--bits", text, "give one width, or five (conv1,conv2,fc1,fc2,fc3)");
-        char *end;
-        errno = 0;
-        long v = strtol(tok, &end, 10);
-        if (end == tok || *end != '\0' || errno == ERANGE)
-            return bad("--bits", text, "widths must be whole numbers");
+    int n = 0;
+    const char *p = text;
+    for (;;) {
+        const char *end = p + strcspn(p, ",");
+        if (end == p)
+            return bad("--bits", text, "empty width in the list (give B, or B1,B2,... with one width per MAC layer)");
+        if (n == CLI_MAX_WIDTHS)
+            return bad("--bits", text, "too many widths");
+        long v = 0;
+        for (const char *q = p; q < end; q++) {
+            if (*q < '0' || *q > '9')
+                return bad("--bits", text, "widths must be decimal whole numbers");
+            if (v < 100)
+                v = v * 10 + (*q - '0');
+        }
         if (v < 2 || v > 32) {
-            fprintf(stderr, "accsim: --bits %s: width %ld is outside 2..32\n", text, v);
+            fprintf(stderr, "accsim: --bits %s: width %.*s is outside 2..32\n", text, (int)(end - p), p);
             return -1;
         }
-        values[n++] = (int)v;
+        opts->bits_list[n++] = (int)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
     }
-    if (n != 1 && n != ACCSIM_LAYERS)
-        return bad("--bits", text, "give one width, or five (conv1,conv2,fc1,fc2,fc3)");
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
-        bits[l] = values[n == 1 ? 0 : l];
+    opts->bits_count = n;
+    /* The course model's five layers, when the list fits them. */
+    if (n == 1 || n == ACCSIM_LAYERS)
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            opts->bits[l] = opts->bits_list[n == 1 ? 0 : l];
     return 0;
 }
 
@@ -64,6 +71,8 @@ int cli_parse(int argc, char **argv, cli_options *opts)
     memset(opts, 0, sizeof *opts);
     for (int l = 0; l < ACCSIM_LAYERS; l++)
         opts->bits[l] = 32;
+    opts->bits_list[0] = 32;
+    opts->bits_count = 1;
     opts->split = ACCSIM_SPLIT_TEST;
     opts->overflow = ACCSIM_SATURATE;
     opts->bits_from = 32;
@@ -105,7 +114,7 @@ int cli_parse(int argc, char **argv, cli_options *opts)
             opts->split_given = true;
         } else if (strcmp(arg, "--bits") == 0) {
             NEEDS_VALUE();
-            if (parse_bits(value, opts->bits) != 0)
+            if (parse_bits(value, opts) != 0)
                 return -1;
             opts->bits_given = true;
         } else if (strcmp(arg, "--overflow") == 0) {
