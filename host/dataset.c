@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "accsim/dataset.h"
+#include "accsim/fileio.h"
 
 #define BATCH_BYTES ((long)ACCSIM_CIFAR_RECORD * ACCSIM_CIFAR_PER_BATCH)
 #define DEFAULT_DATA_DIR "data/cifar-10-batches-bin"
@@ -49,6 +50,8 @@ int accsim_data_dir_resolve(const char *explicit_dir, char *out, size_t out_size
     const char *env = getenv("ACCSIM_DATA");
     const char *dir = explicit_dir ? explicit_dir : (env && *env) ? env : DEFAULT_DATA_DIR;
     const char *source = explicit_dir ? "--data" : (env && *env) ? "$ACCSIM_DATA" : "the default";
+    if (!*dir)
+        return accsim_fail(err, "%s: empty directory name", source);
     if (!is_data_dir(dir))
         return accsim_fail(err,
                            "no CIFAR-10 data in %s (from %s): expected test_batch.bin and "
@@ -63,39 +66,58 @@ int accsim_data_dir_resolve(const char *explicit_dir, char *out, size_t out_size
     return 0;
 }
 
-/* Reads one batch file of 10,000 records into labels/pixels at slot `first`. */
+int accsim_parse_cifar_records(const char *name, const uint8_t *bytes, size_t size,
+                               size_t records, uint8_t *labels, uint8_t *pixels,
+                               accsim_error *err)
+{
+    if (size != records * ACCSIM_CIFAR_RECORD)
+        return accsim_fail(err,
+                           "%s: %zu bytes, expected %zu (%zu records of %d bytes): "
+                           "truncated or not a CIFAR-10 binary batch",
+                           name, size, records * ACCSIM_CIFAR_RECORD, records, ACCSIM_CIFAR_RECORD);
+    for (size_t r = 0; r < records; r++) {
+        const uint8_t *record = bytes + r * ACCSIM_CIFAR_RECORD;
+        if (record[0] > 9)
+            return accsim_fail(err, "%s: record %zu has label %d, expected 0-9", name, r,
+                               record[0]);
+        labels[r] = record[0];
+        memcpy(pixels + r * ACCSIM_IMAGE_BYTES, record + 1, ACCSIM_IMAGE_BYTES);
+    }
+    return 0;
+}
+
+/* Reads one batch file of 10,000 records into labels/pixels at slot `first`.
+ * Only a regular file of exactly the batch size is read: a FIFO or a device
+ * would block or never end. */
 static int read_batch(accsim_dataset *data, const char *file, size_t first, accsim_error *err)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", data->dir, file);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return accsim_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || st.st_size != BATCH_BYTES) {
-        long size = (long)st.st_size;
+    FILE *fp;
+    long long size;
+    if (accsim_open_regular(path, &fp, &size, err) != 0)
+        return -1;
+    if (size != BATCH_BYTES) {
         fclose(fp);
         return accsim_fail(err,
-                           "%s: %ld bytes, expected %ld (10000 records of 3073 bytes): "
+                           "%s: %lld bytes, expected %ld (10000 records of 3073 bytes): "
                            "truncated or not a CIFAR-10 binary batch",
                            path, size, BATCH_BYTES);
     }
-    uint8_t record[ACCSIM_CIFAR_RECORD];
-    for (size_t r = 0; r < ACCSIM_CIFAR_PER_BATCH; r++) {
-        if (fread(record, 1, sizeof record, fp) != sizeof record) {
-            fclose(fp);
-            return accsim_fail(err, "%s: read error at record %zu", path, r);
-        }
-        if (record[0] > 9) {
-            fclose(fp);
-            return accsim_fail(err, "%s: record %zu has label %d, expected 0-9", path, r,
-                               record[0]);
-        }
-        data->labels[first + r] = record[0];
-        memcpy(data->pixels + (first + r) * ACCSIM_IMAGE_BYTES, record + 1, ACCSIM_IMAGE_BYTES);
+    uint8_t *bytes = malloc((size_t)BATCH_BYTES);
+    if (!bytes) {
+        fclose(fp);
+        return accsim_fail(err, "%s: out of memory", path);
     }
+    size_t got = fread(bytes, 1, (size_t)BATCH_BYTES, fp);
+    int failed = ferror(fp) || got != (size_t)BATCH_BYTES;
     fclose(fp);
-    return 0;
+    int rc = failed ? accsim_fail(err, "%s: read error after %zu bytes", path, got)
+                    : accsim_parse_cifar_records(path, bytes, got, ACCSIM_CIFAR_PER_BATCH,
+                                                 data->labels + first,
+                                                 data->pixels + first * ACCSIM_IMAGE_BYTES, err);
+    free(bytes);
+    return rc;
 }
 
 int accsim_dataset_load(accsim_dataset *data, const char *dir, accsim_split split, accsim_error *err)

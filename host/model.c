@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
+#include "accsim/fileio.h"
+#include "accsim/json_strict.h"
 #include "accsim/model.h"
 
 #define CONV(nm, cin, insz, cout, relu_pool)                                                      \
@@ -55,44 +58,98 @@ int8_t accsim_quantize_pixel(uint8_t p, double input_scale)
     return (int8_t)q;
 }
 
+#define MAX_CSV_BYTES (64u << 20)  /* fc1 in savetxt form is 1.2 MB */
+#define MAX_JSON_BYTES (1u << 20)
+
+/* A decimal number as numpy.savetxt writes it: [+-]digits[.digits][e[+-]digits]
+ * (or .digits). strtod alone would also take hex (0x10), inf, nan and
+ * leading white space. Returns the length of the token, 0 if it is not one. */
+static size_t decimal_length(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q < end && (*q == '+' || *q == '-'))
+        q++;
+    size_t digits = 0;
+    while (q < end && *q >= '0' && *q <= '9')
+        q++, digits++;
+    if (q < end && *q == '.') {
+        q++;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++, digits++;
+    }
+    if (digits == 0)
+        return 0;
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        const char *e = q + 1;
+        if (e < end && (*e == '+' || *e == '-'))
+            e++;
+        if (e == end || *e < '0' || *e > '9')
+            return 0;
+        while (e < end && *e >= '0' && *e <= '9')
+            e++;
+        q = e;
+    }
+    return (size_t)(q - p);
+}
+
+int accsim_parse_numbers(const char *name, const char *text, size_t size, size_t expected,
+                         double *out, accsim_error *err)
+{
+    size_t count = 0, lineno = 0;
+    const char *p = text, *stop = text + size;
+    while (p < stop) {
+        lineno++;
+        const char *eol = memchr(p, '\n', (size_t)(stop - p));
+        const char *line_end = eol ? eol : stop;
+        const char *next = eol ? eol + 1 : stop;
+        if (memchr(p, '\0', (size_t)(line_end - p)))
+            return accsim_fail(err, "%s: line %zu: NUL byte: not a text file", name, lineno);
+        while (line_end > p && (line_end[-1] == '\r' || line_end[-1] == ' ' || line_end[-1] == '\t'))
+            line_end--;
+        while (p < line_end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == line_end || *p == '#') {
+            p = next;
+            continue;
+        }
+        size_t n = decimal_length(p, line_end);
+        if (n == 0 || p + n != line_end) {
+            int shown = (int)(line_end - p > 60 ? 60 : line_end - p);
+            return accsim_fail(err, "%s: line %zu: '%.*s%s' is not a decimal number", name,
+                               lineno, shown, p, line_end - p > 60 ? "..." : "");
+        }
+        char token[512];
+        if (n >= sizeof token)
+            return accsim_fail(err, "%s: line %zu: number too long", name, lineno);
+        memcpy(token, p, n);
+        token[n] = '\0';
+        errno = 0;
+        double v = strtod(token, NULL);
+        if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL))
+            return accsim_fail(err, "%s: line %zu: %s is out of range", name, lineno, token);
+        if (count == expected)
+            return accsim_fail(err, "%s: more than the %zu values expected (line %zu)", name,
+                               expected, lineno);
+        out[count++] = v;
+        p = next;
+    }
+    if (count != expected)
+        return accsim_fail(err, "%s: expected %zu values, found %zu", name, expected, count);
+    return 0;
+}
+
 /* Reads a numpy.savetxt file of exactly `expected` numbers, one per line. */
 static int read_numbers(const char *dir, const char *file, size_t expected, double *out,
                         accsim_error *err)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return accsim_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    char line[256];
-    size_t count = 0, lineno = 0;
-    int rc = 0;
-    while (fgets(line, sizeof line, fp)) {
-        lineno++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\n' || *p == '\r' || *p == '\0' || *p == '#')
-            continue;
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
-            end++;
-        if (end == p || *end != '\0' || errno == ERANGE) {
-            line[strcspn(line, "\r\n")] = '\0';
-            rc = accsim_fail(err, "%s: line %zu: '%s' is not a number", path, lineno, line);
-            break;
-        }
-        if (count < expected)
-            out[count] = v;
-        count++;
-    }
-    if (rc == 0 && ferror(fp))
-        rc = accsim_fail(err, "%s: read error", path);
-    fclose(fp);
-    if (rc == 0 && count != expected)
-        rc = accsim_fail(err, "%s: expected %zu values, found %zu", path, expected, count);
+    char *text;
+    size_t size;
+    if (accsim_read_file(path, MAX_CSV_BYTES, &text, &size, err) != 0)
+        return -1;
+    int rc = accsim_parse_numbers(path, text, size, expected, out, err);
+    free(text);
     return rc;
 }
 
@@ -110,35 +167,46 @@ static int check_integers(const char *dir, const char *file, const double *v, si
     return 0;
 }
 
-static int load_scales(accsim_model *model, const char *dir, accsim_error *err)
+int accsim_parse_scales(const char *name, const char *text, size_t size, accsim_model *model,
+                        accsim_error *err)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/scale.json", dir);
-    json_object *root = json_object_from_file(path);
-    if (!root) {
-        FILE *fp = fopen(path, "r");
-        if (!fp)
-            return accsim_fail(err, "%s: cannot open: %s", path, strerror(errno));
-        fclose(fp);
-        return accsim_fail(err, "%s: not valid JSON: %s", path, json_util_get_last_err());
-    }
+    json_object *root;
+    if (accsim_json_parse(name, text, size, &root, err) != 0)
+        return -1;
     int rc = 0;
-    if (!json_object_is_type(root, json_type_object))
-        rc = accsim_fail(err, "%s: expected a JSON object", path);
+    if (!root || !json_object_is_type(root, json_type_object))
+        rc = accsim_fail(err, "%s: expected a JSON object of scales, found %s", name,
+                         root ? accsim_json_type_name(root) : "null");
+    /* Every key must be one we know: a misspelt scale is an error, not a default. */
+    if (rc == 0) {
+        json_object_object_foreach(root, key, unused) {
+            (void)unused;
+            bool known = false;
+            for (int k = 0; k <= ACCSIM_LAYERS; k++)
+                known = known || strcmp(key, scale_keys[k]) == 0;
+            if (!known) {
+                rc = accsim_fail(err, "%s: unknown key \"%s\" (expected input_scale and "
+                                      "<layer>_output_scale for conv1, conv2, fc1, fc2, fc3)",
+                                 name, key);
+                break;
+            }
+        }
+    }
     for (int k = 0; rc == 0 && k <= ACCSIM_LAYERS; k++) {
         json_object *value;
         if (!json_object_object_get_ex(root, scale_keys[k], &value)) {
-            rc = accsim_fail(err, "%s: missing \"%s\"", path, scale_keys[k]);
+            rc = accsim_fail(err, "%s: missing \"%s\"", name, scale_keys[k]);
             break;
         }
         if (!json_object_is_type(value, json_type_double) &&
             !json_object_is_type(value, json_type_int)) {
-            rc = accsim_fail(err, "%s: \"%s\" is not a number", path, scale_keys[k]);
+            rc = accsim_fail(err, "%s: \"%s\" is %s, expected a number", name, scale_keys[k],
+                             accsim_json_type_name(value));
             break;
         }
         double s = json_object_get_double(value);
         if (!isfinite(s) || !(s > 0)) {
-            rc = accsim_fail(err, "%s: \"%s\" is %g; scales must be positive and finite", path,
+            rc = accsim_fail(err, "%s: \"%s\" is %g; scales must be positive and finite", name,
                              scale_keys[k], s);
             break;
         }
@@ -151,9 +219,24 @@ static int load_scales(accsim_model *model, const char *dir, accsim_error *err)
     return rc;
 }
 
+static int load_scales(accsim_model *model, const char *dir, accsim_error *err)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/scale.json", dir);
+    char *text;
+    size_t size;
+    if (accsim_read_file(path, MAX_JSON_BYTES, &text, &size, err) != 0)
+        return -1;
+    int rc = accsim_parse_scales(path, text, size, model, err);
+    free(text);
+    return rc;
+}
+
 int accsim_model_load(accsim_model *model, const char *dir, accsim_error *err)
 {
     memset(model, 0, sizeof *model);
+    if (!*dir)
+        return accsim_fail(err, "empty model directory name");
     if (strlen(dir) >= sizeof model->dir)
         return accsim_fail(err, "%s: path too long", dir);
     snprintf(model->dir, sizeof model->dir, "%s", dir);
@@ -238,10 +321,9 @@ int accsim_model_load_test_vector(const accsim_model *model, int8_t image[ACCSIM
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/input.csv", model->dir);
-    FILE *probe = fopen(path, "r");
-    if (!probe)
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
         return 1;
-    fclose(probe);
     double *values = malloc(sizeof(double) * ACCSIM_IMAGE_BYTES);
     if (!values)
         return accsim_fail(err, "out of memory");

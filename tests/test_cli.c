@@ -179,7 +179,7 @@ Test(cli, weight_not_a_number)
     char path[1200];
     snprintf(path, sizeof path, "%s/fc3.bias.csv", f.model);
     write_file(path, "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n");
-    expect_failure(run(&f, ""), "fc3.bias.csv", "line 3", "not a number");
+    expect_failure(run(&f, ""), "fc3.bias.csv", "line 3", "not a decimal number");
     drop_fixture(&f);
 }
 
@@ -198,8 +198,11 @@ Test(cli, nan_scale)
 {
     fixture f;
     make_fixture(&f);
+    /* NaN is not JSON; a negative scale is JSON but not a scale. */
     write_scales(&f, "NaN");
-    expect_failure(run(&f, ""), "scale.json", "conv2_output_scale");
+    expect_failure(run(&f, ""), "scale.json", "'NaN' is not a JSON value");
+    write_scales(&f, "-0.5");
+    expect_failure(run(&f, ""), "scale.json", "conv2_output_scale", "positive");
     drop_fixture(&f);
 }
 

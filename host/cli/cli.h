@@ -9,12 +9,29 @@
 #include "accsim/engine.h"
 #include "accsim/model.h"
 
+/* Each option's bit, for cli_options.given and the commands' accepted sets. */
+enum cli_option_flag {
+    CLI_OPT_MODEL = 1u << 0, CLI_OPT_DATA = 1u << 1, CLI_OPT_SPLIT = 1u << 2,
+    CLI_OPT_BITS = 1u << 3, CLI_OPT_OVERFLOW = 1u << 4, CLI_OPT_ENGINE = 1u << 5,
+    CLI_OPT_DEVICE = 1u << 6, CLI_OPT_KERNEL_DIR = 1u << 7, CLI_OPT_IMAGES = 1u << 8,
+    CLI_OPT_LIMIT = 1u << 9, CLI_OPT_JSON = 1u << 10, CLI_OPT_CSV = 1u << 11,
+    CLI_OPT_DUMP = 1u << 12, CLI_OPT_OUT = 1u << 13, CLI_OPT_FROM = 1u << 14,
+    CLI_OPT_TO = 1u << 15, CLI_OPT_TOLERANCE = 1u << 16, CLI_OPT_SPAN = 1u << 17,
+    CLI_OPT_NO_PARETO = 1u << 18, CLI_OPT_NO_PROVE = 1u << 19, CLI_OPT_PSUM = 1u << 20,
+    CLI_OPT_QUIET = 1u << 21,
+};
+/* What every command that loads a model, data and an engine accepts. */
+#define CLI_OPTS_CONTEXT                                                                  \
+    (CLI_OPT_MODEL | CLI_OPT_DATA | CLI_OPT_SPLIT | CLI_OPT_ENGINE | CLI_OPT_DEVICE |     \
+     CLI_OPT_KERNEL_DIR | CLI_OPT_LIMIT | CLI_OPT_OVERFLOW)
+
 #define CLI_MAX_WIDTHS 256 /* MAC layers --bits can name */
 
 /* Every option any subcommand takes; each subcommand reads the ones it needs
  * and cli_parse rejects options that are unknown to all of them. */
 typedef struct cli_options {
     const char *command;
+    unsigned given;           /* enum cli_option_flag bits of the options given */
     const char *model_dir;    /* --model, $ACCSIM_MODEL, else the shipped default */
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */
     accsim_split split;       /* --split test|train|both (default test) */
@@ -43,6 +60,10 @@ typedef struct cli_options {
 } cli_options;
 
 int cli_parse(int argc, char **argv, cli_options *opts);
+/* Rejects (with a message, -1) any option given that COMMAND does not use:
+ * an ignored option would look as if it had been applied. */
+int cli_check_accepted(const char *command, unsigned accepted, const cli_options *opts);
+const char *cli_option_name(unsigned flag);
 void cli_usage(FILE *out);
 
 /* What most subcommands need: the model, the data, the quantized images and an

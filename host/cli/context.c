@@ -111,20 +111,20 @@ int cli_parse_index_list(const char *text, size_t limit, uint32_t **out, size_t 
         return accsim_fail(err, "out of memory");
     const char *p = text;
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || (*end != ',' && *end != '\0') || errno == ERANGE || v < 0) {
+        /* Decimal digits only, no empty fields ("1,,2", ",1", "1,"). */
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0 || digits > 12 || (p[digits] != ',' && p[digits] != '\0')) {
             free(list);
             return accsim_fail(err, "--images %s: expected image indices like 1300,3108", text);
         }
-        if ((unsigned long long)v >= limit) {
+        unsigned long long v = strtoull(p, NULL, 10);
+        if (v >= limit) {
             free(list);
-            return accsim_fail(err, "--images %s: image %lld is outside this split (0..%zu)",
+            return accsim_fail(err, "--images %s: image %llu is outside this split (0..%zu)",
                                text, v, limit - 1);
         }
         list[i] = (uint32_t)v;
-        p = end + 1;
+        p += digits + 1;
     }
     *out = list;
     *count = n;

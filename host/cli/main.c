@@ -9,18 +9,30 @@ typedef struct command {
     const char *name;
     int (*run)(const cli_options *opts);
     const char *summary;
+    unsigned accepts; /* enum cli_option_flag: the options it uses */
 } command;
 
+#define ANALYSIS_OPTS (CLI_OPTS_CONTEXT | CLI_OPT_JSON | CLI_OPT_CSV)
+
 static const command commands[] = {
-    {"run", cmd_run, "accuracy and per-layer statistics for one width setting"},
-    {"energy", cmd_energy, "per-layer operation counts and energy for a width setting"},
-    {"devices", cmd_devices, "list OpenCL platforms and devices"},
-    {"verify", cmd_verify, "run on the C reference and on OpenCL, compare bit for bit"},
-    {"hist", cmd_hist, "distributions of layer outputs, peaks and partial sums"},
-    {"sweep", cmd_sweep, "Approach A: accuracy, saturation and energy over common widths"},
-    {"minwidth", cmd_minwidth, "Approach B: smallest common width within a tolerance"},
-    {"search", cmd_search, "Approach C: per-layer widths of least energy, Pareto front"},
-    {"study", cmd_study, "the whole study on both splits, written as a report"},
+    {"run", cmd_run, "accuracy and per-layer statistics for one width setting",
+     CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES | CLI_OPT_JSON | CLI_OPT_DUMP},
+    {"energy", cmd_energy, "per-layer operation counts and energy for a width setting",
+     CLI_OPT_BITS | CLI_OPT_JSON},
+    {"devices", cmd_devices, "list OpenCL platforms and devices", CLI_OPT_DEVICE},
+    {"verify", cmd_verify, "run on the C reference and on OpenCL, compare bit for bit",
+     CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES},
+    {"hist", cmd_hist, "distributions of layer outputs, peaks and partial sums",
+     ANALYSIS_OPTS | CLI_OPT_OUT | CLI_OPT_PSUM},
+    {"sweep", cmd_sweep, "Approach A: accuracy, saturation and energy over common widths",
+     ANALYSIS_OPTS | CLI_OPT_FROM | CLI_OPT_TO},
+    {"minwidth", cmd_minwidth, "Approach B: smallest common width within a tolerance",
+     ANALYSIS_OPTS | CLI_OPT_TOLERANCE},
+    {"search", cmd_search, "Approach C: per-layer widths of least energy, Pareto front",
+     ANALYSIS_OPTS | CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
+    {"study", cmd_study, "the whole study on both splits, written as a report",
+     CLI_OPTS_CONTEXT | CLI_OPT_OUT | CLI_OPT_PSUM | CLI_OPT_FROM | CLI_OPT_TO |
+         CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
 };
 
 void cli_usage(FILE *out)
@@ -67,6 +79,8 @@ int main(int argc, char **argv)
         if (cli_parse(argc - 2, argv + 2, &opts) != 0)
             return 2;
         opts.command = commands[i].name;
+        if (cli_check_accepted(commands[i].name, commands[i].accepts, &opts) != 0)
+            return 2;
         if (opts.bits_count != 1 && opts.bits_count != ACCSIM_LAYERS && !cli_model_is_network(&opts)) {
             fprintf(stderr, "accsim: --bits: give one width, or five for the course model's layers "
                             "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);

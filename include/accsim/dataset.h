@@ -34,6 +34,13 @@ int accsim_data_dir_resolve(const char *explicit_dir, char *out, size_t out_size
 int accsim_dataset_load(accsim_dataset *data, const char *dir, accsim_split split, accsim_error *err);
 void accsim_dataset_free(accsim_dataset *data);
 
+/* The batch parser on bytes already read (public for tests/fuzz/): exactly
+ * `records` records of 3073 bytes, labels 0-9, into labels[records] and
+ * pixels[records][3072]. NAME is used in messages. */
+int accsim_parse_cifar_records(const char *name, const uint8_t *bytes, size_t size,
+                               size_t records, uint8_t *labels, uint8_t *pixels,
+                               accsim_error *err);
+
 /* Quantizes every image (SPEC section 4) into out[count][3072]. */
 void accsim_dataset_quantize(const accsim_dataset *data, double input_scale, int8_t *out);
 

@@ -61,6 +61,15 @@ int accsim_model_save(const accsim_model *model, const char *dir, accsim_error *
 int accsim_model_load_test_vector(const accsim_model *model, int8_t image[ACCSIM_IMAGE_BYTES],
                                   int8_t expected[ACCSIM_CLASSES], accsim_error *err);
 
+/* The loaders' parsers, on text already read (public for the fuzzers in
+ * tests/fuzz/). NAME is used in messages. accsim_parse_numbers takes one
+ * decimal number per line (numpy.savetxt), blank and '#' lines skipped, and
+ * needs exactly `expected` of them; accsim_parse_scales takes scale.json. */
+int accsim_parse_numbers(const char *name, const char *text, size_t size, size_t expected,
+                         double *out, accsim_error *err);
+int accsim_parse_scales(const char *name, const char *text, size_t size, accsim_model *model,
+                        accsim_error *err);
+
 /* SPEC section 6: clamp(round_half_even(v * scale), -128, 127) in double. */
 int8_t accsim_requantize(int64_t v, double scale);
 
