@@ -9,6 +9,7 @@ packages=(
   ocl-icd-opencl-dev opencl-headers   # OpenCL ICD loader and headers
   pocl-opencl-icd clinfo              # OpenCL on any CPU
   libcriterion-dev                    # tests
+  clang libclang-rt-14-dev            # libFuzzer harnesses (tools/fuzz.sh)
   gnuplot-nox                         # report plots
   python3 python3-numpy python3-torch # PyTorch cross-check and training tools
 )

@@ -20,3 +20,6 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DACCSIM_WERROR=ON -DACCSIM_SANITIZE=ON >/dev/null
 cmake --build build-sanitize -j"$jobs"
 (cd build-sanitize && UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$jobs" -LE python)
+
+# Every loader fuzzed briefly (libFuzzer, ASan + UBSan); tools/fuzz.sh 1800 for a long run.
+tools/fuzz.sh "${ACCSIM_FUZZ_SECONDS:-20}"
