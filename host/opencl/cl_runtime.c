@@ -1,6 +1,7 @@
 /* OpenCL plumbing: devices, sources, builds, errors. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "accsim/fileio.h"
 #include "opencl/cl_runtime.h"
 
 #include <ctype.h>
@@ -223,35 +224,15 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+#define MAX_KERNEL_FILE_BYTES (16u << 20)
+
+/* A kernel file from --kernel-dir: a regular file of bounded size (a FIFO
+ * named *.cl must not hang the engine). */
 static char *read_text_file(const char *path, size_t *n, accsim_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        accsim_fail(err, "%s: %s", path, strerror(errno));
+    char *buf;
+    if (accsim_read_file(path, MAX_KERNEL_FILE_BYTES, &buf, n, err) != 0)
         return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (append(&buf, &len, &cap, chunk, got) != 0) {
-            fclose(f);
-            free(buf);
-            accsim_fail(err, "out of memory reading %s", path);
-            return NULL;
-        }
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        accsim_fail(err, "%s: read error", path);
-        return NULL;
-    }
-    if (!buf)
-        buf = calloc(1, 1);
-    *n = len;
     return buf;
 }
 
