@@ -10,7 +10,10 @@
 
 static int bad(const char *option, const char *value, const char *why)
 {
-    fprintf(stderr, "accsim: %s %s: %s\n", option, value ? value : "", why);
+    if (value)
+        fprintf(stderr, "accsim: %s %s: %s\n", option, value, why);
+    else
+        fprintf(stderr, "accsim: %s: %s\n", option, why);
     return -1;
 }
 

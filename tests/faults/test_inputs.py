@@ -212,6 +212,9 @@ class StrictOptions(InputCase):
                           status=2)
         self.assertNotIn("x.csv", self.listing())
 
+    def test_option_given_twice(self):
+        self.expect_error(self.run_model("--engine", "opencl"), "--engine: given twice", status=2)
+
     def test_empty_model(self):
         self.expect_error(run("run", "--model", ""), "--model", "empty", status=2)
 
@@ -226,7 +229,8 @@ class StrictOptions(InputCase):
         code, out, err = run("devices")
         if code != 0 or "[0]" not in out:
             self.skipTest("no OpenCL platform here")
-        code, out, err = self.run_model("--engine", "opencl", env={"ACCSIM_DEVICE": "no-such-device"})
+        code, out, err = run("run", "--model", self.model, "--data", self.data, "--limit", "5",
+                             "--engine", "opencl", env={"ACCSIM_DEVICE": "no-such-device"})
         self.assertNotEqual(code, 0)
         self.assertIn("ACCSIM_DEVICE", err)
         self.assertNotIn("--device", err)
