@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accsim/bounds.h"
 #include "accsim/engine.h"
 #ifdef ACCSIM_HAVE_OPENCL
 #include "opencl/opencl_engine.h"
@@ -50,25 +51,15 @@ void accsim_engine_destroy(accsim_engine *engine)
 int accsim_safe_width(const accsim_model *model, int l, int input_min)
 {
     const accsim_layer_info *li = &accsim_layers[l];
-    int per_out = li->weight_count / li->out_channels, width = 2;
-    for (int o = 0; o < li->out_channels; o++) {
-        /* Every prefix sum lies between the sums of the smallest and the
-         * largest products (each bound is <= 0 and >= 0 respectively). */
-        int64_t lo = 0, hi = 0;
-        for (int i = 0; i < per_out; i++) {
-            int64_t w = model->weights[l][(size_t)o * (size_t)per_out + (size_t)i];
-            int64_t a = w * input_min, c = w * 127;
-            lo += a < c ? a : c;
-            hi += a > c ? a : c;
-        }
-        if (li->has_bias) {
-            lo += model->bias[o] < 0 ? model->bias[o] : 0;
-            hi += model->bias[o] > 0 ? model->bias[o] : 0;
-        }
-        int need = accsim_bits_needed(lo) > accsim_bits_needed(hi) ? accsim_bits_needed(lo)
-                                                                    : accsim_bits_needed(hi);
-        if (need > width)
-            width = need;
-    }
-    return width > 32 ? 32 : width;
+    accsim_mac_shape shape = {
+        .weights = model->weights[l],
+        .out_channels = li->out_channels,
+        .reduction = li->weight_count / li->out_channels,
+        .bias = li->has_bias ? model->bias : NULL,
+        .input_min = input_min,
+        .input_max = 127,
+    };
+    accsim_mac_bounds bounds;
+    accsim_mac_bounds_compute(&shape, &bounds);
+    return bounds.safe < 2 ? 2 : bounds.safe > 32 ? 32 : bounds.safe;
 }

@@ -325,3 +325,36 @@ Test(cli, study_writes_a_report, .timeout = 600)
     testdata_remove_tree(dir);
     free(dir);
 }
+
+/* accsim bounds on a random model: every data-free bound is sound, so no
+ * layer can need more on real images than the exact worst case (safe), and
+ * the peers' bounds never undercut it. */
+Test(cli, bounds_are_sound)
+{
+    fixture f;
+    make_fixture(&f);
+    char args[8192], path[1200];
+    snprintf(path, sizeof path, "%s/b.json", f.dir);
+    snprintf(args, sizeof args, "bounds --engine cpu --quiet --limit 200 --model %s --data %s --json %s",
+             f.model, f.data, path);
+    cr_assert_eq(testdata_run_cli(args, output, sizeof output), 0, "%s", output);
+    json_object *root = json_object_from_file(path), *rows;
+    cr_assert_not_null(root);
+    cr_assert(json_object_object_get_ex(root, "rows", &rows));
+    cr_assert_eq(json_object_array_length(rows), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_object *row = json_object_array_get_idx(rows, i), *v;
+        int value[5];
+        const char *keys[5] = {"safe", "a2q", "finn", "needed", "a2q_datatype"};
+        for (int k = 0; k < 5; k++) {
+            cr_assert(json_object_object_get_ex(row, keys[k], &v), "row %zu: no %s", i, keys[k]);
+            value[k] = json_object_get_int(v);
+        }
+        cr_expect_leq(value[3], value[0], "row %zu: needed %d > safe %d", i, value[3], value[0]);
+        cr_expect_geq(value[1], value[0], "row %zu: A2Q below safe", i);
+        cr_expect_geq(value[2], value[0], "row %zu: FINN below safe", i);
+        cr_expect_geq(value[4], value[1], "row %zu: the data-type bound is the looser one", i);
+    }
+    json_object_put(root);
+    drop_fixture(&f);
+}

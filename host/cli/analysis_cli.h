@@ -30,6 +30,10 @@ uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index)
     "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3"
 void an_sweep_row(table *t, const char *split, const accsim_baseline *base, const accsim_eval *e);
 
+/* The bounds table (accsim bounds, study): per set and layer, the data-free
+ * widths beside the need on the data. */
+void an_bounds_table(table *t, const an_session *s);
+
 /* --span, --no-pareto, --no-prove into search options. */
 void an_search_options(const cli_options *opts, accsim_search_options *so);
 

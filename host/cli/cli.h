@@ -99,5 +99,6 @@ int cmd_sweep(const cli_options *opts);
 int cmd_minwidth(const cli_options *opts);
 int cmd_search(const cli_options *opts);
 int cmd_study(const cli_options *opts);
+int cmd_bounds(const cli_options *opts);
 
 #endif

@@ -30,6 +30,8 @@ static const command commands[] = {
      ANALYSIS_OPTS | CLI_OPT_TOLERANCE},
     {"search", cmd_search, "Approach C: per-layer widths of least energy, Pareto front",
      ANALYSIS_OPTS | CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
+    {"bounds", cmd_bounds, "data-free width bounds (safe, A2Q, FINN) beside the need on data",
+     ANALYSIS_OPTS},
     {"study", cmd_study, "the whole study on both splits, written as a report",
      CLI_OPTS_CONTEXT | CLI_OPT_OUT | CLI_OPT_PSUM | CLI_OPT_FROM | CLI_OPT_TO |
          CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
