@@ -1,8 +1,11 @@
 /* accsim: bit-exact simulation of narrow saturating accumulators in a
  * quantized LeNet-5. This file only dispatches to the subcommands. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "accsim/fileio.h"
+#include "accsim/signals.h"
 #include "cli/cli.h"
 
 typedef struct command {
@@ -53,7 +56,39 @@ void cli_usage(FILE *out)
             "  --quiet              no progress on stderr\n");
 }
 
-int main(int argc, char **argv)
+/* Every output file's location is checked before any work: a run that
+ * cannot write its result fails at once, not after the computing. */
+static int check_outputs(const cli_options *opts)
+{
+    const char *paths[] = {opts->json_path, opts->csv_path, opts->dump_outputs};
+    accsim_error err;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (paths[i] && accsim_outfile_check(paths[i], &err) != 0)
+            return cli_error(&err);
+    return 0;
+}
+
+/* Standard output is a result too: a full disk, /dev/full or a closed pipe
+ * must not pass as success. (EBADF from the close alone: stdout was closed
+ * by whoever started us and nothing was written.) */
+static int close_stdout(int status)
+{
+    int failed = fflush(stdout) != 0 ? errno : 0;
+    if (!failed && ferror(stdout))
+        failed = -1;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed && errno != EBADF)
+        failed = errno ? errno : -1;
+    if (!failed)
+        return status;
+    if (failed > 0)
+        fprintf(stderr, "accsim: standard output: write error: %s\n", strerror(failed));
+    else
+        fprintf(stderr, "accsim: standard output: write error\n");
+    return status ? status : 1;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
@@ -72,8 +107,21 @@ int main(int argc, char **argv)
                             "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);
             return 2;
         }
+        if (check_outputs(&opts) != 0)
+            return 1;
         return commands[i].run(&opts);
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* Before any thread: SIGINT, SIGTERM and SIGHUP remove temporary files and
+     * directories and exit 128 + the signal (accsim/signals.h). */
+    if (accsim_signals_install() != 0) {
+        fprintf(stderr, "accsim: cannot install signal handlers: %s\n", strerror(errno));
+        return 1;
+    }
+    return close_stdout(dispatch(argc, argv));
 }
