@@ -184,9 +184,9 @@ int accsim_outfile_open(accsim_outfile *f, const char *path, accsim_error *err)
     int exists;
     if (resolve_target(path, f->target, sizeof f->target, &st, &exists, err) != 0)
         return -1;
-    if (strlen(f->target) + sizeof ".tmp.XXXXXX" > sizeof f->tmp_path)
+    int n = snprintf(f->tmp_path, sizeof f->tmp_path, "%s.tmp.XXXXXX", f->target);
+    if (n < 0 || (size_t)n >= sizeof f->tmp_path)
         return accsim_fail(err, "%s: path too long", path);
-    snprintf(f->tmp_path, sizeof f->tmp_path, "%s.tmp.XXXXXX", f->target);
     int fd = accsim_cleanup_mkstemp(f->tmp_path, &f->slot);
     if (fd < 0) {
         char dir[ACCSIM_PATH_MAX];

@@ -1,7 +1,9 @@
 # CTest registrations for the fault-injection suite (tests/faults/test_*.py):
 # Python 3 standard-library unittest files that drive the built accsim binary
 # against hostile file-system states and signals. Included from the top-level
-# CMakeLists.txt inside if(ACCSIM_TESTS). One CTest test per file, named
+# CMakeLists.txt inside if(ACCSIM_TESTS). Every file is run as
+#   python3 tests/faults/test_x.py ACCSIM CIFAR_DIR MODEL_DIR
+# (faultlib.main() reads these; so does test_inputs.py). One CTest test per file, named
 # faults_<file> (faults_outputs, faults_inputs, ...), labelled `faults`:
 #
 #   ctest -L faults --output-on-failure
@@ -17,6 +19,9 @@ else()
   get_filename_component(ACCSIM_FAULTS_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10" ABSOLUTE)
 endif()
 
+# The shipped model: test files copy it where they need to break it.
+set(ACCSIM_FAULTS_MODEL "${PROJECT_SOURCE_DIR}/data/lenet5-cifar10")
+
 file(GLOB ACCSIM_FAULT_TEST_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/faults/test_*.py)
 foreach(f ${ACCSIM_FAULT_TEST_FILES})
   get_filename_component(name ${f} NAME_WE)
@@ -24,7 +29,7 @@ foreach(f ${ACCSIM_FAULT_TEST_FILES})
   if(Python3_Interpreter_FOUND)
     add_test(NAME ${test_name}
              COMMAND ${Python3_EXECUTABLE} ${f}
-                     --accsim $<TARGET_FILE:accsim> --data ${ACCSIM_FAULTS_DATA}
+                     $<TARGET_FILE:accsim> ${ACCSIM_FAULTS_DATA} ${ACCSIM_FAULTS_MODEL}
              WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/faults)
   else()
     add_test(NAME ${test_name}

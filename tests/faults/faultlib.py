@@ -5,9 +5,9 @@ Python 3 standard library only. Each test file ends with::
     if __name__ == "__main__":
         faultlib.main()
 
-and is run as ``python3 test_x.py --accsim BIN --data CIFAR_DIR [unittest args]``
+and is run as ``python3 test_x.py ACCSIM CIFAR_DIR MODEL_DIR [unittest args]``
 (tests/faults.cmake does this for every tests/faults/test_*.py). Without the
-CIFAR-10 batches in --data the file prints SKIP and exits 77, which CTest
+CIFAR-10 batches in CIFAR_DIR the file prints SKIP and exits 77, which CTest
 reports as skipped.
 
 What is here:
@@ -33,6 +33,7 @@ import unittest
 
 ACCSIM = os.environ.get("ACCSIM_BIN", "")
 DATA = os.environ.get("ACCSIM_DATA", "")
+MODEL = ""  # a model directory, for tests that need one (default: accsim's own)
 SKIP = 77
 
 
@@ -235,19 +236,32 @@ class FaultTest(unittest.TestCase):
 
 
 def main():
-    """Parses --accsim and --data, skips (exit 77) without the data, then
-    runs the calling file's tests with unittest."""
-    global ACCSIM, DATA
+    """Reads where accsim and the data are, skips (exit 77) without the data,
+    then runs the calling file's tests with unittest. Arguments, as
+    tests/faults.cmake passes them to every test file:
+
+        test_x.py ACCSIM CIFAR_DIR [MODEL_DIR] [unittest arguments]
+
+    (--accsim BIN, --data DIR and --model DIR work too)."""
+    global ACCSIM, DATA, MODEL
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--accsim", default=ACCSIM)
     ap.add_argument("--data", default=DATA)
+    ap.add_argument("--model", default=MODEL)
     args, rest = ap.parse_known_args()
-    ACCSIM, DATA = os.path.abspath(args.accsim), os.path.abspath(args.data) if args.data else ""
+    positional = []
+    while rest and not rest[0].startswith("-") and len(positional) < 3 and (
+            len(positional) < 2 or os.path.isdir(rest[0])):
+        positional.append(rest.pop(0))
+    accsim, data, model = (positional + [None] * 3)[:3]
+    ACCSIM = os.path.abspath(accsim or args.accsim)
+    DATA = os.path.abspath(data or args.data) if (data or args.data) else ""
+    MODEL = os.path.abspath(model or args.model) if (model or args.model) else ""
     os.environ["ACCSIM_BIN"], os.environ["ACCSIM_DATA"] = ACCSIM, DATA
     if not os.access(ACCSIM, os.X_OK):
-        print("accsim binary not found: %r (give --accsim)" % ACCSIM, file=sys.stderr)
+        print("accsim binary not found: %r" % ACCSIM, file=sys.stderr)
         sys.exit(2)
     if not DATA or not os.path.isfile(os.path.join(DATA, "test_batch.bin")):
-        print("SKIP: CIFAR-10 binary batches not found in %r (give --data)" % DATA)
+        print("SKIP: CIFAR-10 binary batches not found in %r" % DATA)
         sys.exit(SKIP)
     unittest.main(module="__main__", argv=[sys.argv[0]] + rest, verbosity=2)

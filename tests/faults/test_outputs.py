@@ -5,7 +5,7 @@ Every test asserts the exit status, the message and the exact state of the
 file system afterwards. Device tests use private nodes made with mknod (root
 only; skipped otherwise), never the system's /dev entries.
 
-    python3 test_outputs.py --accsim build/accsim --data /path/to/cifar10
+    python3 test_outputs.py build/accsim /path/to/cifar10 [MODEL_DIR] [unittest args]
 """
 
 import json
