@@ -70,13 +70,23 @@ int plot_exec(const char *dir, const char *program, const char *script, int *not
         got = read(pfd[0], &cf, sizeof cf);
     while (got < 0 && errno == EINTR);
     close(pfd[0]);
+    /* Wait for the end without reaping, so that the handler never signals a
+     * pid that may have been reused: the child leaves the registry and is
+     * reaped with the signals blocked. */
+    siginfo_t info;
+    int wr;
+    do
+        wr = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
+    while (wr < 0 && errno == EINTR);
     int status = 0;
+    accsim_signals_block(&mask);
+    accsim_cleanup_set_child(0);
     pid_t w;
     do
         w = waitpid(pid, &status, 0);
     while (w < 0 && errno == EINTR);
     int wait_errno = errno;
-    accsim_cleanup_set_child(0);
+    accsim_signals_restore(&mask);
     if (got == (ssize_t)sizeof cf) {
         if (cf.stage == 1)
             return accsim_fail(err, "%s: cannot run %s there: %s", dir, program, strerror(cf.err));

@@ -2,7 +2,9 @@
  * quantized LeNet-5. This file only dispatches to the subcommands. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accsim/fileio.h"
 #include "accsim/signals.h"
@@ -68,10 +70,11 @@ static int check_outputs(const cli_options *opts)
     return 0;
 }
 
-/* Standard output is a result too: a full disk, /dev/full or a closed pipe
- * must not pass as success. (EBADF from the close alone: stdout was closed
- * by whoever started us and nothing was written.) */
-static int close_stdout(int status)
+/* At exit (atexit, as gnulib's close_stdout): standard output is a result
+ * too, so a full disk, /dev/full or a closed pipe must not pass as success.
+ * EBADF from the close alone means stdout was closed by whoever started us
+ * and nothing was written. */
+static void close_stdout(void)
 {
     int failed = fflush(stdout) != 0 ? errno : 0;
     if (!failed && ferror(stdout))
@@ -80,16 +83,22 @@ static int close_stdout(int status)
     if (fclose(stdout) != 0 && !failed && errno != EBADF)
         failed = errno ? errno : -1;
     if (!failed)
-        return status;
+        return;
     if (failed > 0)
         fprintf(stderr, "accsim: standard output: write error: %s\n", strerror(failed));
     else
         fprintf(stderr, "accsim: standard output: write error\n");
-    return status ? status : 1;
+    _exit(1);
 }
 
-static int dispatch(int argc, char **argv)
+int main(int argc, char **argv)
 {
+    /* Before any thread: SIGINT, SIGTERM and SIGHUP remove temporary files and
+     * directories and exit 128 + the signal (accsim/signals.h). */
+    if (accsim_signals_install() != 0 || atexit(close_stdout) != 0) {
+        fprintf(stderr, "accsim: cannot install the exit handlers: %s\n", strerror(errno));
+        return 1;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         cli_usage(argc < 2 ? stderr : stdout);
@@ -113,15 +122,4 @@ static int dispatch(int argc, char **argv)
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);
     return 2;
-}
-
-int main(int argc, char **argv)
-{
-    /* Before any thread: SIGINT, SIGTERM and SIGHUP remove temporary files and
-     * directories and exit 128 + the signal (accsim/signals.h). */
-    if (accsim_signals_install() != 0) {
-        fprintf(stderr, "accsim: cannot install signal handlers: %s\n", strerror(errno));
-        return 1;
-    }
-    return close_stdout(dispatch(argc, argv));
 }

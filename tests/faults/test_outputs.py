@@ -117,7 +117,9 @@ class OutputTargets(FaultTest):
         dev = faultlib.make_device_copy(self.path("null"), "/dev/null")
         before = os.lstat(dev)
         for args in (["run"] + common_args(RUN_SMALL) + ["--json", dev],
-                     ["run"] + common_args(RUN_SMALL) + ["--dump-outputs", dev, "--csv", dev]):
+                     ["run"] + common_args(RUN_SMALL) + ["--dump-outputs", dev, "--json", dev],
+                     ["sweep"] + common_args(RUN_SMALL) + ["--from", "14", "--to", "13", "--csv", dev,
+                                                           "--json", dev]):
             self.assertOk(run(args))
             st = os.lstat(dev)
             self.assertTrue(stat.S_ISCHR(st.st_mode))
@@ -192,9 +194,9 @@ class OutputTargets(FaultTest):
         os.mkdir(self.path("d"))
         before = faultlib.snapshot(self.tmp)
         # the whole training split: doing the work first would time out
-        for opt in ("--json", "--csv", "--dump-outputs"):
+        for cmd, opt in (("run", "--json"), ("run", "--dump-outputs"), ("hist", "--csv")):
             with self.subTest(opt=opt):
-                p = run(["run", "--data", faultlib.DATA, "--engine", "cpu", "--quiet", "--split", "both",
+                p = run([cmd, "--data", faultlib.DATA, "--engine", "cpu", "--quiet", "--split", "both",
                          opt, self.path("d")], timeout=60)
                 self.assertFailedWith(p, self.path("d"), "is a directory", status=1)
         self.assertEqual(faultlib.snapshot(self.tmp), before)
