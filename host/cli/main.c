@@ -70,25 +70,48 @@ static int check_outputs(const cli_options *opts)
     return 0;
 }
 
-/* At exit (atexit, as gnulib's close_stdout): standard output is a result
- * too, so a full disk, /dev/full or a closed pipe must not pass as success.
- * EBADF from the close alone means stdout was closed by whoever started us
- * and nothing was written. */
-static void close_stdout(void)
+/* Standard output is a result too: a full disk, /dev/full or a closed pipe
+ * must not pass as success. Checked when the command returns (while errno
+ * still says why; other libraries' exit handlers may flush stdout first) and
+ * closed at exit (atexit, as gnulib's close_stdout does). EBADF from the close
+ * alone means stdout was closed by whoever started us and nothing was
+ * written. */
+static int stdout_failed;
+
+static void stdout_error(int e)
 {
-    int failed = fflush(stdout) != 0 ? errno : 0;
-    if (!failed && ferror(stdout))
-        failed = -1;
-    errno = 0;
-    if (fclose(stdout) != 0 && !failed && errno != EBADF)
-        failed = errno ? errno : -1;
-    if (!failed)
-        return;
-    if (failed > 0)
-        fprintf(stderr, "accsim: standard output: write error: %s\n", strerror(failed));
+    stdout_failed = 1;
+    if (e > 0)
+        fprintf(stderr, "accsim: standard output: write error: %s\n", strerror(e));
     else
         fprintf(stderr, "accsim: standard output: write error\n");
-    _exit(1);
+}
+
+static int check_stdout(int status)
+{
+    if (fflush(stdout) != 0)
+        stdout_error(errno);
+    else if (ferror(stdout))
+        stdout_error(-1);
+    return stdout_failed && status == 0 ? 1 : status;
+}
+
+static void close_stdout(void)
+{
+    int e = 0;
+    if (fflush(stdout) != 0)
+        e = errno ? errno : -1;
+    else if (ferror(stdout))
+        e = -1;
+    errno = 0;
+    if (fclose(stdout) != 0 && !e && errno != EBADF)
+        e = errno ? errno : -1;
+    if (stdout_failed)
+        return; /* said and counted in the exit status already */
+    if (e) {
+        stdout_error(e);
+        _exit(1);
+    }
 }
 
 int main(int argc, char **argv)
@@ -118,7 +141,7 @@ int main(int argc, char **argv)
         }
         if (check_outputs(&opts) != 0)
             return 1;
-        return commands[i].run(&opts);
+        return check_stdout(commands[i].run(&opts));
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);
     return 2;
