@@ -50,20 +50,34 @@ def common_args(limit=None, engine="cpu"):
     return args
 
 
+def default_signals(ignore=()):
+    """A preexec_fn: SIGINT, SIGTERM and SIGHUP at their default action in the
+    child (a test run from a background job of a script would otherwise pass
+    SIGINT on ignored, and accsim keeps an ignored signal ignored), except
+    the signals in IGNORE, which are ignored."""
+    def reset():
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN if sig in ignore else signal.SIG_DFL)
+    return reset
+
+
 def run(args, timeout=120, env=None, cwd=None, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         umask=-1):
     """Runs accsim ARGS to the end; returns CompletedProcess with text
     stdout/stderr (stdout None when redirected). A run past timeout fails the
     test (subprocess.TimeoutExpired) after killing accsim."""
     return subprocess.run([ACCSIM] + list(args), timeout=timeout, env=env, cwd=cwd, stdin=stdin,
-                          stdout=stdout, stderr=subprocess.PIPE, text=True, umask=umask)
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, umask=umask,
+                          preexec_fn=default_signals())
 
 
-def start(args, env=None, cwd=None, stdout=subprocess.DEVNULL):
+def start(args, env=None, cwd=None, stdout=subprocess.DEVNULL, ignore=()):
     """Starts accsim ARGS in a new session (its own process group, so that
-    os.killpg reaches it and its children like a terminal's Ctrl-C would)."""
+    os.killpg reaches it and its children like a terminal's Ctrl-C would),
+    with the signals in IGNORE ignored and the others at their defaults."""
     return subprocess.Popen([ACCSIM] + list(args), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=stdout, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=stdout, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_signals(ignore))
 
 
 def finish(proc, timeout=60):

@@ -398,6 +398,20 @@ class Interrupts(FaultTest):
     def test_sigterm_during_dump_outputs(self):
         self.interrupt_dump(signal.SIGTERM, 143)
 
+    def test_ignored_sigint_stays_ignored(self):
+        """Started with SIGINT ignored (nohup, a script's background job),
+        accsim keeps ignoring it; SIGTERM still stops it cleanly."""
+        out = self.path("outputs.csv")
+        p = start(["run", "--data", faultlib.DATA, "--engine", "cpu", "--quiet", "--split", "both",
+                   "--dump-outputs", out], ignore=(signal.SIGINT,))
+        self.assertTrue(faultlib.signal_when(p, signal.SIGINT, delay=1.0))
+        time.sleep(0.5)
+        self.assertIsNone(p.poll(), "SIGINT was not ignored")
+        self.assertTrue(faultlib.signal_when(p, signal.SIGTERM))
+        rc, err = finish(p)
+        self.assertEqual(rc, 143, err)
+        self.assertEqual(os.listdir(self.tmp), [])
+
 
 class Gnuplot(FaultTest):
     """gnuplot runs as a child process: interrupts reach it, and its real
