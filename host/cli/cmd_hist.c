@@ -35,9 +35,18 @@ static int write_plots(const char *dir, const sp_hists *hs, accsim_error *err)
 int cmd_hist(const cli_options *opts)
 {
     accsim_error err;
-    an_session s;
-    if (an_open(opts, ACCSIM_SPLIT_TEST, &s, &err) != 0)
+    /* --out DIR: checked before the work, written into a temporary sibling
+     * and renamed into place whole. */
+    accsim_reportdir rd;
+    memset(&rd, 0, sizeof rd);
+    rd.slot = -1;
+    if (opts->out_dir && accsim_reportdir_begin(&rd, opts->out_dir, &err) != 0)
         return cli_error(&err);
+    an_session s;
+    if (an_open(opts, ACCSIM_SPLIT_TEST, &s, &err) != 0) {
+        accsim_reportdir_abort(&rd);
+        return cli_error(&err);
+    }
     int rc = 0;
     accsim_hist_ranges ranges;
     const accsim_baseline *bases[2] = {&s.base[0], &s.base[1]};
@@ -99,10 +108,9 @@ int cmd_hist(const cli_options *opts)
         table_free(&t2);
         if (opts->out_dir) {
             sp_hists hs = {&s, {hist[0], hist[1]}, &ranges, opts->psum};
-            if (accsim_mkdirs(opts->out_dir, &err) != 0 || table_write_both(&ranges_t, opts->out_dir, &err) != 0 ||
-                table_write_both(&bits_t, opts->out_dir, &err) != 0 ||
-                table_write_both(&lin_t, opts->out_dir, &err) != 0 ||
-                write_plots(opts->out_dir, &hs, &err) != 0)
+            if (table_write_both(&ranges_t, rd.tmp, &err) != 0 || table_write_both(&bits_t, rd.tmp, &err) != 0 ||
+                table_write_both(&lin_t, rd.tmp, &err) != 0 || write_plots(rd.tmp, &hs, &err) != 0 ||
+                accsim_reportdir_commit(&rd, &err) != 0)
                 rc = cli_error(&err);
         }
         if (rc == 0 && opts->json_path) {
@@ -118,6 +126,7 @@ int cmd_hist(const cli_options *opts)
             rc = cli_error(&err);
     }
     table_free(&ranges_t), table_free(&bits_t), table_free(&lin_t);
+    accsim_reportdir_abort(&rd); /* nothing left to do after a commit */
     an_close(&s);
     return rc;
 }

@@ -44,14 +44,20 @@ static void uniform(int bits[ACCSIM_LAYERS], int w)
 int cmd_study(const cli_options *opts)
 {
     accsim_error err;
-    const char *dir = opts->out_dir ? opts->out_dir : "study";
+    const char *out = opts->out_dir ? opts->out_dir : "study";
     double t_start = accsim_now();
-    if (accsim_mkdirs(dir, &err) != 0)
+    /* The report is written into a temporary sibling of OUT and renamed into
+     * place when complete; OUT is checked here, before any work. */
+    accsim_reportdir rd;
+    if (accsim_reportdir_begin(&rd, out, &err) != 0)
         return cli_error(&err);
+    const char *dir = rd.tmp;
     an_session s;
     double t0 = accsim_now();
-    if (an_open(opts, ACCSIM_SPLIT_BOTH, &s, &err) != 0)
+    if (an_open(opts, ACCSIM_SPLIT_BOTH, &s, &err) != 0) {
+        accsim_reportdir_abort(&rd);
         return cli_error(&err);
+    }
     double t_baseline = accsim_now() - t0;
     int rc = 0;
     const int from = opts->bits_from, to = opts->bits_to < opts->bits_from ? opts->bits_to : opts->bits_from;
@@ -435,11 +441,14 @@ int cmd_study(const cli_options *opts)
             rc = -1;
         json_object_put(tm);
     }
+    if (rc == 0 && accsim_reportdir_commit(&rd, &err) != 0)
+        rc = -1;
     if (rc != 0)
         rc = cli_error(&err);
     else if (!opts->quiet)
-        fprintf(stderr, "accsim: study written to %s/summary.md in %.1f s\n", dir, accsim_now() - t_start);
+        fprintf(stderr, "accsim: study written to %s/summary.md in %.1f s\n", out, accsim_now() - t_start);
 done:
+    accsim_reportdir_abort(&rd); /* nothing left to do after a commit */
     if (tables_made >= 1)
         table_free(&t_ck);
     if (tables_made >= 2) {

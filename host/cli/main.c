@@ -1,8 +1,13 @@
 /* accsim: bit-exact simulation of narrow saturating accumulators in a
  * quantized LeNet-5. This file only dispatches to the subcommands. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "accsim/fileio.h"
+#include "accsim/signals.h"
 #include "cli/cli.h"
 
 typedef struct command {
@@ -67,8 +72,70 @@ void cli_usage(FILE *out)
             "  --quiet              no progress on stderr\n");
 }
 
+/* Every output file's location is checked before any work: a run that
+ * cannot write its result fails at once, not after the computing. */
+static int check_outputs(const cli_options *opts)
+{
+    const char *paths[] = {opts->json_path, opts->csv_path, opts->dump_outputs};
+    accsim_error err;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (paths[i] && accsim_outfile_check(paths[i], &err) != 0)
+            return cli_error(&err);
+    return 0;
+}
+
+/* Standard output is a result too: a full disk, /dev/full or a closed pipe
+ * must not pass as success. Checked when the command returns (while errno
+ * still says why; other libraries' exit handlers may flush stdout first) and
+ * closed at exit (atexit, as gnulib's close_stdout does). EBADF from the close
+ * alone means stdout was closed by whoever started us and nothing was
+ * written. */
+static int stdout_failed;
+
+static void stdout_error(int e)
+{
+    stdout_failed = 1;
+    if (e > 0)
+        fprintf(stderr, "accsim: standard output: write error: %s\n", strerror(e));
+    else
+        fprintf(stderr, "accsim: standard output: write error\n");
+}
+
+static int check_stdout(int status)
+{
+    if (fflush(stdout) != 0)
+        stdout_error(errno);
+    else if (ferror(stdout))
+        stdout_error(-1);
+    return stdout_failed && status == 0 ? 1 : status;
+}
+
+static void close_stdout(void)
+{
+    int e = 0;
+    if (fflush(stdout) != 0)
+        e = errno ? errno : -1;
+    else if (ferror(stdout))
+        e = -1;
+    errno = 0;
+    if (fclose(stdout) != 0 && !e && errno != EBADF)
+        e = errno ? errno : -1;
+    if (stdout_failed)
+        return; /* said and counted in the exit status already */
+    if (e) {
+        stdout_error(e);
+        _exit(1);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    /* Before any thread: SIGINT, SIGTERM and SIGHUP remove temporary files and
+     * directories and exit 128 + the signal (accsim/signals.h). */
+    if (accsim_signals_install() != 0 || atexit(close_stdout) != 0) {
+        fprintf(stderr, "accsim: cannot install the exit handlers: %s\n", strerror(errno));
+        return 1;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         cli_usage(argc < 2 ? stderr : stdout);
@@ -88,7 +155,9 @@ int main(int argc, char **argv)
                             "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);
             return 2;
         }
-        return commands[i].run(&opts);
+        if (check_outputs(&opts) != 0)
+            return 1;
+        return check_stdout(commands[i].run(&opts));
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);
     return 2;
