@@ -1035,6 +1035,63 @@ Test(network, input_quantize_rules)
     }
 }
 
+/* MAC layers are numbered in manifest order, whatever the order they run in. */
+Test(network, mac_layers_in_manifest_order)
+{
+    rng_state = 55;
+    int8_t w1[6 * 20], w2[4 * 6];
+    for (size_t i = 0; i < sizeof w1; i++)
+        w1[i] = (int8_t)rnd_in(-128, 127);
+    for (size_t i = 0; i < sizeof w2; i++)
+        w2[i] = (int8_t)rnd_in(-128, 127);
+    memfs fs = {0};
+    fs_add(&fs, "w1.npy", ACCSIM_NPY_I1, 2, (size_t[]){6, 20}, w1);
+    fs_add(&fs, "w2.npy", ACCSIM_NPY_I1, 2, (size_t[]){4, 6}, w2);
+    const char *fc1 = "{\"op\": \"fully_connected\", \"name\": \"fc1\", \"input\": \"x\", "
+                      "\"output\": \"h\", \"weights\": \"w1.npy\", "
+                      "\"requantize\": {\"kind\": \"float\", \"scale\": 0.002}}";
+    const char *fc2 = "{\"op\": \"fully_connected\", \"name\": \"fc2\", \"input\": \"h\", "
+                      "\"output\": \"y\", \"weights\": \"w2.npy\", "
+                      "\"requantize\": {\"kind\": \"float\", \"scale\": 0.01}}";
+    char fwd[2048], rev[2048];
+    const char *head = "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\", "
+                       "\"input\": {\"tensor\": \"x\", \"shape\": [20]}, \"output\": \"y\", \"ops\": [";
+    snprintf(fwd, sizeof fwd, "%s%s, %s]}", head, fc1, fc2);
+    snprintf(rev, sizeof rev, "%s%s, %s]}", head, fc2, fc1);
+    accsim_network a, b;
+    parse_ok(&a, fwd, &fs);
+    parse_ok(&b, rev, &fs);
+    cr_assert_str_eq(b.ops[b.mac_ops[0]].name, "fc2");
+    cr_assert_eq(b.exec_order[0], 1, "fc1 runs first");
+    int8_t x[8 * 20];
+    for (size_t i = 0; i < sizeof x; i++)
+        x[i] = (int8_t)rnd_in(-128, 127);
+    int bits_a[2] = {13, 9}, bits_b[2] = {9, 13};
+    accsim_network_config ca = {.bits = bits_a}, cb = {.bits = bits_b};
+    accsim_network_result ra, rb;
+    accsim_error err;
+    cr_assert_eq(accsim_network_result_init(&ra, &a, 8, &err), 0);
+    cr_assert_eq(accsim_network_result_init(&rb, &b, 8, &err), 0);
+    cr_assert_eq(accsim_network_run(&a, &ca, x, 8, &ra, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_network_run(&b, &cb, x, 8, &rb, &err), 0, "%s", err.message);
+    uint32_t events = 0;
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(memcmp(ra.outputs + i * 4, rb.outputs + i * 4, 4), 0);
+        for (int m = 0; m < 2; m++) {
+            cr_assert_eq(ra.saturations[i * 2 + m], rb.saturations[i * 2 + 1 - m]);
+            cr_assert_eq(ra.psum_min[i * 2 + m], rb.psum_min[i * 2 + 1 - m]);
+            cr_assert_eq(ra.out_max[i * 2 + m], rb.out_max[i * 2 + 1 - m]);
+            events += ra.saturations[i * 2 + m];
+        }
+    }
+    cr_assert_gt(events, 0, "the widths should saturate somewhere");
+    accsim_network_result_free(&ra);
+    accsim_network_result_free(&rb);
+    accsim_network_free(&a);
+    accsim_network_free(&b);
+    fs_free(&fs);
+}
+
 /* ---- bad descriptions ----------------------------------------------------------- */
 
 /* Replaces the first occurrence of from with to in a copy of text. */
