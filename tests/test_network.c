@@ -1178,6 +1178,8 @@ Test(network, bad_manifests_name_the_field)
         {"\n}\n", "\n} {}\n", {"invalid JSON"}},
         {"\"groups\": 4,", "\"groups\": 4, \"weight_zero_point\": 3,", {"ops[1] (dw)", "weight_zero_point"}},
         {"\"offset\": -128", "\"offset\": 1.5", {"input", "quantize: offset"}},
+        {"\"groups\": 4,", "\"groups\": 4, \"weights\": \"fc.weights.npy\",", {"\"weights\" appears twice"}},
+        {"\"kernel\": [16, 16]}", "\"kernel\": [16, 16], \"na\\\"me\": 1, \"na\\\"me\": 2}", {"appears twice"}},
     };
     /* An .npy of NaN scales, for the case that names it. */
     double nan_scales[10];
