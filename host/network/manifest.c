@@ -675,10 +675,14 @@ static int parse_op(parser *p, json_object *o, int index)
                 return perr(p, "requantize: scales", "missing");
             if (!v || json_object_get_type(v) != json_type_array || json_object_array_length(v) != 2)
                 return perr(p, "requantize: scales", "expected an array of 2 numbers");
-            for (int i = 0; i < 2; i++)
+            for (int i = 0; i < 2; i++) {
                 if (to_positive(p, "requantize: scales", json_object_array_get_idx(v, (size_t)i),
                                 &op->add_scales[i]) != 0)
                     return -1;
+                /* Bounded so that a1*(x1-z1) + a2*(x2-z2) stays finite. */
+                if (op->add_scales[i] > 4294967296.0)
+                    return perr(p, "requantize: scales", "%g is above 2^32", op->add_scales[i]);
+            }
         } else {
             return perr(p, "requantize: kind", "expected \"fixed\" or \"float\", found \"%s\"", rk);
         }
@@ -770,7 +774,12 @@ static int parse_input(parser *p, json_object *root, accsim_tensor *t)
         q->kind = ACCSIM_QUANT_COURSE;
         if (!has(qo, "scale", &v))
             return perr(p, "quantize: scale", "missing");
-        return to_positive(p, "quantize: scale", v, &q->scale);
+        if (to_positive(p, "quantize: scale", v, &q->scale) != 0)
+            return -1;
+        /* SPEC section 4 computes in float32. */
+        if (q->scale > 1e30)
+            return perr(p, "quantize: scale", "%g is too large for float32 arithmetic", q->scale);
+        return 0;
     }
     if (strcmp(kind, "offset") == 0) {
         static const char *const k[] = {"kind", "offset", NULL};
