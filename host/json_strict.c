@@ -170,11 +170,18 @@ int accsim_json_parse(const char *name, const char *text, size_t size, json_obje
     if (!tok)
         return accsim_fail(err, "%s: out of memory", name);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    /* Include the terminating NUL so a bare literal at the very end (null,
-     * 12) is complete rather than "continue". */
-    json_object *value = json_tokener_parse_ex(tok, text, (int)size + 1);
+    json_object *value = json_tokener_parse_ex(tok, text, (int)size);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t stop = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue && !value) {
+        /* A bare literal at the very end (null, 12) completes only when the
+         * tokener sees the end of input: give it one NUL, without reading
+         * past the caller's buffer. */
+        value = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        if (jerr == json_tokener_success)
+            stop = size;
+    }
     json_tokener_free(tok);
     if (jerr != json_tokener_success) {
         json_object_put(value);

@@ -1175,11 +1175,11 @@ Test(network, bad_manifests_name_the_field)
         {"\"kernel\": [16, 16]}", "\"kernel\": [16, 16], \"padding\": [16, 0, 0, 0]}", {"ops[3] (gap)", "padding"}},
         {"\"name\": \"dw\"", "\"name\": \"conv1\"", {"ops[1] (conv1)", "also the name"}},
         {"\"inputs\": [\"c1\", \"d1\"]", "\"inputs\": [\"c1\"]", {"ops[2] (residual)", "inputs"}},
-        {"\n}\n", "\n} {}\n", {"invalid JSON"}},
+        {"\n}\n", "\n} {}\n", {"unexpected text after the JSON value"}},
         {"\"groups\": 4,", "\"groups\": 4, \"weight_zero_point\": 3,", {"ops[1] (dw)", "weight_zero_point"}},
         {"\"offset\": -128", "\"offset\": 1.5", {"input", "quantize: offset"}},
-        {"\"groups\": 4,", "\"groups\": 4, \"weights\": \"fc.weights.npy\",", {"\"weights\" appears twice"}},
-        {"\"kernel\": [16, 16]}", "\"kernel\": [16, 16], \"na\\\"me\": 1, \"na\\\"me\": 2}", {"appears twice"}},
+        {"\"groups\": 4,", "\"groups\": 4, \"weights\": \"fc.weights.npy\",", {"duplicate key \"weights\""}},
+        {"\"kernel\": [16, 16]}", "\"kernel\": [16, 16], \"na\\\"me\": 1, \"na\\\"me\": 2}", {"duplicate key"}},
     };
     /* An .npy of NaN scales, for the case that names it. */
     double nan_scales[10];
@@ -1198,10 +1198,10 @@ Test(network, bad_manifests_name_the_field)
                            "\"input\": \"f\", \"output\": \"f2\", \"min\": 0, \"max\": 1}");
     EXPECT_BAD(unused, &fs, "ops[5] (spare)", "'f2' is not used");
     free(unused);
-    EXPECT_BAD("{\"format\": \"accsim-network\"", &fs, "invalid JSON");
+    EXPECT_BAD("{\"format\": \"accsim-network\"", &fs, "unexpected end of file");
     EXPECT_BAD("[1, 2]", &fs, "object");
     EXPECT_BAD("{\"format\": \"accsim-network\", \"version\": 1, /* c */ \"layout\": \"NHWC\"}", &fs,
-               "invalid JSON");
+               "comments are not allowed");
     fs_free(&fs);
     free(json.s);
 }

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "accsim/fileio.h"
+#include "accsim/json_strict.h"
 #include "accsim/network.h"
 
 #define MAX_OPS 4096
@@ -1219,68 +1220,6 @@ static int parse_root(parser *p, json_object *root)
     return finalize(p, output_name);
 }
 
-/* json-c keeps the last of duplicated keys silently; a manifest with two
- * "weights" in one op is refused instead. The text is valid JSON here. No
- * object of the format has more than 16 fields, so more than 64 is an error too
- * (and keeps this quadratic check cheap). */
-#define MAX_FIELDS 64
-#define MAX_DEPTH 64
-typedef struct key_frame {
-    bool is_object, want_key;
-    int count;
-    size_t start[MAX_FIELDS], len[MAX_FIELDS];
-} key_frame;
-
-static int check_duplicate_keys(parser *p, const char *json, size_t size)
-{
-    key_frame *stack = malloc(sizeof(key_frame) * MAX_DEPTH);
-    if (!stack)
-        return perr(p, NULL, "out of memory");
-    int depth = 0, rc = 0;
-    for (size_t i = 0; i < size && rc == 0; i++) {
-        char c = json[i];
-        if (c == '{' || c == '[') {
-            if (depth == MAX_DEPTH) {
-                rc = perr(p, NULL, "nested more than %d levels deep", MAX_DEPTH);
-                break;
-            }
-            stack[depth].is_object = c == '{';
-            stack[depth].want_key = c == '{';
-            stack[depth].count = 0;
-            depth++;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        } else if (c == ',' && depth > 0 && stack[depth - 1].is_object) {
-            stack[depth - 1].want_key = true;
-        } else if (c == '"') {
-            size_t start = ++i;
-            while (i < size && json[i] != '"')
-                i += json[i] == '\\' ? 2 : 1;
-            if (depth > 0 && stack[depth - 1].is_object && stack[depth - 1].want_key) {
-                key_frame *f = &stack[depth - 1];
-                size_t len = i - start;
-                for (int k = 0; k < f->count; k++) {
-                    if (f->len[k] == len && memcmp(json + f->start[k], json + start, len) == 0) {
-                        rc = perr(p, NULL, "field \"%.*s\" appears twice in one object (byte %zu)",
-                                  len > 64 ? 64 : (int)len, json + start, start);
-                        break;
-                    }
-                }
-                if (rc == 0 && f->count == MAX_FIELDS)
-                    rc = perr(p, NULL, "an object with more than %d fields (byte %zu)", MAX_FIELDS,
-                              start);
-                if (rc == 0) {
-                    f->start[f->count] = start;
-                    f->len[f->count++] = len;
-                    f->want_key = false;
-                }
-            }
-        }
-    }
-    free(stack);
-    return rc;
-}
-
 int accsim_network_parse(accsim_network *net, const char *json, size_t json_size,
                          const char *label, accsim_network_tensor_fn tensors, void *ctx,
                          accsim_error *err)
@@ -1290,33 +1229,12 @@ int accsim_network_parse(accsim_network *net, const char *json, size_t json_size
                 .net = net};
     if (json_size > MAX_JSON_BYTES)
         return perr(&p, NULL, "larger than %zu bytes", MAX_JSON_BYTES);
-    if (memchr(json, '\0', json_size))
-        return perr(&p, NULL, "holds a NUL byte");
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return perr(&p, NULL, "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *root = json_tokener_parse_ex(tok, json, (int)json_size);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!root || jerr != json_tokener_success) {
-        json_object_put(root);
-        if (jerr == json_tokener_continue)
-            return perr(&p, NULL, "invalid JSON: unexpected end of the text");
-        return perr(&p, NULL, "invalid JSON near byte %zu: %s", end,
-                    json_tokener_error_desc(jerr));
-    }
-    for (size_t i = end; i < json_size; i++) {
-        char ch = json[i];
-        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-            json_object_put(root);
-            return perr(&p, NULL, "unexpected text after the JSON value at byte %zu", i);
-        }
-    }
-    int rc = check_duplicate_keys(&p, json, json_size);
-    if (rc == 0)
-        rc = parse_root(&p, root);
+    /* Strict JSON (no duplicate keys, junk, comments or NaN), with the line
+     * of any fault: the same parser as every other JSON file accsim reads. */
+    json_object *root;
+    if (accsim_json_parse(p.label, json, json_size, &root, err) != 0)
+        return -1;
+    int rc = parse_root(&p, root);
     json_object_put(root);
     free(p.specs);
     if (rc != 0)

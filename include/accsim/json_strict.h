@@ -11,7 +11,7 @@
 
 #include "accsim/error.h"
 
-/* Parses TEXT (SIZE bytes, NUL-terminated as accsim_read_file leaves it) read
+/* Parses TEXT (SIZE bytes; no terminator needed) read
  * from NAME as one JSON value followed only by white space. On success *out
  * holds the value (NULL for a literal null: callers check the type and say
  * what they expected). Errors read "NAME: line 3: trailing comma". */
