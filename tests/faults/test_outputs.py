@@ -261,6 +261,20 @@ class ReportDirectories(FaultTest):
         self.assertIn(".accsim-report", os.listdir(self.path("h")))
         self.assertNoTemps()
 
+    def test_report_from_before_the_marker_is_replaced(self):
+        """A study report written before accsim added .accsim-report (it has
+        summary.md and plots.gp) counts as an earlier report."""
+        out = self.path("h")
+        os.mkdir(out)
+        for name in ("summary.md", "plots.gp", "sweep.csv"):
+            with open(os.path.join(out, name), "w") as f:
+                f.write("old\n")
+        self.assertOk(self.hist(out))
+        names = os.listdir(out)
+        self.assertIn(".accsim-report", names)
+        self.assertNotIn("summary.md", names)
+        self.assertNoTemps()
+
     def test_report_through_symlink_keeps_link(self):
         os.mkdir(self.path("real"))
         link = faultlib.make_symlink("real", self.path("link"))
@@ -476,10 +490,14 @@ class Gnuplot(FaultTest):
         self.assertNotIn("not found", p.stderr)
         self.assertFalse(os.path.lexists(self.path("h")))
 
-    def interrupt_gnuplot(self, sig, status, group):
+    def interrupt_gnuplot(self, sig, status, group, earlier=False):
         pidfile = self.path("gnuplot.pid")
-        env = self.fake('echo $$ > "%s"\nexec sleep 60' % pidfile)
         out = self.path("h")
+        before = None
+        if earlier:
+            self.assertOk(self.hist(out, None))
+            before = faultlib.snapshot(out)
+        env = self.fake('echo $$ > "%s"\nexec sleep 60' % pidfile)
         p = start(["hist"] + common_args(HIST_SMALL) + ["--out", out], env=env)
         sent = faultlib.signal_when(p, sig, lambda: os.path.exists(pidfile) and os.path.getsize(pidfile) > 0,
                                     delay=0.3, group=group, timeout=60)
@@ -493,11 +511,12 @@ class Gnuplot(FaultTest):
             child = int(f.read())
         # accsim stopped and reaped its child before exiting
         self.assertFalse(os.path.exists("/proc/%d" % child), "gnuplot (sleep) still there")
-        self.assertFalse(os.path.lexists(out))
+        # the half-written report (tables, plots.gp) is gone; an earlier one is as it was
+        self.assertEqual(faultlib.snapshot(out), before)
         self.assertNoTemps()
 
     def test_sigterm_to_accsim_stops_gnuplot(self):
-        self.interrupt_gnuplot(signal.SIGTERM, 143, group=False)
+        self.interrupt_gnuplot(signal.SIGTERM, 143, group=False, earlier=True)
 
     def test_sigint_to_accsim_alone_stops_gnuplot(self):
         self.interrupt_gnuplot(signal.SIGINT, 130, group=False)
