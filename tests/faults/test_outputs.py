@@ -224,6 +224,50 @@ class OutputTargets(FaultTest):
         self.assertEqual(os.listdir(ro), [])
 
 
+class FullDisk(FaultTest):
+    """A real file system that fills up (a private 64 KiB tmpfs, root only):
+    the earlier result stays, no temporary file is left, the exit status
+    says so."""
+
+    def setUp(self):
+        super().setUp()
+        self.disk = faultlib.mount_small_tmpfs(self, self.path("disk"))
+
+    def test_file_on_full_disk_keeps_old_result(self):
+        out = os.path.join(self.disk, "outputs.csv")
+        with open(out, "w") as f:
+            f.write("old dump\n")
+        before = faultlib.snapshot(self.disk)
+        # 2000 rows of outputs: far more than the disk holds
+        p = run(["run"] + common_args(2000) + ["--dump-outputs", out, "--json", "-"])
+        self.assertFailedWith(p, out, "write error", "No space left on device", status=1)
+        self.assertEqual(faultlib.snapshot(self.disk), before)
+        self.assertNoTemps(self.disk)
+
+    def test_stdout_to_full_disk_fails(self):
+        faultlib.fill_filesystem(self.disk)
+        for args in (["run"] + common_args(RUN_SMALL),
+                     ["sweep"] + common_args(RUN_SMALL) + ["--from", "16", "--to", "14"],
+                     ["energy", "--bits", "17"]):
+            with self.subTest(command=args[0]):
+                with open(os.path.join(self.disk, "table.txt"), "w") as f:
+                    p = run(args, stdout=f)
+                self.assertFailedWith(p, "standard output", "No space left on device", status=1)
+
+    def test_report_on_full_disk_keeps_earlier_report(self):
+        out = os.path.join(self.disk, "h")
+        os.mkdir(out)
+        for name, text in ((".accsim-report", "old\n"), ("plots.gp", "old\n")):
+            with open(os.path.join(out, name), "w") as f:
+                f.write(text)
+        faultlib.fill_filesystem(self.disk)
+        before = faultlib.snapshot(self.disk)
+        p = run(["hist"] + common_args(HIST_SMALL) + ["--out", out], stdout=subprocess.DEVNULL)
+        self.assertFailedWith(p, "No space left on device", status=1)
+        self.assertEqual(faultlib.snapshot(self.disk), before)
+        self.assertNoTemps(self.disk)
+
+
 class ReportDirectories(FaultTest):
     """study --out / hist --out: a report directory appears whole or not at
     all; only an earlier report (or an empty directory) is ever replaced."""
