@@ -15,6 +15,7 @@ What is here:
   common_args         --data, --engine cpu, --quiet (and --limit)
   FaultTest           a TestCase with a fresh self.tmp, removed afterwards
   make_fifo, make_symlink, make_readonly_dir, make_device_copy, fake_program
+  mount_small_tmpfs, fill_filesystem   a disk that is full
   snapshot            the exact state of a tree (types, modes, contents, link targets)
   temp_leftovers      every *.tmp* / .*.tmp.* / .*.old.* name left under a directory
   wait_for, signal_when
@@ -147,6 +148,43 @@ def make_device_copy(path, original):
         os.mknod(path, 0o666 | stat.S_IFCHR, rdev)
     except PermissionError as e:
         raise unittest.SkipTest("mknod not permitted here: %s" % e)
+    return path
+
+
+def mount_small_tmpfs(testcase, path, size="64k"):
+    """A private tmpfs of SIZE at PATH (made here), unmounted when the test
+    ends: a disk that can be filled. Root only; skips the test where mounting
+    is not allowed (unprivileged containers)."""
+    if not is_root():
+        raise unittest.SkipTest("mounting a small tmpfs needs root")
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % size, "tmpfs", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        raise unittest.SkipTest("cannot mount a tmpfs here: %s" % p.stdout.strip())
+    testcase.addCleanup(subprocess.run, ["umount", "-l", path], check=False)
+    return path
+
+
+def fill_filesystem(directory, name="filler"):
+    """Writes DIRECTORY/NAME until the file system is full (ENOSPC)."""
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    chunk = b"\0" * 4096
+    try:
+        while True:
+            os.write(fd, chunk)
+    except OSError as e:
+        if e.errno != 28:  # ENOSPC
+            raise
+    try:
+        while True:
+            os.write(fd, b"\0")
+    except OSError as e:
+        if e.errno != 28:
+            raise
+    finally:
+        os.close(fd)
     return path
 
 

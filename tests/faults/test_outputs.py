@@ -224,6 +224,50 @@ class OutputTargets(FaultTest):
         self.assertEqual(os.listdir(ro), [])
 
 
+class FullDisk(FaultTest):
+    """A real file system that fills up (a private 64 KiB tmpfs, root only):
+    the earlier result stays, no temporary file is left, the exit status
+    says so."""
+
+    def setUp(self):
+        super().setUp()
+        self.disk = faultlib.mount_small_tmpfs(self, self.path("disk"))
+
+    def test_file_on_full_disk_keeps_old_result(self):
+        out = os.path.join(self.disk, "outputs.csv")
+        with open(out, "w") as f:
+            f.write("old dump\n")
+        before = faultlib.snapshot(self.disk)
+        # 2000 rows of outputs: far more than the disk holds
+        p = run(["run"] + common_args(2000) + ["--dump-outputs", out, "--json", "-"])
+        self.assertFailedWith(p, out, "write error", "No space left on device", status=1)
+        self.assertEqual(faultlib.snapshot(self.disk), before)
+        self.assertNoTemps(self.disk)
+
+    def test_stdout_to_full_disk_fails(self):
+        faultlib.fill_filesystem(self.disk)
+        for args in (["run"] + common_args(RUN_SMALL),
+                     ["sweep"] + common_args(RUN_SMALL) + ["--from", "16", "--to", "14"],
+                     ["energy", "--bits", "17"]):
+            with self.subTest(command=args[0]):
+                with open(os.path.join(self.disk, "table.txt"), "w") as f:
+                    p = run(args, stdout=f)
+                self.assertFailedWith(p, "standard output", "No space left on device", status=1)
+
+    def test_report_on_full_disk_keeps_earlier_report(self):
+        out = os.path.join(self.disk, "h")
+        os.mkdir(out)
+        for name, text in ((".accsim-report", "old\n"), ("plots.gp", "old\n")):
+            with open(os.path.join(out, name), "w") as f:
+                f.write(text)
+        faultlib.fill_filesystem(self.disk)
+        before = faultlib.snapshot(self.disk)
+        p = run(["hist"] + common_args(HIST_SMALL) + ["--out", out], stdout=subprocess.DEVNULL)
+        self.assertFailedWith(p, "No space left on device", status=1)
+        self.assertEqual(faultlib.snapshot(self.disk), before)
+        self.assertNoTemps(self.disk)
+
+
 class ReportDirectories(FaultTest):
     """study --out / hist --out: a report directory appears whole or not at
     all; only an earlier report (or an empty directory) is ever replaced."""
@@ -259,6 +303,20 @@ class ReportDirectories(FaultTest):
         os.mkdir(self.path("h"))
         self.assertOk(self.hist(self.path("h")))
         self.assertIn(".accsim-report", os.listdir(self.path("h")))
+        self.assertNoTemps()
+
+    def test_report_from_before_the_marker_is_replaced(self):
+        """A study report written before accsim added .accsim-report (it has
+        summary.md and plots.gp) counts as an earlier report."""
+        out = self.path("h")
+        os.mkdir(out)
+        for name in ("summary.md", "plots.gp", "sweep.csv"):
+            with open(os.path.join(out, name), "w") as f:
+                f.write("old\n")
+        self.assertOk(self.hist(out))
+        names = os.listdir(out)
+        self.assertIn(".accsim-report", names)
+        self.assertNotIn("summary.md", names)
         self.assertNoTemps()
 
     def test_report_through_symlink_keeps_link(self):
@@ -476,10 +534,14 @@ class Gnuplot(FaultTest):
         self.assertNotIn("not found", p.stderr)
         self.assertFalse(os.path.lexists(self.path("h")))
 
-    def interrupt_gnuplot(self, sig, status, group):
+    def interrupt_gnuplot(self, sig, status, group, earlier=False):
         pidfile = self.path("gnuplot.pid")
-        env = self.fake('echo $$ > "%s"\nexec sleep 60' % pidfile)
         out = self.path("h")
+        before = None
+        if earlier:
+            self.assertOk(self.hist(out, None))
+            before = faultlib.snapshot(out)
+        env = self.fake('echo $$ > "%s"\nexec sleep 60' % pidfile)
         p = start(["hist"] + common_args(HIST_SMALL) + ["--out", out], env=env)
         sent = faultlib.signal_when(p, sig, lambda: os.path.exists(pidfile) and os.path.getsize(pidfile) > 0,
                                     delay=0.3, group=group, timeout=60)
@@ -493,11 +555,12 @@ class Gnuplot(FaultTest):
             child = int(f.read())
         # accsim stopped and reaped its child before exiting
         self.assertFalse(os.path.exists("/proc/%d" % child), "gnuplot (sleep) still there")
-        self.assertFalse(os.path.lexists(out))
+        # the half-written report (tables, plots.gp) is gone; an earlier one is as it was
+        self.assertEqual(faultlib.snapshot(out), before)
         self.assertNoTemps()
 
     def test_sigterm_to_accsim_stops_gnuplot(self):
-        self.interrupt_gnuplot(signal.SIGTERM, 143, group=False)
+        self.interrupt_gnuplot(signal.SIGTERM, 143, group=False, earlier=True)
 
     def test_sigint_to_accsim_alone_stops_gnuplot(self):
         self.interrupt_gnuplot(signal.SIGINT, 130, group=False)
