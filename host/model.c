@@ -352,14 +352,12 @@ static int write_numbers(const char *dir, const char *file, const double *v, siz
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *fp = fopen(path, "w");
-    if (!fp)
-        return accsim_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    accsim_outfile f;
+    if (accsim_outfile_open(&f, path, err) != 0)
+        return -1;
     for (size_t i = 0; i < n; i++)
-        fprintf(fp, "%.18e\n", v[i]);
-    if (fclose(fp) != 0)
-        return accsim_fail(err, "%s: write failed", path);
-    return 0;
+        fprintf(f.fp, "%.18e\n", v[i]);
+    return accsim_outfile_commit(&f, err); /* checks every write, renames into place */
 }
 
 int accsim_model_save(const accsim_model *model, const char *dir, accsim_error *err)
@@ -389,8 +387,12 @@ int accsim_model_save(const accsim_model *model, const char *dir, accsim_error *
                                                              : model->output_scale[k - 1]));
     char path[1200];
     snprintf(path, sizeof path, "%s/scale.json", dir);
-    if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PLAIN) != 0)
-        rc = accsim_fail(err, "%s: cannot write", path);
+    accsim_outfile f;
+    rc = accsim_outfile_open(&f, path, err);
+    if (rc == 0) {
+        fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN), f.fp);
+        rc = accsim_outfile_commit(&f, err);
+    }
     json_object_put(root);
     return rc;
 }
