@@ -110,20 +110,13 @@ static inline int requant(int v, float scale, __global const long *thr)
 
 /* ---- one accumulator step ------------------------------------------------ */
 
-#if PSUM && SERIAL_HIST
-/* CPU devices run a work-group's work-items one after another on one thread,
- * and with the reduction loops not unrolled (UNROLL above) the work-item loop
- * is not the innermost loop, so compilers do not vectorize across it: plain
- * increments of the group's local histogram are safe, and about ten times
- * cheaper than atomics. */
-#define PSUM_COUNT(v)                                                              \
-    do {                                                                           \
-        if (valid) {                                                               \
-            l_psum[bits_needed(v)]++;                                              \
-            l_psum[LIN_BINS + lin_bin((v), hr.psum_lo, hr.psum_shift)]++;          \
-        }                                                                          \
-    } while (0)
-#elif PSUM
+#if PSUM
+/* Atomics even where a work-group runs on one thread (SERIAL_HIST): PoCL may
+ * still put the work-item loop innermost and vectorize across work-items
+ * (seen on an AVX-512 Xeon with PoCL 3.1), and plain increments of one local
+ * bin from several lanes then lose counts. These scalar kernels are the GPU
+ * path; CPUs run kernels/vector_cpu.cl, whose loops keep the work-item loop
+ * outside. */
 #define PSUM_COUNT(v)                                                              \
     do {                                                                           \
         if (valid)                                                                 \
