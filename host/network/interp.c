@@ -1,0 +1,650 @@
+/* The C reference interpreter for network descriptions.
+ *
+ * Like host/cpu/engine_cpu.c it follows the semantics literally, one add at a
+ * time in int64 so that the exact sum is known before it is saturated or
+ * wrapped to the register's width. Each MAC layer gets a plan once per run
+ * (weights in reduction order, tap offsets), shared read-only by the threads;
+ * images are split between threads. */
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accsim/network.h"
+
+/* ---- TFLite fixed-point arithmetic (gemmlowp fixedpoint.h, common.h) ---- */
+
+int32_t accsim_srdhm(int32_t a, int32_t b)
+{
+    bool overflow = a == b && a == INT32_MIN;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* truncating division */
+    return overflow ? INT32_MAX : high;
+}
+
+int32_t accsim_rounding_divide_by_pot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t accsim_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift)
+{
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    /* x * (1 << left) in int32: wraps here where TFLite's would overflow. */
+    int32_t shifted = (int32_t)((uint32_t)x << left);
+    return accsim_rounding_divide_by_pot(accsim_srdhm(shifted, multiplier), right);
+}
+
+int32_t accsim_mbqm_smaller_than_one_exp(int32_t x, int32_t multiplier, int left_shift)
+{
+    return accsim_rounding_divide_by_pot(accsim_srdhm(x, multiplier), -left_shift);
+}
+
+/* ---- Registers ------------------------------------------------------------ */
+
+typedef struct reg {
+    int64_t lo, hi;
+    int bits;
+    bool wrap;
+} reg;
+
+typedef struct stats {
+    uint32_t events;
+    int32_t pmin, pmax; /* every value held (registers start at 0) */
+    int32_t omin, omax; /* final accumulators */
+} stats;
+
+static inline int32_t wrap_to(int64_t v, int bits)
+{
+    uint64_t shifted = (uint64_t)v << (64 - bits);
+    return (int32_t)((int64_t)shifted >> (64 - bits));
+}
+
+static inline int32_t radd(const reg *r, stats *st, int32_t acc, int64_t term)
+{
+    int64_t exact = (int64_t)acc + term;
+    int32_t held;
+    if (exact < r->lo || exact > r->hi) {
+        st->events++;
+        held = r->wrap ? wrap_to(exact, r->bits) : (int32_t)(exact < r->lo ? r->lo : r->hi);
+    } else {
+        held = (int32_t)exact;
+    }
+    if (held < st->pmin)
+        st->pmin = held;
+    if (held > st->pmax)
+        st->pmax = held;
+    return held;
+}
+
+static reg make_reg(int bits, accsim_overflow overflow)
+{
+    return (reg){.lo = -((int64_t)1 << (bits - 1)), .hi = ((int64_t)1 << (bits - 1)) - 1,
+                 .bits = bits, .wrap = overflow == ACCSIM_WRAP};
+}
+
+/* ---- Plans ---------------------------------------------------------------- */
+
+typedef struct mac_plan {
+    int R;             /* reduction positions per output */
+    int32_t *w;        /* [c_out][R] in reduction order */
+    int *dy, *dx;      /* [R] tap position in the window (conv) */
+    ptrdiff_t *off;    /* [R] input offset from the window origin, group 0 */
+    int64_t *wsum;     /* [c_out] sum of the weights over all taps */
+    ptrdiff_t group_stride;
+    reg inner, outer;  /* tile register, outer (or only) register */
+} mac_plan;
+
+static void plan_free(mac_plan *p)
+{
+    free(p->w);
+    free(p->dy);
+    free(p->dx);
+    free(p->off);
+    free(p->wsum);
+}
+
+static int plan_build(const accsim_network *net, const accsim_op *op, int bits, int bits_out,
+                      accsim_overflow overflow, mac_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const accsim_tensor *in = &net->tensors[op->inputs[0]];
+    bool conv = op->kind == ACCSIM_OP_CONV2D;
+    int cg = conv ? op->c_in / op->groups : op->c_in;
+    int kh = conv ? op->kh : 1, kw = conv ? op->kw : 1;
+    size_t R = (size_t)cg * (size_t)kh * (size_t)kw;
+    p->R = (int)R;
+    p->w = malloc(sizeof(int32_t) * R * (size_t)op->c_out + 1);
+    p->dy = malloc(sizeof(int) * R + 1);
+    p->dx = malloc(sizeof(int) * R + 1);
+    p->off = malloc(sizeof(ptrdiff_t) * R + 1);
+    p->wsum = malloc(sizeof(int64_t) * (size_t)op->c_out + 1);
+    if (!p->w || !p->dy || !p->dx || !p->off || !p->wsum) {
+        plan_free(p);
+        return -1;
+    }
+    bool tiled = op->tile > 0;
+    p->inner = make_reg(bits, overflow);
+    p->outer = make_reg(tiled ? bits_out : bits, overflow);
+    if (!conv) {
+        for (size_t r = 0; r < R; r++) {
+            p->dy[r] = p->dx[r] = 0;
+            p->off[r] = (ptrdiff_t)r;
+        }
+        for (int o = 0; o < op->c_out; o++) {
+            int64_t s = 0;
+            for (size_t r = 0; r < R; r++) {
+                int32_t w = op->weights[(size_t)o * R + r];
+                p->w[(size_t)o * R + r] = w;
+                s += w;
+            }
+            p->wsum[o] = s;
+        }
+        return 0;
+    }
+    int H, W, C;
+    if (net->layout == ACCSIM_NHWC) {
+        H = in->dims[0];
+        W = in->dims[1];
+        C = in->dims[2];
+        p->group_stride = cg;
+    } else {
+        C = in->dims[0];
+        H = in->dims[1];
+        W = in->dims[2];
+        p->group_stride = (ptrdiff_t)cg * H * W;
+    }
+    (void)C;
+    size_t r = 0;
+    /* Reduction order: hwc = ky, kx, c (c innermost); chw = c, ky, kx. */
+    for (int a = 0; a < (op->order == ACCSIM_ORDER_HWC ? kh : cg); a++) {
+        for (int b = 0; b < (op->order == ACCSIM_ORDER_HWC ? kw : kh); b++) {
+            for (int d = 0; d < (op->order == ACCSIM_ORDER_HWC ? cg : kw); d++, r++) {
+                int ky, kx, c;
+                if (op->order == ACCSIM_ORDER_HWC) {
+                    ky = a, kx = b, c = d;
+                } else {
+                    c = a, ky = b, kx = d;
+                }
+                p->dy[r] = ky;
+                p->dx[r] = kx;
+                p->off[r] = net->layout == ACCSIM_NHWC
+                                ? ((ptrdiff_t)ky * W + kx) * in->dims[2] + c
+                                : (ptrdiff_t)c * H * W + (ptrdiff_t)ky * W + kx;
+                for (int o = 0; o < op->c_out; o++) {
+                    /* Stored weights: NHWC [o][ky][kx][c], NCHW [o][c][ky][kx]. */
+                    size_t widx = net->layout == ACCSIM_NHWC
+                                      ? (((size_t)o * kh + ky) * kw + kx) * cg + c
+                                      : (((size_t)o * cg + c) * kh + ky) * kw + kx;
+                    p->w[(size_t)o * R + r] = op->weights[widx];
+                }
+            }
+        }
+    }
+    for (int o = 0; o < op->c_out; o++) {
+        int64_t s = 0;
+        for (size_t k = 0; k < R; k++)
+            s += p->w[(size_t)o * R + k];
+        p->wsum[o] = s;
+    }
+    return 0;
+}
+
+/* ---- Ops ------------------------------------------------------------------ */
+
+static inline int8_t clamp8(int64_t v, int lo, int hi)
+{
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
+{
+    if (op->requant.kind == ACCSIM_REQ_FLOAT) {
+        double r = nearbyint((double)acc * op->requant.scale[o]) + zp;
+        return (int8_t)(r < op->clamp_lo ? op->clamp_lo : r > op->clamp_hi ? op->clamp_hi : r);
+    }
+    int64_t r = (int64_t)accsim_multiply_by_quantized_multiplier(acc, op->requant.multiplier[o],
+                                                                  op->requant.shift[o]) + zp;
+    return clamp8(r, op->clamp_lo, op->clamp_hi);
+}
+
+/* One output's accumulation. in is the whole input tensor, base the window
+ * origin's offset (may be negative at borders: only valid taps are read). */
+static inline int32_t mac_output(const accsim_op *op, const mac_plan *p, const int8_t *in,
+                                 ptrdiff_t base, bool interior, int iy0, int ix0, int H, int W,
+                                 int z, int o, stats *st)
+{
+    const int32_t *w = p->w + (size_t)o * (size_t)p->R;
+    const int R = p->R;
+    const bool per_product = op->zp_mode == ACCSIM_ZP_PER_PRODUCT;
+    int32_t outer = 0;
+    if (op->bias && op->bias_first)
+        outer = radd(&p->outer, st, outer, op->bias[o]);
+    if (op->zp_mode == ACCSIM_ZP_FOLDED_FIRST)
+        outer = radd(&p->outer, st, outer, -(int64_t)z * p->wsum[o]);
+    const int zsub = per_product ? z : 0;
+    if (op->tile == 0) {
+        if (interior) {
+            for (int r = 0; r < R; r++)
+                outer = radd(&p->outer, st, outer, (int32_t)(in[base + p->off[r]] - zsub) * w[r]);
+        } else {
+            for (int r = 0; r < R; r++) {
+                int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
+                int32_t v;
+                if (y >= 0 && y < H && x >= 0 && x < W)
+                    v = in[base + p->off[r]];
+                else if (per_product)
+                    continue; /* padding tap: no add at all */
+                else
+                    v = z;
+                outer = radd(&p->outer, st, outer, (v - zsub) * w[r]);
+            }
+        }
+    } else {
+        for (int r0 = 0; r0 < R; r0 += op->tile) {
+            int r1 = R - r0 < op->tile ? R : r0 + op->tile;
+            int32_t t = 0;
+            for (int r = r0; r < r1; r++) {
+                int32_t v;
+                if (interior) {
+                    v = in[base + p->off[r]];
+                } else {
+                    int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
+                    if (y >= 0 && y < H && x >= 0 && x < W)
+                        v = in[base + p->off[r]];
+                    else if (per_product)
+                        continue;
+                    else
+                        v = z;
+                }
+                t = radd(&p->inner, st, t, (v - zsub) * w[r]);
+            }
+            outer = radd(&p->outer, st, outer, t);
+        }
+    }
+    if (op->zp_mode == ACCSIM_ZP_FOLDED_LAST)
+        outer = radd(&p->outer, st, outer, -(int64_t)z * p->wsum[o]);
+    if (op->bias && !op->bias_first)
+        outer = radd(&p->outer, st, outer, op->bias[o]);
+    if (outer < st->omin)
+        st->omin = outer;
+    if (outer > st->omax)
+        st->omax = outer;
+    return outer;
+}
+
+static void run_conv(const accsim_network *net, const accsim_op *op, const mac_plan *plan,
+                     const int8_t *in, int8_t *out, stats *st_out)
+{
+    stats st = *st_out;
+    const accsim_tensor *ti = &net->tensors[op->inputs[0]], *to = &net->tensors[op->output];
+    bool nhwc = net->layout == ACCSIM_NHWC;
+    int H = nhwc ? ti->dims[0] : ti->dims[1], W = nhwc ? ti->dims[1] : ti->dims[2];
+    int C = nhwc ? ti->dims[2] : ti->dims[0];
+    int OH = nhwc ? to->dims[0] : to->dims[1], OW = nhwc ? to->dims[1] : to->dims[2];
+    int z = ti->zero_point, zout = to->zero_point;
+    int per_group = op->c_out / op->groups;
+    for (int o = 0; o < op->c_out; o++) {
+        ptrdiff_t gbase = (ptrdiff_t)(o / per_group) * plan->group_stride;
+        for (int oy = 0; oy < OH; oy++) {
+            int iy0 = oy * op->sh - op->pad_top;
+            for (int ox = 0; ox < OW; ox++) {
+                int ix0 = ox * op->sw - op->pad_left;
+                bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + op->kh <= H && ix0 + op->kw <= W;
+                ptrdiff_t base = gbase + (nhwc ? ((ptrdiff_t)iy0 * W + ix0) * C
+                                               : (ptrdiff_t)iy0 * W + ix0);
+                int32_t acc = mac_output(op, plan, in, base, interior, iy0, ix0, H, W, z, o, &st);
+                size_t oi = nhwc ? ((size_t)oy * OW + ox) * op->c_out + o
+                                 : ((size_t)o * OH + oy) * OW + ox;
+                out[oi] = requantize(op, o, acc, zout);
+            }
+        }
+    }
+    *st_out = st;
+}
+
+static void run_fc(const accsim_network *net, const accsim_op *op, const mac_plan *plan,
+                   const int8_t *in, int8_t *out, stats *st_out)
+{
+    stats st = *st_out;
+    int z = net->tensors[op->inputs[0]].zero_point, zout = net->tensors[op->output].zero_point;
+    for (int o = 0; o < op->c_out; o++) {
+        int32_t acc = mac_output(op, plan, in, 0, true, 0, 0, 1, 1, z, o, &st);
+        out[o] = requantize(op, o, acc, zout);
+    }
+    *st_out = st;
+}
+
+static void run_pool(const accsim_network *net, const accsim_op *op, const int8_t *in, int8_t *out)
+{
+    const accsim_tensor *ti = &net->tensors[op->inputs[0]], *to = &net->tensors[op->output];
+    bool nhwc = net->layout == ACCSIM_NHWC;
+    int H = nhwc ? ti->dims[0] : ti->dims[1], W = nhwc ? ti->dims[1] : ti->dims[2];
+    int C = nhwc ? ti->dims[2] : ti->dims[0];
+    int OH = nhwc ? to->dims[0] : to->dims[1], OW = nhwc ? to->dims[1] : to->dims[2];
+    for (int c = 0; c < C; c++) {
+        for (int oy = 0; oy < OH; oy++) {
+            int iy0 = oy * op->sh - op->pad_top;
+            int y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + op->kh > H ? H : iy0 + op->kh;
+            for (int ox = 0; ox < OW; ox++) {
+                int ix0 = ox * op->sw - op->pad_left;
+                int x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + op->kw > W ? W : ix0 + op->kw;
+                int32_t m = INT32_MIN, sum = 0, count = 0;
+                for (int y = y0; y < y1; y++) {
+                    for (int x = x0; x < x1; x++) {
+                        int32_t v = in[nhwc ? ((size_t)y * W + x) * C + c
+                                            : ((size_t)c * H + y) * W + x];
+                        if (v > m)
+                            m = v;
+                        sum += v;
+                        count++;
+                    }
+                }
+                int32_t r;
+                if (op->kind == ACCSIM_OP_MAX_POOL)
+                    r = m;
+                else /* TFLite: round half away from zero, C division */
+                    r = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                size_t oi = nhwc ? ((size_t)oy * OW + ox) * C + c : ((size_t)c * OH + oy) * OW + ox;
+                out[oi] = clamp8(r, op->clamp_lo, op->clamp_hi);
+            }
+        }
+    }
+}
+
+static void run_add(const accsim_network *net, const accsim_op *op, const int8_t *a,
+                    const int8_t *b, int8_t *out)
+{
+    const accsim_tensor *to = &net->tensors[op->output];
+    int za = net->tensors[op->inputs[0]].zero_point, zb = net->tensors[op->inputs[1]].zero_point;
+    int zo = to->zero_point;
+    for (size_t i = 0; i < to->count; i++) {
+        int64_t r;
+        if (op->add_fixed) {
+            int32_t va = (int32_t)((a[i] - za) * (1 << op->add_left_shift));
+            int32_t vb = (int32_t)((b[i] - zb) * (1 << op->add_left_shift));
+            va = accsim_mbqm_smaller_than_one_exp(va, op->add_in_mult[0], op->add_in_shift[0]);
+            vb = accsim_mbqm_smaller_than_one_exp(vb, op->add_in_mult[1], op->add_in_shift[1]);
+            r = (int64_t)accsim_mbqm_smaller_than_one_exp(va + vb, op->add_out_mult,
+                                                          op->add_out_shift) + zo;
+        } else {
+            double v = nearbyint(op->add_scales[0] * (a[i] - za) + op->add_scales[1] * (b[i] - zb));
+            r = v < -1000 ? -1000 : v > 1000 ? 1000 : (int64_t)v + zo;
+        }
+        out[i] = clamp8(r, op->clamp_lo, op->clamp_hi);
+    }
+}
+
+/* ---- Running -------------------------------------------------------------- */
+
+size_t accsim_network_input_count(const accsim_network *net)
+{
+    return net->tensors[net->input].count;
+}
+
+int accsim_network_result_init(accsim_network_result *res, const accsim_network *net,
+                               size_t count, accsim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->count = count;
+    res->mac_count = net->mac_count;
+    res->output_count = net->tensors[net->output].count;
+    size_t n = count ? count : 1, m = n * (size_t)(net->mac_count ? net->mac_count : 1);
+    res->outputs = malloc(n * res->output_count);
+    res->predictions = malloc(n * sizeof(uint32_t));
+    res->saturations = malloc(m * sizeof(uint32_t));
+    res->out_min = malloc(m * sizeof(int32_t));
+    res->out_max = malloc(m * sizeof(int32_t));
+    res->psum_min = malloc(m * sizeof(int32_t));
+    res->psum_max = malloc(m * sizeof(int32_t));
+    if (!res->outputs || !res->predictions || !res->saturations || !res->out_min ||
+        !res->out_max || !res->psum_min || !res->psum_max) {
+        accsim_network_result_free(res);
+        return accsim_fail(err, "out of memory for the results of %zu images", count);
+    }
+    return 0;
+}
+
+void accsim_network_result_free(accsim_network_result *res)
+{
+    if (!res)
+        return;
+    free(res->outputs);
+    free(res->predictions);
+    free(res->saturations);
+    free(res->out_min);
+    free(res->out_max);
+    free(res->psum_min);
+    free(res->psum_max);
+    memset(res, 0, sizeof *res);
+}
+
+typedef struct run_shared {
+    const accsim_network *net;
+    const int8_t *inputs;
+    mac_plan *plans;  /* [op_count], MAC ops only */
+    size_t *offsets;  /* [tensor_count] arena offsets */
+    size_t arena_size;
+    accsim_network_result *res;
+} run_shared;
+
+typedef struct worker {
+    pthread_t thread;
+    const run_shared *sh;
+    size_t first, end;
+    int failed;
+    bool started;
+} worker;
+
+static void run_image(const run_shared *sh, int8_t *arena, size_t i)
+{
+    const accsim_network *net = sh->net;
+    size_t in_count = net->tensors[net->input].count;
+    const int8_t *input = sh->inputs + i * in_count;
+    accsim_network_result *res = sh->res;
+#define TENSOR(t) ((t) == net->input ? input : arena + sh->offsets[t])
+    for (int k = 0; k < net->op_count; k++) {
+        const accsim_op *op = &net->ops[net->exec_order[k]];
+        const int8_t *in = TENSOR(op->inputs[0]);
+        int8_t *out = arena + sh->offsets[op->output];
+        switch (op->kind) {
+        case ACCSIM_OP_CONV2D:
+        case ACCSIM_OP_FULLY_CONNECTED: {
+            stats st = {.events = 0, .pmin = 0, .pmax = 0, .omin = INT32_MAX, .omax = INT32_MIN};
+            const mac_plan *plan = &sh->plans[net->exec_order[k]];
+            if (op->kind == ACCSIM_OP_CONV2D)
+                run_conv(net, op, plan, in, out, &st);
+            else
+                run_fc(net, op, plan, in, out, &st);
+            size_t s = i * (size_t)net->mac_count + (size_t)op->mac_index;
+            res->saturations[s] = st.events;
+            res->psum_min[s] = st.pmin;
+            res->psum_max[s] = st.pmax;
+            res->out_min[s] = st.omin;
+            res->out_max[s] = st.omax;
+            break;
+        }
+        case ACCSIM_OP_MAX_POOL:
+        case ACCSIM_OP_AVG_POOL:
+            run_pool(net, op, in, out);
+            break;
+        case ACCSIM_OP_ADD:
+            run_add(net, op, in, TENSOR(op->inputs[1]), out);
+            break;
+        case ACCSIM_OP_CLAMP: {
+            size_t n = net->tensors[op->output].count;
+            for (size_t e = 0; e < n; e++)
+                out[e] = clamp8(in[e], op->clamp_lo, op->clamp_hi);
+            break;
+        }
+        case ACCSIM_OP_RESHAPE:
+            memcpy(out, in, net->tensors[op->output].count);
+            break;
+        }
+    }
+    const int8_t *o = TENSOR(net->output);
+#undef TENSOR
+    size_t n = res->output_count;
+    memcpy(res->outputs + i * n, o, n);
+    uint32_t best = 0;
+    for (size_t c = 1; c < n; c++)
+        if (o[c] > o[best])
+            best = (uint32_t)c;
+    res->predictions[i] = best;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    int8_t *arena = malloc(w->sh->arena_size + 1);
+    if (!arena) {
+        w->failed = 1;
+        return NULL;
+    }
+    for (size_t i = w->first; i < w->end; i++)
+        run_image(w->sh, arena, i);
+    free(arena);
+    return NULL;
+}
+
+int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
+                       const int8_t *inputs, size_t count, accsim_network_result *res,
+                       accsim_error *err)
+{
+    if (res->count != count || res->mac_count != net->mac_count ||
+        res->output_count != net->tensors[net->output].count)
+        return accsim_fail(err, "network run: the result was not made for this network and count");
+    for (int m = 0; m < net->mac_count; m++) {
+        const char *name = net->ops[net->mac_ops[m]].name;
+        if (!cfg->bits || cfg->bits[m] < 2 || cfg->bits[m] > 32)
+            return accsim_fail(err, "accumulator width of MAC layer %d (%s): %d is outside 2..32",
+                               m, name, cfg->bits ? cfg->bits[m] : 0);
+        if (cfg->bits_out && (cfg->bits_out[m] < 2 || cfg->bits_out[m] > 32))
+            return accsim_fail(err, "outer register width of MAC layer %d (%s): %d is outside 2..32",
+                               m, name, cfg->bits_out[m]);
+    }
+    run_shared sh = {.net = net, .inputs = inputs, .res = res};
+    sh.plans = calloc((size_t)net->op_count, sizeof *sh.plans);
+    sh.offsets = calloc((size_t)net->tensor_count, sizeof *sh.offsets);
+    if (!sh.plans || !sh.offsets) {
+        free(sh.plans);
+        free(sh.offsets);
+        return accsim_fail(err, "out of memory");
+    }
+    for (int t = 0; t < net->tensor_count; t++) {
+        sh.offsets[t] = sh.arena_size;
+        if (t != net->input)
+            sh.arena_size += net->tensors[t].count;
+    }
+    int rc = 0;
+    uint64_t macs = 0;
+    for (int k = 0; k < net->op_count && rc == 0; k++) {
+        const accsim_op *op = &net->ops[k];
+        if (op->mac_index < 0)
+            continue;
+        int b = cfg->bits[op->mac_index];
+        int bo = cfg->bits_out ? cfg->bits_out[op->mac_index] : b;
+        if (plan_build(net, op, b, bo, cfg->overflow, &sh.plans[k]) != 0)
+            rc = accsim_fail(err, "out of memory");
+        else
+            macs += (uint64_t)sh.plans[k].R * net->tensors[op->output].count;
+    }
+    if (rc == 0 && count > 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t threads = cfg->threads > 0 ? (size_t)cfg->threads
+                         : cores < 1      ? 1
+                         : cores > 64     ? 64
+                                          : (size_t)cores;
+        uint64_t total = macs * count;
+        if (cfg->threads <= 0 && threads > total / 1000000)
+            threads = total / 1000000 ? (size_t)(total / 1000000) : 1;
+        if (threads > count)
+            threads = count;
+        worker *workers = calloc(threads, sizeof *workers);
+        if (!workers) {
+            rc = accsim_fail(err, "out of memory");
+        } else {
+            for (size_t t = 0; t < threads; t++) {
+                worker *w = &workers[t];
+                *w = (worker){.sh = &sh, .first = count * t / threads,
+                              .end = count * (t + 1) / threads};
+                w->started = t > 0 && pthread_create(&w->thread, NULL, work, w) == 0;
+            }
+            int failed = 0;
+            for (size_t t = 0; t < threads; t++) {
+                if (workers[t].started)
+                    pthread_join(workers[t].thread, NULL);
+                else
+                    work(&workers[t]);
+                failed |= workers[t].failed;
+            }
+            free(workers);
+            if (failed)
+                rc = accsim_fail(err, "out of memory in the network interpreter");
+        }
+    }
+    for (int k = 0; k < net->op_count; k++)
+        plan_free(&sh.plans[k]);
+    free(sh.plans);
+    free(sh.offsets);
+    return rc;
+}
+
+int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pixels,
+                                   size_t count, int8_t *out, accsim_error *err)
+{
+    const accsim_tensor *t = &net->tensors[net->input];
+    const accsim_input_quant *q = &net->quantize;
+    if (q->kind == ACCSIM_QUANT_NONE)
+        return accsim_fail(err, "%s: the input states no quantize rule for data-set pixels",
+                           net->name[0] ? net->name : "network");
+    int H, W, C;
+    bool nhwc = net->layout == ACCSIM_NHWC;
+    if (t->ndim == 3) {
+        H = nhwc ? t->dims[0] : t->dims[1];
+        W = nhwc ? t->dims[1] : t->dims[2];
+        C = nhwc ? t->dims[2] : t->dims[0];
+    } else {
+        H = W = 1;
+        C = 1;
+        nhwc = false; /* a flat input takes the record's bytes in order */
+    }
+    size_t n = t->count;
+    int8_t table[16][256];
+    int channels = q->kind == ACCSIM_QUANT_AFFINE ? q->channels : 1;
+    for (int c = 0; c < channels; c++) {
+        for (int p = 0; p < 256; p++) {
+            int64_t v;
+            if (q->kind == ACCSIM_QUANT_COURSE) {
+                v = accsim_quantize_pixel((uint8_t)p, q->scale);
+            } else if (q->kind == ACCSIM_QUANT_OFFSET) {
+                v = p + q->offset;
+            } else {
+                double x = nearbyint(((p / 255.0 - q->mean[c]) / q->std[c]) / q->scale);
+                v = x < -1000 ? -1000 : x > 1000 ? 1000 : (int64_t)x + q->zero_point;
+            }
+            table[c][p] = clamp8(v, -128, 127);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *rec = pixels + i * n;
+        int8_t *dst = out + i * n;
+        for (int c = 0; c < C; c++) {
+            const int8_t *tab = table[channels > 1 ? c : 0];
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    size_t src = ((size_t)c * H + y) * W + x;
+                    size_t di = nhwc ? ((size_t)y * W + x) * C + c : src;
+                    dst[di] = tab[rec[src]];
+                }
+        }
+    }
+    return 0;
+}
