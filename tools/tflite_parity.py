@@ -135,23 +135,27 @@ def run_accsim(np, accsim, imported, data, n, offset):
         if r.returncode != 0:
             raise RuntimeError("accsim failed (exit %d): %s\n%s" % (r.returncode, " ".join(cmd),
                                                                  r.stderr.strip()))
-        rows = {}
-        with open(csv_path, newline="") as f:
-            rd = csv.reader(f)
-            header = next(rd)
-            if header[:4] != ["split", "index", "label", "prediction"]:
-                raise RuntimeError("unexpected CSV header %s" % header)
-            k = len(header) - 4
-            for row in rd:
-                if row[0] != "test":
-                    continue
-                rows[int(row[1])] = [int(v) for v in row[4:4 + k]]
-        missing = [i for i in range(n) if i not in rows]
-        if missing:
-            raise RuntimeError("accsim's CSV lacks %d images (first %d)" % (len(missing), missing[0]))
-        return np.array([rows[i] for i in range(n)], dtype=np.int64), dt
+        return read_outputs_csv(np, csv_path, n, 0), dt
     finally:
         os.unlink(csv_path)
+
+
+def read_outputs_csv(np, csv_path, n, offset):
+    """Outputs of test images offset..offset+n-1 from a --dump-outputs CSV."""
+    rows = {}
+    with open(csv_path, newline="") as f:
+        rd = csv.reader(f)
+        header = next(rd, None)
+        if not header or header[:4] != ["split", "index", "label", "prediction"]:
+            raise RuntimeError("%s: unexpected CSV header %s" % (csv_path, header))
+        k = len(header) - 4
+        for row in rd:
+            if row and row[0] == "test":
+                rows[int(row[1])] = [int(v) for v in row[4:4 + k]]
+    missing = [i for i in range(offset, offset + n) if i not in rows]
+    if missing:
+        raise RuntimeError("%s lacks %d images (first %d)" % (csv_path, len(missing), missing[0]))
+    return np.array([rows[i] for i in range(offset, offset + n)], dtype=np.int64)
 
 
 def compare(np, name, got, truth, labels):
@@ -177,6 +181,8 @@ def main():
     ap.add_argument("--imported", required=True, help="its import (import_tflite.py --out)")
     ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
     ap.add_argument("--accsim", help="the accsim binary")
+    ap.add_argument("--outputs-csv", help="compare this existing --dump-outputs CSV "
+                    "(e.g. from another accsim build) too")
     ap.add_argument("--python-reference", action="store_true",
                     help="compare tools/netdesc_ref.py too (or instead of accsim)")
     ap.add_argument("--limit", type=int, help="first N test images (default all)")
@@ -198,8 +204,9 @@ def main():
     test_batch = os.path.join(args.data, "test_batch.bin")
     if not os.path.isfile(test_batch):
         fail_missing(args, "CIFAR-10 not found in %s" % args.data)
-    if not args.accsim and not args.python_reference:
-        print("error: give --accsim PATH and/or --python-reference", file=sys.stderr)
+    if not args.accsim and not args.python_reference and not args.outputs_csv:
+        print("error: give --accsim PATH, --python-reference or --outputs-csv CSV",
+              file=sys.stderr)
         return 2
     if args.accsim and not os.access(args.accsim, os.X_OK):
         fail_missing(args, "accsim binary %s not found" % args.accsim)
@@ -225,6 +232,9 @@ def main():
             got, dt = run_accsim(np, args.accsim, args.imported, args.data, n, args.offset)
             print("accsim run (--bits 32, cpu): %.1f s" % dt)
             ok = compare(np, "accsim", got, truth, labels) and ok
+        if args.outputs_csv:
+            got = read_outputs_csv(np, args.outputs_csv, n, args.offset)
+            ok = compare(np, os.path.basename(args.outputs_csv), got, truth, labels) and ok
         if args.python_reference:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             import netdesc_ref
@@ -236,7 +246,13 @@ def main():
             ok = compare(np, "netdesc_ref", got, truth, labels) and ok
         if args.xnnpack:
             t0 = time.time()
-            fast = run_tflite(np, Interpreter, OpResolverType, args.model, x, li, False)
+            try:
+                fast = run_tflite(np, Interpreter, OpResolverType, args.model, x, li, False)
+            except (RuntimeError, ValueError) as e:
+                print("TFLite default path (XNNPACK): could not run (%s)"
+                      % str(e).strip().replace("\n", " "))
+                fast = None
+        if args.xnnpack and fast is not None:
             nd = int(np.any(fast != truth, axis=1).sum())
             acc_fast = 100.0 * float((fast.argmax(axis=1) == labels).mean())
             npred = int((fast.argmax(axis=1) != truth.argmax(axis=1)).sum())
