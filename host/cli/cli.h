@@ -78,5 +78,6 @@ int cmd_sweep(const cli_options *opts);
 int cmd_minwidth(const cli_options *opts);
 int cmd_search(const cli_options *opts);
 int cmd_study(const cli_options *opts);
+int cmd_run_network(const cli_options *opts);
 
 #endif

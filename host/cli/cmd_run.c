@@ -149,6 +149,8 @@ static int dump_outputs(const char *path, const cli_context *ctx, const accsim_r
 
 int cmd_run(const cli_options *opts)
 {
+    if (cli_model_is_network(opts))
+        return cmd_run_network(opts);
     accsim_error err;
     cli_context ctx;
     if (cli_context_open(opts, &ctx, &err) != 0)

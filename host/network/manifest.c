@@ -92,19 +92,28 @@ static int to_int(parser *p, const char *field, json_object *v, long long lo, lo
     return 0;
 }
 
-static int get_int(parser *p, json_object *o, const char *key, bool required, long long lo,
-                   long long hi, long long def, int *out)
+/* key in o, named in messages as prefix: key (prefix may be NULL). */
+static int get_int_in(parser *p, json_object *o, const char *prefix, const char *key,
+                      bool required, long long lo, long long hi, long long def, int *out)
 {
     json_object *v;
     long long x = def;
+    char field[96];
+    snprintf(field, sizeof field, "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", key);
     if (!has(o, key, &v)) {
         if (required)
-            return perr(p, key, "missing");
-    } else if (to_int(p, key, v, lo, hi, &x) != 0) {
+            return perr(p, field, "missing");
+    } else if (to_int(p, field, v, lo, hi, &x) != 0) {
         return -1;
     }
     *out = (int)x;
     return 0;
+}
+
+static int get_int(parser *p, json_object *o, const char *key, bool required, long long lo,
+                   long long hi, long long def, int *out)
+{
+    return get_int_in(p, o, NULL, key, required, lo, hi, def, out);
 }
 
 static int to_positive(parser *p, const char *field, json_object *v, double *out)
@@ -637,7 +646,7 @@ static int parse_op(parser *p, json_object *o, int index)
                 return -1;
             op->add_fixed = true;
             int m[2], sft[2], n;
-            if (get_int(p, rq, "left_shift", true, 0, 22, 0, &op->add_left_shift) != 0)
+            if (get_int_in(p, rq, "requantize", "left_shift", true, 0, 22, 0, &op->add_left_shift) != 0)
                 return -1;
             if (!has(rq, "input_multipliers", &v))
                 return perr(p, "requantize: input_multipliers", "missing");
@@ -648,8 +657,8 @@ static int parse_op(parser *p, json_object *o, int index)
             if (get_int_list(p, v, "requantize: input_shifts", 2, 2, -31, 0, sft, &n) != 0)
                 return -1;
             int om, os;
-            if (get_int(p, rq, "output_multiplier", true, 0, 2147483647LL, 0, &om) != 0 ||
-                get_int(p, rq, "output_shift", true, -31, 0, 0, &os) != 0)
+            if (get_int_in(p, rq, "requantize", "output_multiplier", true, 0, 2147483647LL, 0, &om) != 0 ||
+                get_int_in(p, rq, "requantize", "output_shift", true, -31, 0, 0, &os) != 0)
                 return -1;
             for (int i = 0; i < 2; i++) {
                 op->add_in_mult[i] = m[i];
@@ -768,7 +777,7 @@ static int parse_input(parser *p, json_object *root, accsim_tensor *t)
         if (check_keys(p, qo, "quantize", k) != 0)
             return -1;
         q->kind = ACCSIM_QUANT_OFFSET;
-        return get_int(p, qo, "offset", true, -383, 127, 0, &q->offset);
+        return get_int_in(p, qo, "quantize", "offset", true, -383, 127, 0, &q->offset);
     }
     if (strcmp(kind, "affine") == 0) {
         static const char *const k[] = {"kind", "mean", "std", "scale", "zero_point", NULL};
@@ -800,7 +809,7 @@ static int parse_input(parser *p, json_object *root, accsim_tensor *t)
             return perr(p, "quantize: scale", "missing");
         if (to_positive(p, "quantize: scale", v, &q->scale) != 0)
             return -1;
-        return get_int(p, qo, "zero_point", false, -128, 127, 0, &q->zero_point);
+        return get_int_in(p, qo, "quantize", "zero_point", false, -128, 127, 0, &q->zero_point);
     }
     return perr(p, "quantize: kind", "expected \"course\", \"offset\" or \"affine\", found \"%s\"",
                 kind);
