@@ -16,6 +16,7 @@ Writes into OUT_DIR:
   float.tflite      a float32 CONV_2D model, which the importer must reject.
   notflatbuffer.tflite  text.
   truncated.tflite  mixed.tflite cut in the middle of its weights.
+  empty.tflite      no bytes.
 Weights are random (fixed seed); output scales follow a rough magnitude
 estimate so that activations spread over the int8 range.
 """
@@ -391,6 +392,7 @@ def main():
         "float.tflite": make_float(),
         "notflatbuffer.tflite": b"This is not a TFLite model, just some text.\n" * 4,
         "truncated.tflite": mixed[:len(mixed) // 2],
+        "empty.tflite": b"",
     }
     for name, data in files.items():
         with open(os.path.join(out, name), "wb") as f:

@@ -106,11 +106,18 @@ def count_ties(x, bound):
     exact half-integer (where rounding half away from zero and half to even
     differ). Checked exhaustively, in chunks."""
     ties = 0
-    step = 1 << 22
+    step = 1 << 20
+    buf = np.empty(step, dtype=np.float64)
+    fl = np.empty(step, dtype=np.float64)
     for lo in range(-bound, bound + 1, step):
-        a = np.arange(lo, min(lo + step, bound + 1), dtype=np.float64)
-        p = a * x
-        ties += int(np.count_nonzero(p - np.floor(p) == 0.5))
+        n = min(step, bound + 1 - lo)
+        p = buf[:n]
+        p[:] = np.arange(lo, lo + n, dtype=np.float64)
+        np.multiply(p, x, out=p)              # the double product, rounded once
+        f = fl[:n]
+        np.floor(p, out=f)
+        np.subtract(p, f, out=p)
+        ties += int(np.count_nonzero(p == 0.5))
     return ties
 
 
@@ -540,9 +547,17 @@ class Importer:
         # and round() rounds halves away from zero. The description's float
         # requantization is round_half_even((double)acc * x): the same product,
         # a different tie rule, so check that no reachable accumulator is a tie.
+        # Every value any register of the layer can hold, at any width, tiling,
+        # zero-point mode or overflow mode, lies in [-bound, bound]: each product
+        # w * (x - z) lies in [min(w*dlo, w*dhi), max(...)] with dlo <= 0 <= dhi,
+        # so every partial sum lies between the sums of the minima and of the
+        # maxima; folded zero points add the same totals in another order; a
+        # saturated or wrapped register only reaches 2^(B-1) when a sum went past it.
         wd = w.data().astype(np.int64)
-        xmax = max(abs(-128 - in_z), abs(127 - in_z))
-        bound = np.abs(wd).sum(axis=1) * xmax
+        dlo, dhi = -128 - in_z, 127 - in_z
+        hi_sum = np.maximum(wd * dlo, wd * dhi).sum(axis=1)
+        lo_sum = np.minimum(wd * dlo, wd * dhi).sum(axis=1)
+        bound = np.maximum(hi_sum, -lo_sum) + np.abs(wd).sum(axis=1) * abs(in_z)
         if bias is not None:
             bound = bound + np.abs(bias.astype(np.int64))
         effs = []
