@@ -32,6 +32,7 @@ import math
 import os
 import re
 import shutil
+import struct
 import sys
 import tempfile
 
@@ -54,6 +55,8 @@ ACT_NAMES = {v: k for k, v in vars(AFT).items() if not k.startswith("_")}
 NP_TYPES = {TT.INT8: np.int8, TT.INT32: np.int32, TT.UINT8: np.uint8,
             TT.FLOAT32: np.float32, TT.INT16: np.int16, TT.INT64: np.int64,
             TT.FLOAT16: np.float16}
+# Accumulator values the float-requantization tie check may enumerate per layer.
+TIE_CHECK_BUDGET = 1 << 29
 SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, "
              "MAX_POOL_2D, RESHAPE, SOFTMAX (final)")
 
@@ -276,7 +279,6 @@ class Importer:
     def __init__(self, model, name, input_mean=None, input_std=None, allow_ties=False):
         self.model = model
         self.allow_ties = allow_ties
-        self.ties_checked = 0
         m = model.m
         self.name = name
         self.input_mean = input_mean
@@ -548,23 +550,36 @@ class Importer:
         # requantization is round_half_even((double)acc * x): the same product,
         # a different tie rule, so check that no reachable accumulator is a tie.
         # Every value any register of the layer can hold, at any width, tiling,
-        # zero-point mode or overflow mode, lies in [-bound, bound]: each product
-        # w * (x - z) lies in [min(w*dlo, w*dhi), max(...)] with dlo <= 0 <= dhi,
-        # so every partial sum lies between the sums of the minima and of the
-        # maxima; folded zero points add the same totals in another order; a
-        # saturated or wrapped register only reaches 2^(B-1) when a sum went past it.
+        # zero-point mode or overflow mode, lies in [-bound, bound]. A register
+        # holds a sum of some of: the products, the folded constant, the bias.
+        # per_product: each product w*(x-z) lies in [min(w*dlo, w*dhi), max(..)]
+        # with dlo <= 0 <= dhi, so any sum of them lies between the sum of the
+        # minima and the sum of the maxima. folded: products w*x, x in [-128, 127],
+        # likewise, plus the constant -z*sum(w). A saturated or wrapped register
+        # only reaches +-2^(B-1) when some sum went past it, so within the bound.
         wd = w.data().astype(np.int64)
         dlo, dhi = -128 - in_z, 127 - in_z
-        hi_sum = np.maximum(wd * dlo, wd * dhi).sum(axis=1)
-        lo_sum = np.minimum(wd * dlo, wd * dhi).sum(axis=1)
-        bound = np.maximum(hi_sum, -lo_sum) + np.abs(wd).sum(axis=1) * abs(in_z)
+        per_product = np.maximum(np.maximum(wd * dlo, wd * dhi).sum(axis=1),
+                                 -np.minimum(wd * dlo, wd * dhi).sum(axis=1))
+        folded = (np.maximum(np.maximum(wd * -128, wd * 127).sum(axis=1),
+                             -np.minimum(wd * -128, wd * 127).sum(axis=1))
+                  + np.abs(in_z * wd.sum(axis=1)))
+        bound = np.maximum(per_product, folded)
         if bias is not None:
             bound = bound + np.abs(bias.astype(np.int64))
+        bound = np.minimum(bound, 1 << 31)   # registers hold at most 32 bits
+        values = int((2 * bound + 1).sum())
+        if values > TIE_CHECK_BUDGET and not self.allow_ties:
+            raise ImportError_(
+                "%s: checking that no reachable accumulator value is a rounding tie would "
+                "take %d evaluations (more than %d); TFLite rounds the float requantization's "
+                "halves away from zero, the description to even (--allow-rounding-ties "
+                "imports without the check)" % (what, values, TIE_CHECK_BUDGET))
         effs = []
         for c in range(cout):
             fs = float(w.scales[c] if w.scales.size > 1 else w.scales[0])
             eff = float(in_s) * fs / float(out_s)
-            ties = count_ties(eff, int(bound[c]))
+            ties = 0 if self.allow_ties else count_ties(eff, int(bound[c]))
             if ties and not self.allow_ties:
                 raise ImportError_(
                     "%s: output channel %d: %d reachable accumulator values make "
@@ -572,7 +587,6 @@ class Importer:
                     "description's float requantization to even (--allow-rounding-ties "
                     "imports anyway)" % (what, c, ties, eff))
             effs.append(eff)
-        self.ties_checked += 1
         if w.scales.size > 1:
             d["requantize"] = {"kind": "float",
                                "scale": self.save(name + ".scale.npy",
@@ -842,14 +856,12 @@ def import_model(path, out_dir, name=None, input_mean=None, input_std=None,
         manifest = imp.run()
     except ImportError_:
         raise
-    except (IndexError, ValueError, TypeError, AttributeError, OverflowError,
+    except (struct.error, IndexError, ValueError, TypeError, AttributeError, OverflowError,
             UnicodeDecodeError, MemoryError) as e:
+        # The flatbuffers reader follows offsets without checking them: a cut or
+        # corrupted file shows up as a read past the end or a nonsense value.
         raise ImportError_("%s: malformed or truncated flatbuffer (%s: %s)"
                            % (path, type(e).__name__, e))
-    except Exception as e:  # struct.error and other parse failures
-        if type(e).__name__ == "error":
-            raise ImportError_("%s: malformed or truncated flatbuffer (%s)" % (path, e))
-        raise
     write_atomic(out_dir, manifest, imp.files)
     return manifest
 
