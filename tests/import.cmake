@@ -34,6 +34,12 @@ endmacro()
 accsim_import_test(import_pytools_setup "${PROJECT_SOURCE_DIR}/tools/setup-python-tools.sh")
 set_tests_properties(import_pytools_setup PROPERTIES FIXTURES_SETUP accsim_import_pytools)
 
+# The importer's arithmetic (QuantizeMultiplier, activation ranges, tie counting)
+# and netdesc_ref's fixed-point helpers on hand-computed cases.
+accsim_import_test(import_unit
+  "${ACCSIM_IMPORT_CHECK}" run "${PROJECT_SOURCE_DIR}/tests/test_import_tflite.py")
+set_tests_properties(import_unit PROPERTIES FIXTURES_REQUIRED accsim_import_pytools)
+
 # Small models made at test time (tests/make_tflite_models.py).
 accsim_import_test(import_make_models
   "${ACCSIM_IMPORT_CHECK}" run "${PROJECT_SOURCE_DIR}/tests/make_tflite_models.py"
