@@ -851,8 +851,8 @@ def import_model(path, out_dir, name=None, input_mean=None, input_std=None,
     model = Model(path)
     if name is None:
         name = sanitize(os.path.splitext(os.path.basename(path))[0])
-    imp = Importer(model, name, input_mean, input_std, allow_ties)
     try:
+        imp = Importer(model, name, input_mean, input_std, allow_ties)
         manifest = imp.run()
     except ImportError_:
         raise
