@@ -985,6 +985,113 @@ Test(network, example_loads_from_a_directory)
     free(json.s);
 }
 
+Test(network, input_quantize_rules)
+{
+    for (int nhwc = 0; nhwc < 2; nhwc++) {
+        for (int kind = 0; kind < 3; kind++) {
+            sbuf j = {0};
+            sb_printf(&j, "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"%s\", "
+                      "\"input\": {\"tensor\": \"x\", \"shape\": %s, \"quantize\": ",
+                      nhwc ? "NHWC" : "NCHW", nhwc ? "[2, 4, 3]" : "[3, 2, 4]");
+            if (kind == 0)
+                sb_printf(&j, "{\"kind\": \"offset\", \"offset\": -100}");
+            else if (kind == 1)
+                sb_printf(&j, "{\"kind\": \"course\", \"scale\": 37.5}");
+            else
+                sb_printf(&j, "{\"kind\": \"affine\", \"mean\": [0.4914, 0.4822, 0.4465], "
+                          "\"std\": [0.247, 0.243, 0.261], \"scale\": 0.0187, \"zero_point\": -3}");
+            sb_printf(&j, "}, \"output\": \"y\", \"ops\": [{\"op\": \"clamp\", \"name\": \"c\", "
+                      "\"input\": \"x\", \"output\": \"y\", \"min\": -128, \"max\": 127}]}");
+            accsim_network net;
+            parse_ok(&net, j.s, NULL);
+            uint8_t pix[2 * 24];
+            int8_t q[2 * 24];
+            for (int i = 0; i < 48; i++)
+                pix[i] = (uint8_t)(i * 53 + 7);
+            pix[5] = 0, pix[6] = 255, pix[7] = 128;
+            accsim_error err;
+            cr_assert_eq(accsim_network_quantize_images(&net, pix, 2, q, &err), 0, "%s", err.message);
+            const double mean[3] = {0.4914, 0.4822, 0.4465}, sd[3] = {0.247, 0.243, 0.261};
+            for (int i = 0; i < 2; i++)
+                for (int c = 0; c < 3; c++)
+                    for (int y = 0; y < 2; y++)
+                        for (int x = 0; x < 4; x++) {
+                            uint8_t p = pix[i * 24 + (c * 2 + y) * 4 + x];
+                            long want;
+                            if (kind == 0)
+                                want = p - 100;
+                            else if (kind == 1)
+                                want = accsim_quantize_pixel(p, 37.5);
+                            else
+                                want = lrint(((p / 255.0 - mean[c]) / sd[c]) / 0.0187) - 3;
+                            want = want < -128 ? -128 : want > 127 ? 127 : want;
+                            int at = nhwc ? (y * 4 + x) * 3 + c : (c * 2 + y) * 4 + x;
+                            cr_assert_eq(q[i * 24 + at], want, "kind %d nhwc %d (%d,%d,%d)", kind,
+                                         nhwc, c, y, x);
+                        }
+            accsim_network_free(&net);
+            free(j.s);
+        }
+    }
+}
+
+/* MAC layers are numbered in manifest order, whatever the order they run in. */
+Test(network, mac_layers_in_manifest_order)
+{
+    rng_state = 55;
+    int8_t w1[6 * 20], w2[4 * 6];
+    for (size_t i = 0; i < sizeof w1; i++)
+        w1[i] = (int8_t)rnd_in(-128, 127);
+    for (size_t i = 0; i < sizeof w2; i++)
+        w2[i] = (int8_t)rnd_in(-128, 127);
+    memfs fs = {0};
+    fs_add(&fs, "w1.npy", ACCSIM_NPY_I1, 2, (size_t[]){6, 20}, w1);
+    fs_add(&fs, "w2.npy", ACCSIM_NPY_I1, 2, (size_t[]){4, 6}, w2);
+    const char *fc1 = "{\"op\": \"fully_connected\", \"name\": \"fc1\", \"input\": \"x\", "
+                      "\"output\": \"h\", \"weights\": \"w1.npy\", "
+                      "\"requantize\": {\"kind\": \"float\", \"scale\": 0.002}}";
+    const char *fc2 = "{\"op\": \"fully_connected\", \"name\": \"fc2\", \"input\": \"h\", "
+                      "\"output\": \"y\", \"weights\": \"w2.npy\", "
+                      "\"requantize\": {\"kind\": \"float\", \"scale\": 0.01}}";
+    char fwd[2048], rev[2048];
+    const char *head = "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\", "
+                       "\"input\": {\"tensor\": \"x\", \"shape\": [20]}, \"output\": \"y\", \"ops\": [";
+    snprintf(fwd, sizeof fwd, "%s%s, %s]}", head, fc1, fc2);
+    snprintf(rev, sizeof rev, "%s%s, %s]}", head, fc2, fc1);
+    accsim_network a, b;
+    parse_ok(&a, fwd, &fs);
+    parse_ok(&b, rev, &fs);
+    cr_assert_str_eq(b.ops[b.mac_ops[0]].name, "fc2");
+    cr_assert_eq(b.exec_order[0], 1, "fc1 runs first");
+    int8_t x[8 * 20];
+    for (size_t i = 0; i < sizeof x; i++)
+        x[i] = (int8_t)rnd_in(-128, 127);
+    int bits_a[2] = {13, 9}, bits_b[2] = {9, 13};
+    accsim_network_config ca = {.bits = bits_a}, cb = {.bits = bits_b};
+    accsim_network_result ra, rb;
+    accsim_error err;
+    cr_assert_eq(accsim_network_result_init(&ra, &a, 8, &err), 0);
+    cr_assert_eq(accsim_network_result_init(&rb, &b, 8, &err), 0);
+    cr_assert_eq(accsim_network_run(&a, &ca, x, 8, &ra, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_network_run(&b, &cb, x, 8, &rb, &err), 0, "%s", err.message);
+    uint32_t events = 0;
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(memcmp(ra.outputs + i * 4, rb.outputs + i * 4, 4), 0);
+        for (int m = 0; m < 2; m++) {
+            cr_assert_eq(ra.saturations[i * 2 + m], rb.saturations[i * 2 + 1 - m]);
+            cr_assert_eq(ra.psum_min[i * 2 + m], rb.psum_min[i * 2 + 1 - m]);
+            cr_assert_eq(ra.out_max[i * 2 + m], rb.out_max[i * 2 + 1 - m]);
+            events += ra.saturations[i * 2 + m];
+        }
+    }
+    cr_assert_gt(events, 0, "the widths should saturate somewhere");
+    accsim_network_result_free(&ra);
+    accsim_network_result_free(&rb);
+    accsim_network_free(&a);
+    accsim_network_free(&b);
+    fs_free(&fs);
+}
+
 /* ---- bad descriptions ----------------------------------------------------------- */
 
 /* Replaces the first occurrence of from with to in a copy of text. */
@@ -1071,6 +1178,8 @@ Test(network, bad_manifests_name_the_field)
         {"\n}\n", "\n} {}\n", {"invalid JSON"}},
         {"\"groups\": 4,", "\"groups\": 4, \"weight_zero_point\": 3,", {"ops[1] (dw)", "weight_zero_point"}},
         {"\"offset\": -128", "\"offset\": 1.5", {"input", "quantize: offset"}},
+        {"\"groups\": 4,", "\"groups\": 4, \"weights\": \"fc.weights.npy\",", {"\"weights\" appears twice"}},
+        {"\"kernel\": [16, 16]}", "\"kernel\": [16, 16], \"na\\\"me\": 1, \"na\\\"me\": 2}", {"appears twice"}},
     };
     /* An .npy of NaN scales, for the case that names it. */
     double nan_scales[10];
@@ -1258,7 +1367,9 @@ Test(network, cli_runs_a_description)
              dir, data, dir);
     int rc = testdata_run_cli(args, out, sizeof out);
     cr_assert_eq(rc, 0, "%s", out);
-    cr_assert_not_null(strstr(out, "residual") == NULL ? strstr(out, "conv1") : out, "%s", out);
+    cr_assert_not_null(strstr(out, "accuracy"), "%s", out);
+    cr_assert_not_null(strstr(out, "conv1"), "%s", out);
+    cr_assert_null(strstr(out, "residual"), "only MAC layers are listed: %s", out);
     char path[1200];
     snprintf(path, sizeof path, "%s/o.csv", dir);
     char *csv;

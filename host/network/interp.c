@@ -215,6 +215,67 @@ static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
     return clamp8(r, op->clamp_lo, op->clamp_hi);
 }
 
+/* Adds the products of reduction positions [r0, r1) into acc through register
+ * rg. Fast path: the running sum in int64 with its extremes; when it never
+ * left the register's range, no add saturated or wrapped and the values held
+ * were exactly those running sums. Otherwise the positions are redone one add
+ * at a time. Either way the result and statistics are those of the one-add-
+ * at-a-time definition. */
+static inline int32_t sum_range(const accsim_op *op, const mac_plan *p, const reg *rg, stats *st,
+                                int32_t acc, const int8_t *in, ptrdiff_t base, bool interior,
+                                int iy0, int ix0, int H, int W, int z, const int32_t *w, int r0,
+                                int r1)
+{
+    const bool per_product = op->zp_mode == ACCSIM_ZP_PER_PRODUCT;
+    const int zsub = per_product ? z : 0;
+    const ptrdiff_t *off = p->off;
+    int64_t s = acc, mn = acc, mx = acc;
+    if (interior) {
+        for (int r = r0; r < r1; r++) {
+            s += (int32_t)(in[base + off[r]] - zsub) * w[r];
+            mn = s < mn ? s : mn;
+            mx = s > mx ? s : mx;
+        }
+    } else {
+        for (int r = r0; r < r1; r++) {
+            int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
+            int32_t v;
+            if (y >= 0 && y < H && x >= 0 && x < W)
+                v = in[base + off[r]];
+            else if (per_product)
+                continue; /* padding tap: no add at all */
+            else
+                v = z;
+            s += (v - zsub) * w[r];
+            mn = s < mn ? s : mn;
+            mx = s > mx ? s : mx;
+        }
+    }
+    if (mn >= rg->lo && mx <= rg->hi) {
+        if (mn < st->pmin)
+            st->pmin = (int32_t)mn;
+        if (mx > st->pmax)
+            st->pmax = (int32_t)mx;
+        return (int32_t)s;
+    }
+    for (int r = r0; r < r1; r++) {
+        int32_t v;
+        if (interior) {
+            v = in[base + off[r]];
+        } else {
+            int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
+            if (y >= 0 && y < H && x >= 0 && x < W)
+                v = in[base + off[r]];
+            else if (per_product)
+                continue;
+            else
+                v = z;
+        }
+        acc = radd(rg, st, acc, (v - zsub) * w[r]);
+    }
+    return acc;
+}
+
 /* One output's accumulation. in is the whole input tensor, base the window
  * origin's offset (may be negative at borders: only valid taps are read). */
 static inline int32_t mac_output(const accsim_op *op, const mac_plan *p, const int8_t *in,
@@ -223,49 +284,19 @@ static inline int32_t mac_output(const accsim_op *op, const mac_plan *p, const i
 {
     const int32_t *w = p->w + (size_t)o * (size_t)p->R;
     const int R = p->R;
-    const bool per_product = op->zp_mode == ACCSIM_ZP_PER_PRODUCT;
     int32_t outer = 0;
     if (op->bias && op->bias_first)
         outer = radd(&p->outer, st, outer, op->bias[o]);
     if (op->zp_mode == ACCSIM_ZP_FOLDED_FIRST)
         outer = radd(&p->outer, st, outer, -(int64_t)z * p->wsum[o]);
-    const int zsub = per_product ? z : 0;
     if (op->tile == 0) {
-        if (interior) {
-            for (int r = 0; r < R; r++)
-                outer = radd(&p->outer, st, outer, (int32_t)(in[base + p->off[r]] - zsub) * w[r]);
-        } else {
-            for (int r = 0; r < R; r++) {
-                int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
-                int32_t v;
-                if (y >= 0 && y < H && x >= 0 && x < W)
-                    v = in[base + p->off[r]];
-                else if (per_product)
-                    continue; /* padding tap: no add at all */
-                else
-                    v = z;
-                outer = radd(&p->outer, st, outer, (v - zsub) * w[r]);
-            }
-        }
+        outer = sum_range(op, p, &p->outer, st, outer, in, base, interior, iy0, ix0, H, W, z, w,
+                          0, R);
     } else {
         for (int r0 = 0; r0 < R; r0 += op->tile) {
             int r1 = R - r0 < op->tile ? R : r0 + op->tile;
-            int32_t t = 0;
-            for (int r = r0; r < r1; r++) {
-                int32_t v;
-                if (interior) {
-                    v = in[base + p->off[r]];
-                } else {
-                    int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
-                    if (y >= 0 && y < H && x >= 0 && x < W)
-                        v = in[base + p->off[r]];
-                    else if (per_product)
-                        continue;
-                    else
-                        v = z;
-                }
-                t = radd(&p->inner, st, t, (v - zsub) * w[r]);
-            }
+            int32_t t = sum_range(op, p, &p->inner, st, 0, in, base, interior, iy0, ix0, H, W, z,
+                                  w, r0, r1);
             outer = radd(&p->outer, st, outer, t);
         }
     }

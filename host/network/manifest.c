@@ -675,10 +675,14 @@ static int parse_op(parser *p, json_object *o, int index)
                 return perr(p, "requantize: scales", "missing");
             if (!v || json_object_get_type(v) != json_type_array || json_object_array_length(v) != 2)
                 return perr(p, "requantize: scales", "expected an array of 2 numbers");
-            for (int i = 0; i < 2; i++)
+            for (int i = 0; i < 2; i++) {
                 if (to_positive(p, "requantize: scales", json_object_array_get_idx(v, (size_t)i),
                                 &op->add_scales[i]) != 0)
                     return -1;
+                /* Bounded so that a1*(x1-z1) + a2*(x2-z2) stays finite. */
+                if (op->add_scales[i] > 4294967296.0)
+                    return perr(p, "requantize: scales", "%g is above 2^32", op->add_scales[i]);
+            }
         } else {
             return perr(p, "requantize: kind", "expected \"fixed\" or \"float\", found \"%s\"", rk);
         }
@@ -770,7 +774,12 @@ static int parse_input(parser *p, json_object *root, accsim_tensor *t)
         q->kind = ACCSIM_QUANT_COURSE;
         if (!has(qo, "scale", &v))
             return perr(p, "quantize: scale", "missing");
-        return to_positive(p, "quantize: scale", v, &q->scale);
+        if (to_positive(p, "quantize: scale", v, &q->scale) != 0)
+            return -1;
+        /* SPEC section 4 computes in float32. */
+        if (q->scale > 1e30)
+            return perr(p, "quantize: scale", "%g is too large for float32 arithmetic", q->scale);
+        return 0;
     }
     if (strcmp(kind, "offset") == 0) {
         static const char *const k[] = {"kind", "offset", NULL};
@@ -1210,6 +1219,68 @@ static int parse_root(parser *p, json_object *root)
     return finalize(p, output_name);
 }
 
+/* json-c keeps the last of duplicated keys silently; a manifest with two
+ * "weights" in one op is refused instead. The text is valid JSON here. No
+ * object of the format has more than 16 fields, so more than 64 is an error too
+ * (and keeps this quadratic check cheap). */
+#define MAX_FIELDS 64
+#define MAX_DEPTH 64
+typedef struct key_frame {
+    bool is_object, want_key;
+    int count;
+    size_t start[MAX_FIELDS], len[MAX_FIELDS];
+} key_frame;
+
+static int check_duplicate_keys(parser *p, const char *json, size_t size)
+{
+    key_frame *stack = malloc(sizeof(key_frame) * MAX_DEPTH);
+    if (!stack)
+        return perr(p, NULL, "out of memory");
+    int depth = 0, rc = 0;
+    for (size_t i = 0; i < size && rc == 0; i++) {
+        char c = json[i];
+        if (c == '{' || c == '[') {
+            if (depth == MAX_DEPTH) {
+                rc = perr(p, NULL, "nested more than %d levels deep", MAX_DEPTH);
+                break;
+            }
+            stack[depth].is_object = c == '{';
+            stack[depth].want_key = c == '{';
+            stack[depth].count = 0;
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth > 0 && stack[depth - 1].is_object) {
+            stack[depth - 1].want_key = true;
+        } else if (c == '"') {
+            size_t start = ++i;
+            while (i < size && json[i] != '"')
+                i += json[i] == '\\' ? 2 : 1;
+            if (depth > 0 && stack[depth - 1].is_object && stack[depth - 1].want_key) {
+                key_frame *f = &stack[depth - 1];
+                size_t len = i - start;
+                for (int k = 0; k < f->count; k++) {
+                    if (f->len[k] == len && memcmp(json + f->start[k], json + start, len) == 0) {
+                        rc = perr(p, NULL, "field \"%.*s\" appears twice in one object (byte %zu)",
+                                  len > 64 ? 64 : (int)len, json + start, start);
+                        break;
+                    }
+                }
+                if (rc == 0 && f->count == MAX_FIELDS)
+                    rc = perr(p, NULL, "an object with more than %d fields (byte %zu)", MAX_FIELDS,
+                              start);
+                if (rc == 0) {
+                    f->start[f->count] = start;
+                    f->len[f->count++] = len;
+                    f->want_key = false;
+                }
+            }
+        }
+    }
+    free(stack);
+    return rc;
+}
+
 int accsim_network_parse(accsim_network *net, const char *json, size_t json_size,
                          const char *label, accsim_network_tensor_fn tensors, void *ctx,
                          accsim_error *err)
@@ -1243,7 +1314,9 @@ int accsim_network_parse(accsim_network *net, const char *json, size_t json_size
             return perr(&p, NULL, "unexpected text after the JSON value at byte %zu", i);
         }
     }
-    int rc = parse_root(&p, root);
+    int rc = check_duplicate_keys(&p, json, json_size);
+    if (rc == 0)
+        rc = parse_root(&p, root);
     json_object_put(root);
     free(p.specs);
     if (rc != 0)
