@@ -27,8 +27,22 @@ check='import numpy, tflite, flatbuffers; from ai_edge_litert import interpreter
 
 skip() { echo "SKIP: setup-python-tools: $*" >&2; exit 77; }
 
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
-   "$venv/bin/python" -c "$check" 2>/dev/null; then
+ready() {
+  [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+    "$venv/bin/python" -c "$check" 2>/dev/null
+}
+if ready; then
+  echo "$venv/bin/python"
+  exit 0
+fi
+
+# One setup at a time for this environment (parallel tests, two shells).
+mkdir -p "$(dirname "$venv")"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$venv.lock"
+  flock 9
+fi
+if ready; then   # another setup finished it while this one waited
   echo "$venv/bin/python"
   exit 0
 fi
