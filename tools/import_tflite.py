@@ -14,10 +14,13 @@ its input, the int8 logits). Fused activations NONE, RELU, RELU6, RELU_N1_TO_1
 become clamps in quantized terms.
 
 Requantization parameters are computed as TFLite computes them at Prepare time
-(kernel_util.cc PopulateConvolutionQuantizationParams and
-GetQuantizedConvolutionMultipler, quantization_util.cc QuantizeMultiplier,
-add.cc Prepare for int8, kernel_util.cc CalculateActivationRangeQuantized), in
-the default double-rounding build (TFLITE_SINGLE_ROUNDING unset).
+(kernel_util.cc PopulateConvolutionQuantizationParams, quantization_util.cc
+QuantizeMultiplier, add.cc Prepare for int8, kernel_util.cc
+CalculateActivationRangeQuantized), in the default double-rounding build
+(TFLITE_SINGLE_ROUNDING unset). FULLY_CONNECTED is the exception: its int8
+reference kernels requantize in double (round(acc * s_in * s_w / s_out)), so it
+is imported as float requantization, after checking that no reachable
+accumulator value is a rounding tie (docs/import.md).
 
 The output directory is written atomically: built in a temporary sibling
 directory and renamed into place. An existing non-empty DIR is replaced only
