@@ -17,6 +17,9 @@ Other side: `accsim run --model DIR --bits 32 --limit N --engine cpu --quiet
 --python-reference, tools/netdesc_ref.py (NumPy, exact sums) instead of accsim.
 Both may be given: then each is compared with TFLite.
 
+--localize N compares every op's output on the first N images (each op fed TFLite's
+own inputs), to find where a difference starts.
+
 --xnnpack also runs the interpreter's default CPU path (XNNPACK delegate) and
 counts the images whose logits differ from the reference kernels' (reported,
 not a failure).
@@ -105,6 +108,44 @@ def run_tflite(np, Interpreter, OpResolverType, model_path, x_nhwc, logits_index
     return np.concatenate(outs)
 
 
+def localize(np, Interpreter, OpResolverType, model_path, imported, pixels, x_nhwc):
+    """Per op of the import: how many output values netdesc_ref computes differently
+    from TFLite's reference kernels when both start from TFLite's inputs to that op.
+    The description's tensor of each TFLite tensor comes from re-running the
+    importer (deterministic) on the model."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import import_tflite
+    import netdesc_ref
+    imp = import_tflite.Importer(import_tflite.Model(model_path), "localize")
+    imp.run()
+    by_name = {name: idx for idx, name in imp.names.items()}
+    it = Interpreter(model_path=model_path, experimental_preserve_all_tensors=True,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+    truth = {}
+    for k in range(len(x_nhwc)):
+        it.set_tensor(inp["index"], x_nhwc[k:k + 1].astype(np.int8))
+        it.invoke()
+        for name, idx in by_name.items():
+            truth.setdefault(name, []).append(np.array(it.get_tensor(idx)).reshape(-1))
+    net = netdesc_ref.Net(imported)
+    rows = []
+
+    def observe(op, y):
+        t = np.stack(truth[op["output"]]).astype(np.int64).reshape(y.shape)
+        d = t != y
+        rows.append((op["name"], op["op"], int(d.sum()), d.size,
+                     int(np.abs(t - y).max()) if d.any() else 0))
+        return t
+    net.run(net.quantize_input(pixels), observe)
+    print("per op, netdesc_ref vs TFLite from TFLite's inputs (%d images):" % len(x_nhwc))
+    for name, kind, nd, size, mx in rows:
+        print("  %-16s %-16s %9d of %9d values differ%s"
+              % (name, kind, nd, size, " (by up to %d)" % mx if nd else ""))
+    return all(r[2] == 0 for r in rows)
+
+
 def quantize_input(np, manifest, pixels_chw):
     q = manifest["input"]["quantize"]
     p = pixels_chw.astype(np.int64)
@@ -190,6 +231,10 @@ def main():
                     help="start at test image K (only without --accsim)")
     ap.add_argument("--xnnpack", action="store_true",
                     help="also count images where the default (XNNPACK) path differs")
+    ap.add_argument("--localize", type=int, metavar="N",
+                    help="on the first N images, compare every op's output of "
+                    "netdesc_ref with TFLite's (each op fed TFLite's inputs): finds the "
+                    "first op that differs")
     ap.add_argument("--skip-missing", action="store_true")
     args = ap.parse_args()
 
@@ -244,6 +289,10 @@ def main():
             print("netdesc_ref: %.1f s; largest partial-sum bound %.0f (fits int32: %s)"
                   % (time.time() - t0, max(worst.values()), max(worst.values()) < 2**31))
             ok = compare(np, "netdesc_ref", got, truth, labels) and ok
+        if args.localize:
+            k = min(args.localize, n)
+            ok = localize(np, Interpreter, OpResolverType, args.model, args.imported,
+                          pixels[:k], x[:k]) and ok
         if args.xnnpack:
             t0 = time.time()
             try:
