@@ -249,11 +249,9 @@ class Maker:
         return t, ws
 
     def bias(self, in_s, ws, cout, base):
-        bs = (np.float32(in_s) * ws).astype(np.float32)
-        if bs.size == 1:
-            bs = np.repeat(bs, cout)
+        bs = (np.float32(in_s) * ws).astype(np.float32)   # one scale when weights have one
         b = self.rng.integers(-20000, 20000, size=cout).astype(np.int32)
-        return self.g.tensor(self.name(base), [cout], TT.INT32, bs, np.zeros(cout, np.int64), b)
+        return self.g.tensor(self.name(base), [cout], TT.INT32, bs, np.zeros(bs.size, np.int64), b)
 
     @staticmethod
     def out_scale(in_s, ws, k):
