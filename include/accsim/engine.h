@@ -14,6 +14,9 @@
 
 typedef enum { ACCSIM_SATURATE, ACCSIM_WRAP } accsim_overflow;
 
+/* MAC layers a network may have. */
+#define ACCSIM_MAX_LAYERS 64
+
 /* Bits-needed histograms: bin b counts values whose smallest width is b (1..32);
  * bin 0 stays empty. */
 #define ACCSIM_BITS_BINS 33

@@ -15,6 +15,7 @@
 #include "accsim/engine.h"
 #include "accsim/error.h"
 #include "accsim/model.h"
+#include "accsim/progress.h"
 
 /* ---- .npy files ------------------------------------------------------- */
 
@@ -164,6 +165,20 @@ typedef struct accsim_network_config {
     const int *bits_out; /* [mac_count] outer register width when tiled, or NULL: = bits */
     accsim_overflow overflow;
     int threads;         /* 0: one per core */
+    /* Engine extras (the C reference engine; all optional, zero: off). */
+    const uint32_t *indices; /* run inputs rows indices[0..count-1] instead of 0..count-1 */
+    bool histograms;         /* res->hist: outputs and per-output peaks (SPEC 7) */
+    bool psum_histograms;    /* res->hist: every value any register held */
+    const accsim_lin_range *out_range, *peak_range, *psum_range; /* [mac_count] */
+    /* Restart state (accsim_network_restart_bytes): with capture, res->acts[L]
+     * (caller's buffers, [count][restart_bytes(L)]) receives it for every MAC
+     * layer L from start_layer on (in execution order); start_layer > 0 starts
+     * there from start_acts ([count][restart_bytes(start_layer)]), computing
+     * nothing before it. */
+    bool capture;
+    int start_layer;
+    const int8_t *start_acts;
+    accsim_progress *progress;
 } accsim_network_config;
 
 typedef struct accsim_network_result {
@@ -176,11 +191,19 @@ typedef struct accsim_network_result {
     uint32_t *saturations;
     int32_t *out_min, *out_max;   /* final accumulators (after the bias) */
     int32_t *psum_min, *psum_max; /* every value any register held (registers start at 0) */
+    accsim_layer_hist *hist;      /* [mac_count], zero unless histograms were asked for */
+    int8_t *acts[ACCSIM_MAX_LAYERS]; /* capture destinations, set by the caller */
 } accsim_network_result;
 
 int accsim_network_result_init(accsim_network_result *res, const accsim_network *net,
                                size_t count, accsim_error *err);
 void accsim_network_result_free(accsim_network_result *res);
+
+/* The restart state of MAC layer `layer`: the int8 tensors live just before
+ * it runs in execution order (produced before it, or the network input, and
+ * read by it or later, or the network output), concatenated in tensor index
+ * order. For a chain it is the layer's input tensor. */
+size_t accsim_network_restart_bytes(const accsim_network *net, int layer);
 
 /* Elements of one input image (the input tensor's count). */
 size_t accsim_network_input_count(const accsim_network *net);
