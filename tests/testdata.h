@@ -31,4 +31,8 @@ void testdata_zero_model(accsim_model *model);
 void testdata_run(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                   size_t count, const accsim_config *cfg, accsim_result *res);
 
+/* The former C reference engine for the course LeNet-5 (tests/course_oracle.c),
+ * the independent oracle the interpreter-backed "cpu" engine is proved against. */
+accsim_engine *accsim_course_oracle_create(accsim_error *err);
+
 #endif

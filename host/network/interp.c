@@ -1,6 +1,6 @@
 /* The C reference interpreter for network descriptions.
  *
- * Like host/cpu/engine_cpu.c it follows the semantics literally, one add at a
+ * Like the former course engine (tests/course_oracle.c) it follows the semantics literally, one add at a
  * time in int64 so that the exact sum is known before it is saturated or
  * wrapped to the register's width. Each MAC layer gets a plan once per run
  * (weights in reduction order, tap offsets), shared read-only by the threads;

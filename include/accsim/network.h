@@ -4,7 +4,7 @@
  * A description is a directory holding network.json and .npy tensor files.
  * Every loader error names the file (and, for the manifest, the op and field)
  * it is about. The interpreter simulates every MAC layer's B-bit accumulator
- * one add at a time, as host/cpu/engine_cpu.c does for the course model. */
+ * one add at a time; it is the C reference engine ("cpu"). */
 #ifndef ACCSIM_NETWORK_H
 #define ACCSIM_NETWORK_H
 

@@ -1,4 +1,7 @@
-/* The C reference engine: the definition of truth for every other engine.
+/* The former C reference engine for the course LeNet-5 (host/cpu/engine_cpu.c
+ * until the network interpreter replaced it), kept as an independent oracle:
+ * tests/test_engines.c proves the interpreter-backed engine equals it on
+ * everything.
  *
  * It follows SPEC sections 5-7 literally, one add at a time, in int64 so that
  * the exact sum is known before it is saturated or wrapped. Images are split
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include "accsim/engine.h"
+#include "testdata.h"
 
 typedef struct cpu_engine {
     const accsim_model *model;
@@ -353,7 +357,7 @@ static const accsim_engine_ops cpu_ops = {
     .destroy = cpu_destroy,
 };
 
-accsim_engine *accsim_cpu_engine_create(accsim_error *err)
+accsim_engine *accsim_course_oracle_create(accsim_error *err)
 {
     accsim_engine *engine = calloc(1, sizeof *engine);
     cpu_engine *impl = calloc(1, sizeof *impl);
@@ -364,10 +368,10 @@ accsim_engine *accsim_cpu_engine_create(accsim_error *err)
         return NULL;
     }
     engine->ops = &cpu_ops;
-    engine->kind = "cpu";
+    engine->kind = "oracle";
     engine->impl = impl;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(engine->description, sizeof engine->description,
-             "C reference engine (%ld threads)", cores < 1 ? 1 : cores);
+             "course oracle (%ld threads)", cores < 1 ? 1 : cores);
     return engine;
 }
