@@ -18,6 +18,7 @@
 
 typedef struct cpu_engine {
     const accsim_model *model;
+    const accsim_network *net;
     const int8_t *images;
     size_t image_count;
 } cpu_engine;
@@ -266,12 +267,14 @@ static void *work(void *arg)
     return NULL;
 }
 
-static int cpu_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+static int cpu_load(accsim_engine *engine, const accsim_network *net, const int8_t *images,
                     size_t count, accsim_error *err)
 {
-    (void)err;
     cpu_engine *e = engine->impl;
-    e->model = model;
+    if (!net->course)
+        return accsim_fail(err, "the course oracle runs the course LeNet-5 only");
+    e->net = net;
+    e->model = net->course;
     e->images = images;
     e->image_count = count;
     return 0;
@@ -281,7 +284,9 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                    size_t count, accsim_result *res, accsim_progress *progress, accsim_error *err)
 {
     cpu_engine *e = engine->impl;
-    if (accsim_config_check(cfg, err) != 0)
+    if (!e->model)
+        return accsim_fail(err, "C reference engine: no model loaded");
+    if (accsim_config_check(cfg, e->net, err) != 0)
         return -1;
     if (!e->model)
         return accsim_fail(err, "C reference engine: no model loaded");
@@ -314,7 +319,7 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
     if (!workers)
         return accsim_fail(err, "out of memory");
     pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-    memset(res->hist, 0, sizeof res->hist);
+    memset(res->hist, 0, ACCSIM_LAYERS * sizeof *res->hist);
     for (size_t t = 0; t < threads; t++) {
         worker *w = &workers[t];
         *w = (worker){.engine = e, .cfg = cfg, .indices = indices, .res = res,

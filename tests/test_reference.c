@@ -95,15 +95,16 @@ static void compare(accsim_engine *ref, accsim_engine *old, const accsim_model *
 {
     accsim_error err;
     accsim_result a, b;
-    cr_assert_eq(ref->ops->load(ref, model, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(old->ops->load(old, model, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, count, cfg, &err), 0, "%s", err.message);
+    const accsim_network *net = testdata_net(model);
+    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(old->ops->load(old, net, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
     cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s: %s", what,
                  err.message);
     cr_assert_eq(old->ops->run(old, cfg, indices, count, &b, NULL, &err), 0, "%s", err.message);
     char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, indices, diff, sizeof diff);
+    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
     cr_assert_eq(rc, 0, "%s: interpreter vs former engine differ: %s", what, diff);
     if (cfg->histograms || cfg->psum_histograms) {
         uint64_t total = 0, psum = 0;

@@ -5,7 +5,7 @@
  * leave the register's range), with histograms (SPEC 7), capture and restart.
  *
  * The course LeNet-5 runs as its description (accsim_network_from_course_model);
- * tests/test_engines.c proves this equals the former course engine
+ * tests/test_reference.c proves this equals the former course engine
  * (tests/course_oracle.c) on every output, counter, histogram bin and captured
  * activation. */
 #include <stdio.h>
@@ -17,25 +17,21 @@
 #include "accsim/network.h"
 
 typedef struct cpu_engine {
-    accsim_network net;
-    bool have_net;
-    const int8_t *images;
-    size_t image_count;
+    const accsim_network *net;
+    const int8_t *inputs;
+    size_t input_count;
 } cpu_engine;
 
-static int cpu_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+static int cpu_load(accsim_engine *engine, const accsim_network *net, const int8_t *inputs,
                     size_t count, accsim_error *err)
 {
     cpu_engine *e = engine->impl;
-    if (e->have_net) {
-        accsim_network_free(&e->net);
-        e->have_net = false;
-    }
-    if (accsim_network_from_course_model(model, &e->net, err) != 0)
-        return -1;
-    e->have_net = true;
-    e->images = images;
-    e->image_count = count;
+    if (net->mac_count > ACCSIM_MAX_LAYERS)
+        return accsim_fail(err, "%s has %d MAC layers; at most %d are supported", net->name,
+                           net->mac_count, ACCSIM_MAX_LAYERS);
+    e->net = net;
+    e->inputs = inputs;
+    e->input_count = count;
     return 0;
 }
 
@@ -43,23 +39,29 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                    size_t count, accsim_result *res, accsim_progress *progress, accsim_error *err)
 {
     cpu_engine *e = engine->impl;
-    if (accsim_config_check(cfg, err) != 0)
+    const accsim_network *net = e->net;
+    if (!net)
+        return accsim_fail(err, "C reference engine: no network loaded");
+    if (accsim_config_check(cfg, net, err) != 0)
         return -1;
-    if (!e->have_net)
-        return accsim_fail(err, "C reference engine: no model loaded");
-    const accsim_network *net = &e->net;
-    if (res->count != count)
-        return accsim_fail(err, "C reference engine: result holds %zu images, run asks %zu",
-                           res->count, count);
+    if (res->count != count || res->layers != net->mac_count ||
+        res->output_count != accsim_network_output_count(net))
+        return accsim_fail(err, "C reference engine: the result holds %zu images of %d layers, "
+                                "the run asks %zu of %d",
+                           res->count, res->layers, count, net->mac_count);
     for (size_t p = 0; indices && cfg->start_layer == 0 && p < count; p++)
-        if (indices[p] >= e->image_count)
+        if (indices[p] >= e->input_count)
             return accsim_fail(err, "image index %u is outside the %zu loaded images",
-                               indices[p], e->image_count);
-    if (!indices && cfg->start_layer == 0 && count > e->image_count)
-        return accsim_fail(err, "%zu images requested, %zu loaded", count, e->image_count);
+                               indices[p], e->input_count);
+    if (!indices && cfg->start_layer == 0 && count > e->input_count)
+        return accsim_fail(err, "%zu images requested, %zu loaded", count, e->input_count);
 
+    int bits_out[ACCSIM_MAX_LAYERS];
+    for (int l = 0; l < net->mac_count; l++)
+        bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
     accsim_network_config ncfg = {
         .bits = cfg->bits,
+        .bits_out = bits_out,
         .overflow = cfg->overflow,
         .indices = indices,
         .histograms = cfg->histograms,
@@ -72,34 +74,28 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         .start_acts = cfg->start_acts,
         .progress = progress,
     };
-    accsim_network_result nres;
-    if (accsim_network_result_init(&nres, net, count, err) != 0)
-        return -1;
-    for (int l = 0; l < net->mac_count && l < ACCSIM_LAYERS; l++)
+    /* The interpreter writes straight into the engine result's arrays. */
+    accsim_network_result nres = {
+        .count = count,
+        .mac_count = net->mac_count,
+        .output_count = res->output_count,
+        .outputs = res->outputs,
+        .predictions = res->predictions,
+        .saturations = res->saturations,
+        .out_min = res->out_min,
+        .out_max = res->out_max,
+        .psum_min = res->psum_min,
+        .psum_max = res->psum_max,
+        .hist = res->hist,
+    };
+    for (int l = 0; l < net->mac_count; l++)
         nres.acts[l] = res->acts[l];
-    int rc = accsim_network_run(net, &ncfg, e->images, count, &nres, err);
-    if (rc == 0) {
-        size_t m = count * (size_t)ACCSIM_LAYERS;
-        memcpy(res->outputs, nres.outputs, count * (size_t)ACCSIM_CLASSES);
-        for (size_t i = 0; i < count; i++)
-            res->predictions[i] = (uint8_t)nres.predictions[i];
-        memcpy(res->saturations, nres.saturations, m * sizeof *res->saturations);
-        memcpy(res->out_min, nres.out_min, m * sizeof *res->out_min);
-        memcpy(res->out_max, nres.out_max, m * sizeof *res->out_max);
-        memcpy(res->psum_min, nres.psum_min, m * sizeof *res->psum_min);
-        memcpy(res->psum_max, nres.psum_max, m * sizeof *res->psum_max);
-        memcpy(res->hist, nres.hist, sizeof res->hist);
-    }
-    accsim_network_result_free(&nres);
-    return rc;
+    return accsim_network_run(net, &ncfg, e->inputs, count, &nres, err);
 }
 
 static void cpu_destroy(accsim_engine *engine)
 {
-    cpu_engine *e = engine->impl;
-    if (e->have_net)
-        accsim_network_free(&e->net);
-    free(e);
+    free(engine->impl);
     free(engine);
 }
 

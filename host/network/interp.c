@@ -231,6 +231,12 @@ static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
     return clamp8(r, op->clamp_lo, op->clamp_hi);
 }
 
+int8_t accsim_network_requantize(const accsim_network *net, const accsim_op *op, int o,
+                                 int32_t acc)
+{
+    return requantize(op, o, acc, net->tensors[op->output].zero_point);
+}
+
 /* Adds the products of reduction positions [r0, r1) into acc through register
  * rg. Fast path: the running sum in int64 with its extremes; when it never
  * left the register's range, no add saturated or wrapped and the values held
@@ -453,6 +459,16 @@ static void run_add(const accsim_network *net, const accsim_op *op, const int8_t
 size_t accsim_network_input_count(const accsim_network *net)
 {
     return net->tensors[net->input].count;
+}
+
+size_t accsim_network_output_count(const accsim_network *net)
+{
+    return net->tensors[net->output].count;
+}
+
+int accsim_network_mac_position(const accsim_network *net, int layer)
+{
+    return layer >= 0 && layer < net->mac_count ? net->mac_pos[layer] : 0;
 }
 
 int accsim_network_result_init(accsim_network_result *res, const accsim_network *net,

@@ -136,6 +136,10 @@ typedef struct accsim_network {
     accsim_tensor *tensors;
     int mac_count;
     int *mac_ops;             /* [mac_count] op index of each MAC layer, manifest order */
+    int *mac_pos;             /* [mac_count] position of each MAC layer in exec_order */
+    /* The course LeNet-5 this network was made from (accsim_network_from_course_model,
+     * which does not own it), else NULL: what the course OpenCL engine runs. */
+    const accsim_model *course;
 } accsim_network;
 
 /* Supplies the .npy file named in the manifest (a relative path) for
@@ -207,6 +211,10 @@ size_t accsim_network_restart_bytes(const accsim_network *net, int layer);
 
 /* Elements of one input image (the input tensor's count). */
 size_t accsim_network_input_count(const accsim_network *net);
+/* Elements of the output tensor. */
+size_t accsim_network_output_count(const accsim_network *net);
+/* Position of MAC layer `layer` in execution order (net->mac_pos[layer]). */
+int accsim_network_mac_position(const accsim_network *net, int layer);
 
 /* Quantizes count CIFAR-style records ([C][H][W] bytes each, C*H*W of them)
  * by input.quantize into the input tensor's layout: out[count][input_count]. */
@@ -217,6 +225,27 @@ int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pix
 int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
                        const int8_t *inputs, size_t count, accsim_network_result *res,
                        accsim_error *err);
+
+/* ---- Facts for the analyses (host/network/netinfo.c) -------------------- */
+
+struct accsim_mac_shape;
+/* The range every element of tensor t can take, from the ops' clamps (pools,
+ * clamps and reshapes keep their input's range). The input: all of int8. */
+void accsim_network_tensor_range(const accsim_network *net, int t, int *lo, int *hi);
+/* MAC layer l's reduction for the data-free bounds (accsim/bounds.h): the
+ * multiplicand is x - z with x in the input tensor's range, z its zero point. */
+void accsim_network_mac_shape(const accsim_network *net, int l, struct accsim_mac_shape *shape);
+/* The smallest width (2..32) from which no input makes layer l saturate or
+ * wrap (32 when a folded nonzero zero point leaves no bound). */
+int accsim_network_safe_width(const accsim_network *net, int l);
+/* Every path from the input to the output passes through MAC layer l. */
+bool accsim_network_mac_is_cut(const accsim_network *net, int l);
+/* Every value a B-bit register of layer l can hold requantizes to the same
+ * output in each channel (so the layer's output is the same for every image). */
+bool accsim_network_mac_constant_at(const accsim_network *net, int l, int bits);
+/* The requantized, clamped output of channel o of MAC op `op` for accumulator acc. */
+int8_t accsim_network_requantize(const accsim_network *net, const accsim_op *op, int o,
+                                 int32_t acc);
 
 /* TFLite's fixed-point helpers (tensorflow/lite/kernels/internal/common.h,
  * gemmlowp fixedpoint), exposed for tests. x * 2^left_shift wraps in int32
