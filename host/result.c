@@ -89,7 +89,8 @@ int accsim_result_init(accsim_result *res, const accsim_network *net, size_t cou
      * each row. The search restarts thousands of runs at late layers, where a
      * zeroed image-sized row per image was most of the host's time. */
     if (cfg && cfg->capture_activations) {
-        int start_pos = accsim_network_mac_position(net, cfg->start_layer);
+        /* start_layer 0 runs from the input, whatever MAC layer runs first. */
+        int start_pos = cfg->start_layer > 0 ? accsim_network_mac_position(net, cfg->start_layer) : 0;
         for (int l = 0; l < res->layers; l++) {
             if (accsim_network_mac_position(net, l) < start_pos)
                 continue;
