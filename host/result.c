@@ -83,8 +83,7 @@ int accsim_result_init(accsim_result *res, const accsim_network *net, size_t cou
     res->hist = calloc((size_t)(res->layers ? res->layers : 1), sizeof *res->hist);
     bool ok = res->outputs && res->predictions && res->saturations && res->out_min &&
               res->out_max && res->psum_min && res->psum_max && res->hist;
-    for (int l = 0; l < res->layers; l++)
-        res->act_bytes[l] = accsim_network_restart_bytes(net, l);
+    ok = ok && accsim_network_restart_sizes(net, res->act_bytes) == 0;
     /* Only the layers a run computes, and no zeroing: every engine writes
      * each row. The search restarts thousands of runs at late layers, where a
      * zeroed image-sized row per image was most of the host's time. */

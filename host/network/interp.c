@@ -570,6 +570,17 @@ static int live_build(const accsim_network *net, live_plan *lp)
     return 0;
 }
 
+int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes)
+{
+    live_plan lp = {0};
+    if (live_build(net, &lp) != 0)
+        return -1;
+    for (int m = 0; m < net->mac_count; m++)
+        bytes[m] = lp.bytes[m];
+    live_free(&lp);
+    return 0;
+}
+
 size_t accsim_network_restart_bytes(const accsim_network *net, int layer)
 {
     live_plan lp = {0};

@@ -208,6 +208,8 @@ void accsim_network_result_free(accsim_network_result *res);
  * read by it or later, or the network output), concatenated in tensor index
  * order. For a chain it is the layer's input tensor. */
 size_t accsim_network_restart_bytes(const accsim_network *net, int layer);
+/* Every MAC layer's restart bytes at once (bytes[mac_count]); -1: out of memory. */
+int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes);
 
 /* Elements of one input image (the input tensor's count). */
 size_t accsim_network_input_count(const accsim_network *net);
