@@ -247,11 +247,11 @@ Test(real_model, spec_check_images_do_not_saturate_at_32_bits)
     /* test 1300, 3108; train 21280, 30702 (after the 10,000 test images) */
     const uint32_t picks[] = {1300, 3108, 10000 + 21280, 10000 + 30702};
     accsim_engine *e = cpu();
-    cr_assert_eq(e->ops->load(e, &m, images, data.count, &err), 0);
+    cr_assert_eq(e->ops->load(e, testdata_net(&m), images, data.count, &err), 0);
     accsim_config cfg;
     accsim_config_default(&cfg);
     accsim_result res;
-    cr_assert_eq(accsim_result_init(&res, 4, &cfg, &err), 0);
+    cr_assert_eq(accsim_result_init(&res, testdata_net(&m), 4, &cfg, &err), 0);
     cr_assert_eq(e->ops->run(e, &cfg, picks, 4, &res, NULL, &err), 0, "%s", err.message);
     for (int i = 0; i < 4; i++)
         for (int l = 0; l < ACCSIM_LAYERS; l++)

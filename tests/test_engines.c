@@ -17,6 +17,7 @@ Test(engines, opencl_not_built) { cr_skip_test("built without OpenCL (ACCSIM_OPE
 #else
 
 #include "accsim/dataset.h"
+#include "accsim/network.h"
 #include "accsim/summary.h"
 #include "opencl/opencl_engine.h"
 #include "testdata.h"
@@ -100,15 +101,16 @@ static void compare_engines(accsim_engine *ref, accsim_engine *ocl, const accsim
 {
     accsim_error err;
     accsim_result a, b;
-    cr_assert_eq(ref->ops->load(ref, model, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(ocl->ops->load(ocl, model, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, count, cfg, &err), 0, "%s", err.message);
+    const accsim_network *net = testdata_net(model);
+    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(ocl->ops->load(ocl, net, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
     cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(ocl->ops->run(ocl, cfg, indices, count, &b, NULL, &err), 0, "%s: %s", what,
                  err.message);
     char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, indices, diff, sizeof diff);
+    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
     cr_assert_eq(rc, 0, "%s: C reference vs OpenCL differ: %s", what, diff);
     /* The comparison must have had something to compare. */
     if (cfg->histograms) {
@@ -315,7 +317,7 @@ Test(engines, capture_and_restart)
 
     accsim_error err;
     accsim_result cap;
-    cr_assert_eq(accsim_result_init(&cap, count, &cfg, &err), 0);
+    cr_assert_eq(accsim_result_init(&cap, testdata_net(&model), count, &cfg, &err), 0);
     cr_assert_eq(ref->ops->run(ref, &cfg, NULL, count, &cap, NULL, &err), 0, "%s", err.message);
     for (int start = 1; start < ACCSIM_LAYERS; start++) {
         accsim_config rc = cfg;
@@ -402,7 +404,7 @@ Test(engines, course_model_cifar10)
         for (int mode = 0; mode < 2; mode++) {
             accsim_config cfg;
             accsim_config_default(&cfg);
-            memcpy(cfg.bits, widths[w], sizeof cfg.bits);
+            memcpy(cfg.bits, widths[w], sizeof widths[w]);
             cfg.overflow = mode ? ACCSIM_WRAP : ACCSIM_SATURATE;
             cfg.histograms = true;
             cfg.psum_histograms = w < 2;
@@ -423,6 +425,26 @@ Test(engines, course_model_cifar10)
     free(indices);
     free(images);
     accsim_dataset_free(&data);
+    accsim_model_free(&model);
+}
+
+/* The course engine runs the course model only: any other network is refused
+ * with a clear error (the CLI then falls back to the C reference). */
+Test(engines, refuses_other_networks)
+{
+    need_opencl();
+    accsim_model model;
+    accsim_model_random(&model, 3);
+    accsim_network net;
+    accsim_error err;
+    cr_assert_eq(accsim_network_from_course_model(&model, &net, &err), 0, "%s", err.message);
+    net.course = NULL; /* the same layers, but not known to be the course model */
+    accsim_engine *ocl = opencl();
+    int8_t image[ACCSIM_IMAGE_BYTES] = {0};
+    cr_assert_neq(ocl->ops->load(ocl, &net, image, 1, &err), 0);
+    cr_assert_not_null(strstr(err.message, "course LeNet-5 only"), "%s", err.message);
+    accsim_engine_destroy(ocl);
+    accsim_network_free(&net);
     accsim_model_free(&model);
 }
 

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accsim/analysis.h"
 #include "accsim/dataset.h"
+#include "accsim/energy.h"
 #include "accsim/engine.h"
 #include "accsim/fileio.h"
 #include "accsim/network.h"
@@ -130,7 +132,7 @@ static void compare_course(const accsim_model *model, const int8_t *images, size
     cr_assert_eq(accsim_network_from_course_model(model, &net, &err), 0, "%s", err.message);
     cr_assert_eq(net.mac_count, ACCSIM_LAYERS);
     cr_assert_eq(accsim_network_input_count(&net), ACCSIM_IMAGE_BYTES);
-    accsim_engine *engine = accsim_cpu_engine_create(&err);
+    accsim_engine *engine = accsim_course_oracle_create(&err) /* the former course engine */;
     cr_assert_not_null(engine);
     for (int ov = 0; ov < 2; ov++) {
         for (int wi = 0; wi < nwidths; wi++) {
@@ -1400,7 +1402,205 @@ Test(network, cli_runs_a_description)
     snprintf(args, sizeof args, "run --model %s --data %s --limit 5 --engine opencl", dir, data);
     rc = testdata_run_cli(args, out, sizeof out);
     cr_assert_neq(rc, 0);
-    cr_assert_not_null(strstr(out, "the OpenCL engine does not run network descriptions yet"), "%s", out);
+    cr_assert_not_null(strstr(out, "the OpenCL engine runs the course LeNet-5 only"), "%s", out);
+    testdata_remove_tree(dir);
+    free(dir);
+    fs_free(&fs);
+    free(json.s);
+}
+
+/* ---- engines and analyses on a description (not the course model) --------- */
+
+/* The residual example through the C reference engine and the analyses'
+ * machinery: the exact evaluation of width settings (restarts from the
+ * captured restart state of the first changed MAC layer) equals running every
+ * image in full, counters included; energies are per MAC layer. */
+Test(network, analyses_evaluate_equals_full_runs)
+{
+    memfs fs = {0};
+    sbuf json = {0};
+    example_network(&json, &fs);
+    accsim_network net;
+    parse_ok(&net, json.s, &fs);
+    accsim_error err;
+    const size_t n = 24;
+    int8_t *images = malloc(n * 3072);
+    cr_assert_not_null(images);
+    rng_state = 77;
+    for (size_t i = 0; i < n * 3072; i++)
+        images[i] = (int8_t)rnd_in(-128, 127);
+    accsim_engine *e = accsim_cpu_engine_create(&err);
+    cr_assert_not_null(e, "%s", err.message);
+    cr_assert_eq(e->ops->load(e, &net, images, n, &err), 0, "%s", err.message);
+    uint8_t labels[24];
+    for (size_t i = 0; i < n; i++)
+        labels[i] = (uint8_t)(i % 10);
+    accsim_imageset set = {.name = "synthetic", .count = n, .labels = labels};
+    accsim_baseline b;
+    cr_assert_eq(accsim_baseline_run(&b, e, &net, &set, ACCSIM_SATURATE, true, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(b.layers, 3);
+    for (int l = 0; l < 3; l++)
+        cr_assert_eq(b.res.act_bytes[l], accsim_network_restart_bytes(&net, l));
+    /* conv1 reads the image, dw and the add read c1, fc reads f. */
+    cr_assert_eq(accsim_network_restart_bytes(&net, 0), 3072);
+    cr_assert_eq(accsim_network_restart_bytes(&net, 1), 16 * 16 * 4);
+    cr_assert_eq(accsim_network_restart_bytes(&net, 2), 4);
+    for (int trial = 0; trial < 12; trial++) {
+        int bits[ACCSIM_MAX_LAYERS];
+        for (int l = 0; l < ACCSIM_MAX_LAYERS; l++)
+            bits[l] = 32;
+        for (int l = 0; l < 3; l++)
+            bits[l] = trial == 0 ? 32 : b.need_max[l] - rnd_in(0, 5);
+        accsim_eval ev;
+        uint32_t preds[24];
+        cr_assert_eq(accsim_evaluate(&b, bits, &ev, preds, &err), 0, "%s", err.message);
+        accsim_config cfg;
+        accsim_config_default(&cfg);
+        memcpy(cfg.bits, bits, sizeof cfg.bits);
+        accsim_result full;
+        cr_assert_eq(accsim_result_init(&full, &net, n, &cfg, &err), 0);
+        cr_assert_eq(e->ops->run(e, &cfg, NULL, n, &full, NULL, &err), 0, "%s", err.message);
+        size_t correct = 0;
+        uint64_t sat[3] = {0};
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(preds[i], full.predictions[i], "trial %d image %zu", trial, i);
+            correct += full.predictions[i] == labels[i];
+            for (int l = 0; l < 3; l++)
+                sat[l] += full.saturations[i * 3 + (size_t)l];
+        }
+        cr_assert_eq(ev.correct, correct, "trial %d", trial);
+        for (int l = 0; l < 3; l++)
+            cr_assert_eq(ev.saturations[l], sat[l], "trial %d layer %d", trial, l);
+        cr_assert_eq(ev.energy, accsim_network_energy(&net, bits));
+        accsim_result_free(&full);
+    }
+    /* Energy per MAC layer: conv1 at stride 2 with "same" padding skips the
+     * padding taps (per-product zero point), the depthwise conv's taps
+     * per output are 9 at most. */
+    accsim_layer_ops dw = accsim_network_layer_ops(&net, 1);
+    cr_assert_lt(dw.multiplies, (uint64_t)16 * 16 * 4 * 9);
+    cr_assert_eq(dw.adds, dw.multiplies + 16 * 16 * 4); /* + the bias per output */
+    accsim_layer_ops fc = accsim_network_layer_ops(&net, 2);
+    cr_assert_eq(fc.multiplies, 40);
+    cr_assert_eq(fc.adds, 50);
+    accsim_baseline_free(&b);
+    accsim_engine_destroy(e);
+    free(images);
+    accsim_network_free(&net);
+    fs_free(&fs);
+    free(json.s);
+}
+
+/* The number after "KEY": in a JSON text (first occurrence), or NAN. */
+static double json_number(const char *text, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(text, pat);
+    if (!p)
+        return NAN;
+    p = strchr(p + strlen(pat), ':');
+    return p ? strtod(p + 1, NULL) : NAN;
+}
+
+static size_t count_lines(const char *path)
+{
+    char *text;
+    size_t size, lines = 0;
+    accsim_error err;
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    for (size_t i = 0; i < size; i++)
+        lines += text[i] == '\n';
+    free(text);
+    return lines;
+}
+
+/* run, sweep, minwidth, hist, search, energy, bounds and study on the
+ * residual description: layer names from the manifest, one row or column per
+ * MAC layer, the sweep's 32-bit row equal to run --bits 32. */
+Test(network, cli_analyses_on_a_description, .timeout = 1200)
+{
+    const char *data = testdata_cifar_dir();
+    if (!data)
+        cr_skip_test("CIFAR-10 data absent");
+    memfs fs = {0};
+    sbuf json = {0};
+    example_network(&json, &fs);
+    char *dir = testdata_tempdir();
+    fs_write_dir(&fs, json.s, dir);
+    static char args[8192], out[1 << 20];
+    char path[1600], *text;
+    size_t size;
+    accsim_error err;
+
+    snprintf(args, sizeof args, "run --model %s --data %s --limit 200 --bits 32 --json - --quiet",
+             dir, data);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    double acc32 = json_number(out, "accuracy");
+    cr_assert(!isnan(acc32), "%s", out);
+    cr_assert_not_null(strstr(out, "\"energy\""), "%s", out);
+
+    snprintf(args, sizeof args, "sweep --model %s --data %s --limit 200 --from 32 --to 20 "
+             "--csv %s/sweep.csv --quiet", dir, data, dir);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/sweep.csv", dir);
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    cr_assert_eq(strncmp(text, "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,"
+                               "sat_dw,sat_fc,imgsat_conv1,imgsat_dw,imgsat_fc\n", 104), 0, "%s", text);
+    char want[64];
+    snprintf(want, sizeof want, "\ntest,32,%.2f,", acc32);
+    cr_assert_not_null(strstr(text, want), "the 32-bit row is run --bits 32 (%s): %s", want, text);
+    free(text);
+    cr_assert_eq(count_lines(path), 1 + 13);
+
+    snprintf(args, sizeof args, "minwidth --model %s --data %s --limit 200 --json %s/mw.json --quiet",
+             dir, data, dir);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "smallest width"), "%s", out);
+
+    snprintf(args, sizeof args, "hist --model %s --data %s --limit 100 --quiet", dir, data);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "conv1"), "%s", out);
+    cr_assert_not_null(strstr(out, " dw "), "%s", out);
+    cr_assert_not_null(strstr(out, "all_layers"), "%s", out);
+    cr_assert_null(strstr(out, "fc3"), "course names must not appear: %s", out);
+
+    snprintf(args, sizeof args, "energy --model %s --bits 16,12,20", dir);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "dw "), "%s", out);
+    cr_assert_not_null(strstr(out, "total"), "%s", out);
+
+    snprintf(args, sizeof args, "bounds --model %s --data %s --limit 50 --quiet", dir, data);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "dw"), "%s", out);
+
+    snprintf(args, sizeof args, "search --model %s --data %s --limit 100 --quiet", dir, data);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "answer:"), "%s", out);
+    cr_assert_not_null(strstr(out, "box: conv1 "), "%s", out);
+
+    char study[1300];
+    snprintf(study, sizeof study, "%s/study", dir);
+    snprintf(args, sizeof args, "study --model %s --data %s --limit 100 --out %s --quiet", dir,
+             data, study);
+    cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/ranges.csv", study);
+    cr_assert_eq(count_lines(path), 1 + 3 * 2, "a row per MAC layer and split");
+    snprintf(path, sizeof path, "%s/sweep.csv", study);
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    cr_assert_not_null(strstr(text, "sat_dw"), "%s", text);
+    free(text);
+    snprintf(path, sizeof path, "%s/summary.md", study);
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    cr_assert_not_null(strstr(text, "## Approach C"), "%s", text);
+    cr_assert_null(strstr(text, "conv2"), "no course layer names: %s", text);
+    free(text);
+    snprintf(path, sizeof path, "%s/energy.csv", study);
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    cr_assert_eq(strncmp(text, "setting,description,conv1,dw,fc,energy,", 39), 0, "%s", text);
+    free(text);
+
     testdata_remove_tree(dir);
     free(dir);
     fs_free(&fs);

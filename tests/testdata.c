@@ -86,12 +86,69 @@ void testdata_zero_model(accsim_model *model)
     model->input_scale = 128.0;
 }
 
+typedef struct net_entry {
+    const accsim_model *model;
+    uint64_t hash;
+    accsim_network *net;
+    struct net_entry *next;
+} net_entry;
+
+static net_entry *net_cache;
+
+static void net_cache_free(void)
+{
+    while (net_cache) {
+        net_entry *e = net_cache;
+        net_cache = e->next;
+        accsim_network_free(e->net);
+        free(e->net);
+        free(e);
+    }
+}
+
+static uint64_t model_hash(const accsim_model *model)
+{
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(p, n)                                                                                 \
+    for (size_t i_ = 0; i_ < (n); i_++)                                                           \
+        h = (h ^ ((const uint8_t *)(p))[i_]) * 1099511628211ULL;
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        MIX(model->weights[l], (size_t)accsim_layers[l].weight_count);
+    MIX(model->bias, sizeof model->bias);
+    MIX(&model->input_scale, sizeof model->input_scale);
+    MIX(model->output_scale, sizeof model->output_scale);
+#undef MIX
+    return h;
+}
+
+const accsim_network *testdata_net(const accsim_model *model)
+{
+    uint64_t h = model_hash(model);
+    for (net_entry *e = net_cache; e; e = e->next)
+        if (e->model == model && e->hash == h)
+            return e->net;
+    if (!net_cache)
+        atexit(net_cache_free);
+    net_entry *e = calloc(1, sizeof *e);
+    cr_assert_not_null(e);
+    e->net = calloc(1, sizeof *e->net);
+    cr_assert_not_null(e->net);
+    accsim_error err;
+    cr_assert_eq(accsim_network_from_course_model(model, e->net, &err), 0, "%s", err.message);
+    e->model = model;
+    e->hash = h;
+    e->next = net_cache;
+    net_cache = e;
+    return e->net;
+}
+
 void testdata_run(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                   size_t count, const accsim_config *cfg, accsim_result *res)
 {
     accsim_error err;
-    cr_assert_eq(accsim_result_init(res, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(engine->ops->load(engine, model, images, count, &err), 0, "%s", err.message);
+    const accsim_network *net = testdata_net(model);
+    cr_assert_eq(accsim_result_init(res, net, count, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(engine->ops->load(engine, net, images, count, &err), 0, "%s", err.message);
     accsim_config run_cfg = *cfg;
     if (cfg->start_layer > 0)
         run_cfg.start_acts = images;

@@ -7,6 +7,7 @@
 
 #include "accsim/engine.h"
 #include "accsim/model.h"
+#include "accsim/network.h"
 
 /* $ACCSIM_DATA, else ../shared/cifar10 beside the source tree; NULL when absent. */
 const char *testdata_cifar_dir(void);
@@ -26,9 +27,18 @@ int testdata_run_cli(const char *args, char *out, size_t size);
 /* A model with every weight and bias zero, input scale 128 and output scales 1. */
 void testdata_zero_model(accsim_model *model);
 
+/* The description of a course model (accsim_network_from_course_model), made
+ * once per model content and kept until the test process ends, so that
+ * engines loaded with it can run while the test holds the model. */
+const accsim_network *testdata_net(const accsim_model *model);
+
 /* Runs one engine on the given int8 inputs (images, or start-layer activations
  * when cfg->start_layer > 0) and fills res. Aborts the test on failure. */
 void testdata_run(accsim_engine *engine, const accsim_model *model, const int8_t *images,
                   size_t count, const accsim_config *cfg, accsim_result *res);
+
+/* The former C reference engine for the course LeNet-5 (tests/course_oracle.c),
+ * the independent oracle the interpreter-backed "cpu" engine is proved against. */
+accsim_engine *accsim_course_oracle_create(accsim_error *err);
 
 #endif

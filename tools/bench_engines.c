@@ -11,6 +11,7 @@
 
 #include "accsim/dataset.h"
 #include "accsim/engine.h"
+#include "accsim/network.h"
 #include "accsim/progress.h"
 #include "opencl/opencl_engine.h"
 
@@ -25,11 +26,13 @@ static void usage(void)
                     "--only-mode N: only the Nth (for profiling one setting)\n");
 }
 
+static const accsim_network *bench_net; /* the course model's description */
+
 static double run_once(accsim_engine *e, const accsim_config *cfg, size_t count, int repeat,
                        accsim_error *err)
 {
     accsim_result res;
-    if (accsim_result_init(&res, count, cfg, err) != 0)
+    if (accsim_result_init(&res, bench_net, count, cfg, err) != 0)
         return -1;
     double best = -1;
     for (int r = 0; r < repeat; r++) {
@@ -129,8 +132,14 @@ int main(int argc, char **argv)
     if (ocl_images > count)
         ocl_images = count;
 
+    static accsim_network net;
+    if (accsim_network_from_course_model(&model, &net, &err) != 0) {
+        fprintf(stderr, "accsim_bench: %s\n", err.message);
+        return 1;
+    }
+    bench_net = &net;
     accsim_engine *cpu = accsim_cpu_engine_create(&err);
-    if (!cpu || cpu->ops->load(cpu, &model, images, count, &err) != 0) {
+    if (!cpu || cpu->ops->load(cpu, &net, images, count, &err) != 0) {
         fprintf(stderr, "accsim_bench: %s\n", err.message);
         return 1;
     }
@@ -138,7 +147,7 @@ int main(int argc, char **argv)
     if (accsim_opencl_device_count() > 0) {
         accsim_engine_options opts = {.kind = "opencl", .device = device, .quiet = true};
         ocl = accsim_opencl_engine_create(&opts, &err);
-        if (!ocl || ocl->ops->load(ocl, &model, images, count, &err) != 0) {
+        if (!ocl || ocl->ops->load(ocl, &net, images, count, &err) != 0) {
             fprintf(stderr, "accsim_bench: %s\n", err.message);
             return 1;
         }

@@ -6,7 +6,9 @@
 
 void accsim_hist_ranges_for(const accsim_baseline *const *bases, int n, accsim_hist_ranges *r)
 {
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    int layers = n > 0 ? bases[0]->layers : 0;
+    memset(r, 0, sizeof *r);
+    for (int l = 0; l < layers; l++) {
         int64_t omin = 0, omax = 0, pmin = 0, pmax = 0, peak = 0;
         bool first = true;
         for (int k = 0; k < n; k++) {
@@ -31,9 +33,9 @@ void accsim_hist_ranges_for(const accsim_baseline *const *bases, int n, accsim_h
     }
 }
 
-int accsim_hist_run(accsim_engine *engine, const accsim_imageset *set, accsim_overflow overflow,
-                    const accsim_hist_ranges *ranges, bool psum, bool quiet,
-                    accsim_layer_hist hist[ACCSIM_LAYERS], accsim_error *err)
+int accsim_hist_run(accsim_engine *engine, const accsim_network *net, const accsim_imageset *set,
+                    accsim_overflow overflow, const accsim_hist_ranges *ranges, bool psum,
+                    bool quiet, accsim_layer_hist *hist, accsim_error *err)
 {
     accsim_config cfg;
     accsim_config_default(&cfg);
@@ -43,11 +45,11 @@ int accsim_hist_run(accsim_engine *engine, const accsim_imageset *set, accsim_ov
     memcpy(cfg.out_range, ranges->out, sizeof cfg.out_range);
     memcpy(cfg.peak_range, ranges->peak, sizeof cfg.peak_range);
     memcpy(cfg.psum_range, ranges->psum, sizeof cfg.psum_range);
-    memset(hist, 0, sizeof(accsim_layer_hist) * ACCSIM_LAYERS);
+    memset(hist, 0, sizeof(accsim_layer_hist) * (size_t)net->mac_count);
     if (set->count == 0)
         return 0;
     accsim_result res;
-    if (accsim_result_init(&res, set->count, &cfg, err) != 0)
+    if (accsim_result_init(&res, net, set->count, &cfg, err) != 0)
         return -1;
     char label[64];
     snprintf(label, sizeof label, "histograms on %s%s", set->name, psum ? " (every partial sum)" : "");
@@ -57,7 +59,7 @@ int accsim_hist_run(accsim_engine *engine, const accsim_imageset *set, accsim_ov
     int rc = engine->ops->run(engine, &cfg, set->indices, set->count, &res, &progress, err);
     accsim_progress_finish(&progress);
     if (rc == 0) {
-        memcpy(hist, res.hist, sizeof(accsim_layer_hist) * ACCSIM_LAYERS);
+        memcpy(hist, res.hist, sizeof(accsim_layer_hist) * (size_t)net->mac_count);
         accsim_phase_note(quiet, "%s: %zu images in %.2f s", label, set->count, accsim_now() - t0);
     }
     accsim_result_free(&res);

@@ -78,7 +78,7 @@ typedef struct node {
     size_t ncorrect;  /* among the first done */
     bool shares;      /* need/correct are the parent's (no image changed here) */
     int32_t *slot;    /* [count]: row in acts, or -1 (NULL when shares) */
-    int8_t *acts[ACCSIM_LAYERS]; /* for layers > depth: [rows][input_count] */
+    int8_t *acts[ACCSIM_MAX_LAYERS]; /* for layers > depth: [rows][restart bytes] */
     size_t rows;
     uint8_t next_need;      /* largest need at layer depth + 1 among the first */
     size_t next_need_done;  /* next_need_done images (0: not yet known) */
@@ -105,14 +105,14 @@ static void node_free(node *n)
     if (!n->shares)
         free(n->correct);
     free(n->slot);
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < ACCSIM_MAX_LAYERS; l++)
         free(n->acts[l]);
     memset(n, 0, sizeof *n);
 }
 
 static const int8_t *act_row(const searcher *s, const node *n, int layer, size_t i)
 {
-    size_t len = (size_t)accsim_layers[layer].input_count;
+    size_t len = s->b->res.act_bytes[layer];
     for (const node *m = n; m && m->depth >= 0; m = m->parent)
         if (m->slot && m->slot[i] >= 0)
             return m->acts[layer] + (size_t)m->slot[i] * len;
@@ -126,7 +126,7 @@ static size_t changed_images(searcher *s, const node *n, int layer, int w, size_
     const accsim_baseline *b = s->b;
     size_t m = 0;
     for (size_t i = from; i < to; i++)
-        if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > w) {
+        if (n->need[i * (size_t)b->layers + (size_t)layer] > w) {
             s->pos[m] = (uint32_t)i;
             s->idx[m] = b->set.indices ? b->set.indices[i] : (uint32_t)i;
             m++;
@@ -167,15 +167,15 @@ static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
         n->done = count;
         return 0;
     }
+    const size_t L = (size_t)b->layers;
     if (!n->need) {
-        n->need = malloc(count * ACCSIM_LAYERS);
+        n->need = malloc(count * L);
         n->correct = malloc(count);
         n->slot = malloc(count * sizeof *n->slot);
         if (!n->need || !n->correct || !n->slot)
             return accsim_fail(err, "out of memory");
     }
-    memcpy(n->need + from * ACCSIM_LAYERS, parent->need + from * ACCSIM_LAYERS,
-           (upto - from) * ACCSIM_LAYERS);
+    memcpy(n->need + from * L, parent->need + from * L, (upto - from) * L);
     memcpy(n->correct + from, parent->correct + from, upto - from);
     for (size_t i = from; i < upto; i++) {
         n->slot[i] = -1;
@@ -184,7 +184,7 @@ static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
     n->done = upto;
     if (m == 0)
         return 0;
-    size_t len = (size_t)accsim_layers[layer].input_count;
+    size_t len = b->res.act_bytes[layer];
     int8_t *start = NULL;
     if (layer > 0) {
         start = malloc(m * len);
@@ -195,9 +195,9 @@ static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
     }
     accsim_config cfg;
     restart_config(b, layer, n->width, start, &cfg);
-    cfg.capture_activations = layer < ACCSIM_LAYERS - 1;
+    cfg.capture_activations = layer < b->layers - 1;
     accsim_result res;
-    if (accsim_result_init(&res, m, &cfg, err) != 0) {
+    if (accsim_result_init(&res, b->net, m, &cfg, err) != 0) {
         free(start);
         return -1;
     }
@@ -209,8 +209,8 @@ static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
     free(start);
     s->nodes_run++;
     s->images_run += m;
-    for (int l = layer + 1; l < ACCSIM_LAYERS; l++) { /* keep the captured inputs */
-        size_t row = (size_t)accsim_layers[l].input_count;
+    for (int l = layer + 1; l < b->layers; l++) { /* keep the captured inputs */
+        size_t row = b->res.act_bytes[l];
         if (!n->acts[l]) {
             n->acts[l] = res.acts[l];
             res.acts[l] = NULL;
@@ -230,11 +230,11 @@ static int extend(searcher *s, node *n, size_t upto, accsim_error *err)
         n->ncorrect = n->ncorrect - n->correct[i] + now;
         n->correct[i] = now;
         n->slot[i] = (int32_t)(n->rows + j);
-        for (int l = layer + 1; l < ACCSIM_LAYERS; l++) {
-            size_t k = j * ACCSIM_LAYERS + (size_t)l;
+        for (int l = layer + 1; l < b->layers; l++) {
+            size_t k = j * L + (size_t)l;
             int lo = accsim_bits_needed(res.psum_min[k]), hi = accsim_bits_needed(res.psum_max[k]);
             int need = lo > hi ? lo : hi;
-            n->need[i * ACCSIM_LAYERS + (size_t)l] = (uint8_t)(need > 32 ? 32 : need);
+            n->need[i * L + (size_t)l] = (uint8_t)(need > 32 ? 32 : need);
         }
     }
     n->rows += m;
@@ -272,7 +272,7 @@ static node *make_child(searcher *s, node *parent, int w, size_t upto, accsim_er
 }
 
 /* Decides a complete setting whose last width is w, below node n (at depth
- * ACCSIM_LAYERS - 2), against thr, on the images n holds: the images whose
+ * layers - 2), against thr, on the images n holds: the images whose
  * need at the last layer exceeds w are run in chunks, and the run stops as
  * soon as even all the images still to run, and those n does not hold, could
  * not lift the count to thr (the settings the proof visits are mostly far
@@ -283,8 +283,8 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
                        accsim_error *err)
 {
     const accsim_baseline *b = s->b;
-    const int layer = ACCSIM_LAYERS - 1;
-    const size_t len = (size_t)accsim_layers[layer].input_count;
+    const int layer = b->layers - 1;
+    const size_t len = b->res.act_bytes[layer];
     const size_t m = changed_images(s, n, layer, w, 0, n->done);
     const size_t unknown = b->set.count - n->done;
     size_t correct = n->ncorrect + unknown;
@@ -302,7 +302,7 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
         for (size_t j = 0; j < k; j++)
             memcpy(start + j * len, act_row(s, n, layer, s->pos[done + j]), len);
         accsim_result res;
-        if (accsim_result_init(&res, k, &cfg, err) != 0) {
+        if (accsim_result_init(&res, b->net, k, &cfg, err) != 0) {
             free(start);
             return -1;
         }
@@ -328,15 +328,15 @@ static int decide_leaf(searcher *s, const node *n, int w, size_t thr, size_t *va
 
 /* Bounds on the correct count of bits, from the images node n holds (the
  * others count as possibly correct in the upper bound only). */
-static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYERS], size_t *lb,
-                   size_t *ub)
+static void bounds(const searcher *s, const node *n, const int *bits, size_t *lb, size_t *ub)
 {
     size_t changed = 0, lost = 0;
     int d = n->depth;
+    const int L = s->b->layers;
     for (size_t i = 0; i < n->done; i++) {
-        const uint8_t *need = n->need + i * ACCSIM_LAYERS;
+        const uint8_t *need = n->need + i * (size_t)L;
         bool ch = false;
-        for (int l = d + 1; l < ACCSIM_LAYERS && !ch; l++)
+        for (int l = d + 1; l < L && !ch; l++)
             ch = need[l] > bits[l];
         if (ch) {
             changed++;
@@ -351,7 +351,7 @@ static void bounds(const searcher *s, const node *n, const int bits[ACCSIM_LAYER
  * Returns 1 with the exact count in *exact when it has, 0 when it has not
  * (then *exact is only an upper bound below thr), -1 on error. *deep: the
  * walk reached the last layer. */
-static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t *exact,
+static int decide(searcher *s, const int *bits, size_t thr, size_t *exact,
                   bool *deep, accsim_error *err)
 {
     node *n = &s->root;
@@ -368,7 +368,7 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
             return lb >= thr;
         }
         int layer = n->depth + 1;
-        if (layer == ACCSIM_LAYERS - 1) {
+        if (layer == s->b->layers - 1) {
             size_t nc; /* exact: n holds every image, and thr 0 never stops early */
             if (decide_leaf(s, n, bits[layer], 0, &nc, err) != 0)
                 return -1;
@@ -388,7 +388,7 @@ static int decide(searcher *s, const int bits[ACCSIM_LAYERS], size_t thr, size_t
 
 typedef struct setting {
     uint64_t energy;
-    uint8_t bits[ACCSIM_LAYERS];
+    uint8_t bits[ACCSIM_MAX_LAYERS]; /* unused layers 0: they compare equal */
 } setting;
 
 static int setting_cmp(const void *pa, const void *pb)
@@ -396,7 +396,20 @@ static int setting_cmp(const void *pa, const void *pb)
     const setting *a = pa, *b = pb;
     if (a->energy != b->energy)
         return a->energy < b->energy ? -1 : 1;
-    return memcmp(a->bits, b->bits, ACCSIM_LAYERS);
+    return memcmp(a->bits, b->bits, ACCSIM_MAX_LAYERS);
+}
+
+/* "lo0-hi0,lo1-hi1,..." with add added to every lo. */
+static const char *ranges_text(const int *lo, const int *hi, int add, int layers, char *buf,
+                               size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < layers && at + 24 < size; l++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%d-%d", l ? "," : "", lo[l] + add, hi[l]);
+    if (layers > 0 && at + 24 >= size)
+        snprintf(buf + at, size - at, ",...");
+    return buf;
 }
 
 void accsim_search_options_default(accsim_search_options *o)
@@ -422,23 +435,33 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
                       accsim_error *err)
 {
     const accsim_baseline *b = s->b;
+    const int L = b->layers;
     size_t total = 1;
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
-        total *= (size_t)(out->hi[l] - out->lo[l] + 1);
-    if (total > 4000000)
-        return accsim_fail(err, "search box of %zu settings is too large (at most 4,000,000)", total);
-    setting *list = malloc(total * sizeof *list);
+    bool too_large = false;
+    for (int l = 0; l < L; l++) {
+        size_t k = (size_t)(out->hi[l] - out->lo[l] + 1);
+        if (total > ACCSIM_SEARCH_MAX_SETTINGS / k)
+            too_large = true;
+        else
+            total *= k;
+    }
+    if (too_large || total > ACCSIM_SEARCH_MAX_SETTINGS)
+        return accsim_fail(err, "search box is too large: over %d settings over %d MAC layers "
+                                "(this search enumerates its box; narrow it with --span or "
+                                "--box, a scalable search comes later)",
+                           ACCSIM_SEARCH_MAX_SETTINGS, L);
+    setting *list = calloc(total, sizeof *list);
     if (!list)
         return accsim_fail(err, "out of memory for %zu settings", total);
     size_t k = 0;
-    int cur[ACCSIM_LAYERS];
+    int cur[ACCSIM_MAX_LAYERS];
     memcpy(cur, out->lo, sizeof cur);
     for (;;) {
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
+        for (int l = 0; l < L; l++)
             list[k].bits[l] = (uint8_t)cur[l];
-        list[k].energy = accsim_energy(cur);
+        list[k].energy = accsim_network_energy(b->net, cur);
         k++;
-        int l = ACCSIM_LAYERS - 1;
+        int l = L - 1;
         while (l >= 0 && cur[l] == out->hi[l]) {
             cur[l] = out->lo[l];
             l--;
@@ -470,8 +493,8 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
         }
         if (thr == SIZE_MAX)
             break;
-        int bits[ACCSIM_LAYERS];
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
+        int bits[ACCSIM_MAX_LAYERS] = {0};
+        for (int l = 0; l < L; l++)
             bits[l] = list[j].bits[l];
         size_t value;
         bool deep;
@@ -523,14 +546,16 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
     return rc;
 }
 
-void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int safe[ACCSIM_LAYERS],
-                          int collapse[ACCSIM_LAYERS])
+void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int *safe,
+                          int *collapse)
 {
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        safe[l] = accsim_safe_width(b->model, l, l == 0 ? -128 : 0); /* see 4. above */
+    for (int l = 0; l < b->layers; l++) {
+        safe[l] = accsim_network_safe_width(b->net, l); /* see 4. above */
         collapse[l] = 0;
         for (int w = 2; w <= 32; w++) {
-            int bits[ACCSIM_LAYERS] = {32, 32, 32, 32, 32};
+            int bits[ACCSIM_MAX_LAYERS];
+            for (int k = 0; k < ACCSIM_MAX_LAYERS; k++)
+                bits[k] = 32;
             size_t bound;
             bits[l] = w;
             if (accsim_collapse_bound(b, bits, &bound) && bound < target_correct)
@@ -539,9 +564,9 @@ void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int s
     }
 }
 
-static bool in_box(const accsim_search_result *out, const int bits[ACCSIM_LAYERS])
+static bool in_box(const accsim_search_result *out, const int *bits)
 {
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < out->layers; l++)
         if (bits[l] < out->lo[l] || bits[l] > out->hi[l])
             return false;
     return true;
@@ -550,36 +575,37 @@ static bool in_box(const accsim_search_result *out, const int bits[ACCSIM_LAYERS
 typedef struct prover {
     searcher *s;
     accsim_search_result *out;
-    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS];
+    int lo[ACCSIM_MAX_LAYERS], hi[ACCSIM_MAX_LAYERS];
     setting answer;
     double t0, last;
     bool show;
 } prover;
 
 /* The cheapest setting that starts with bits[0..layer]: the rest at lo. */
-static setting cheapest_completion(const prover *p, const int bits[ACCSIM_LAYERS], int layer)
+static setting cheapest_completion(const prover *p, const int *bits, int layer)
 {
-    int full[ACCSIM_LAYERS];
+    int full[ACCSIM_MAX_LAYERS] = {0};
     setting t;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    memset(&t, 0, sizeof t);
+    for (int l = 0; l < p->s->b->layers; l++) {
         full[l] = l <= layer ? bits[l] : p->lo[l];
         t.bits[l] = (uint8_t)full[l];
     }
-    t.energy = accsim_energy(full);
+    t.energy = accsim_network_energy(p->s->b->net, full);
     return t;
 }
 
 /* The widest useful width at layer depth + 1 below n: the largest need there
  * among the images n holds (above it a setting computes what the one at
  * that need computes, at more energy), within lo..hi. */
-static int useful_top(node *n, int lo, int hi)
+static int useful_top(node *n, int layers, int lo, int hi)
 {
     if (n->next_need_done != n->done) {
         uint8_t m = 2;
         int layer = n->depth + 1;
         for (size_t i = 0; i < n->done; i++)
-            if (n->need[i * ACCSIM_LAYERS + (size_t)layer] > m)
-                m = n->need[i * ACCSIM_LAYERS + (size_t)layer];
+            if (n->need[i * (size_t)layers + (size_t)layer] > m)
+                m = n->need[i * (size_t)layers + (size_t)layer];
         n->next_need = m;
         n->next_need_done = n->done;
     }
@@ -596,12 +622,12 @@ static size_t next_prefix(const searcher *s, size_t first)
     return first + step < s->b->set.count ? first + step : s->b->set.count;
 }
 
-/* Decides the complete setting bits below n (at depth ACCSIM_LAYERS - 2):
+/* Decides the complete setting bits below n (at depth layers - 2):
  * refuted on the images the path holds when even all the others could not
  * lift it to the target, else the path is extended and it is tried again; at
  * every image the count is exact, and a setting that meets the target
  * becomes the answer. */
-static int prove_leaf(prover *p, node *n, const int bits[ACCSIM_LAYERS], const setting *cost,
+static int prove_leaf(prover *p, node *n, const int *bits, const setting *cost,
                       accsim_error *err)
 {
     searcher *s = p->s;
@@ -621,7 +647,7 @@ static int prove_leaf(prover *p, node *n, const int bits[ACCSIM_LAYERS], const s
             return 0;
         }
         value = lb;
-        if (lb != ub && decide_leaf(s, n, bits[ACCSIM_LAYERS - 1], target, &value, err) != 0)
+        if (lb != ub && decide_leaf(s, n, bits[s->b->layers - 1], target, &value, err) != 0)
             return -1;
         if (value < target)
             return 0;
@@ -631,7 +657,7 @@ static int prove_leaf(prover *p, node *n, const int bits[ACCSIM_LAYERS], const s
             continue;
         }
         p->answer = *cost;
-        memcpy(out->bits, bits, sizeof out->bits);
+        memcpy(out->bits, bits, sizeof(int) * (size_t)s->b->layers);
         out->energy = cost->energy;
         out->correct = value;
         out->accuracy = count ? 100.0 * (double)value / (double)count : 0;
@@ -656,16 +682,17 @@ static int prove_leaf(prover *p, node *n, const int bits[ACCSIM_LAYERS], const s
  * refuted on at most those images (and is refuted as well), or the node
  * would hold more. That is why settings in the box are decided here too while
  * their node is partial. */
-static int prove_below(prover *p, node *n, int bits[ACCSIM_LAYERS], accsim_error *err)
+static int prove_below(prover *p, node *n, int *bits, accsim_error *err)
 {
     searcher *s = p->s;
     int layer = n->depth + 1;
-    for (int w = p->lo[layer]; w <= useful_top(n, p->lo[layer], p->hi[layer]); w++) {
+    for (int w = p->lo[layer]; w <= useful_top(n, s->b->layers, p->lo[layer], p->hi[layer]);
+         w++) {
         bits[layer] = w;
         setting cheapest = cheapest_completion(p, bits, layer);
         if (setting_cmp(&cheapest, &p->answer) >= 0)
             break; /* wider is dearer still */
-        if (layer == ACCSIM_LAYERS - 1) {
+        if (layer == s->b->layers - 1) {
             if (prove_leaf(p, n, bits, &cheapest, err) != 0)
                 return -1;
         } else {
@@ -704,17 +731,17 @@ static int prove_global(searcher *s, accsim_search_result *out, accsim_error *er
     const accsim_baseline *b = s->b;
     prover p = {.s = s, .out = out};
     accsim_search_limits(b, out->target_correct, out->safe, out->collapse);
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    for (int l = 0; l < b->layers; l++) {
         p.lo[l] = out->collapse[l] + 1 > 2 ? out->collapse[l] + 1 : 2;
         p.hi[l] = out->safe[l] < p.lo[l] ? p.lo[l] : out->safe[l];
     }
     p.answer.energy = out->energy;
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < b->layers; l++)
         p.answer.bits[l] = (uint8_t)out->bits[l];
     out->proof_settings = out->proof_by_bounds = 0;
     p.show = !b->quiet && isatty(STDERR_FILENO);
     p.t0 = accsim_now();
-    int bits[ACCSIM_LAYERS] = {0};
+    int bits[ACCSIM_MAX_LAYERS] = {0};
     int rc = prove_below(&p, &s->root, bits, err);
     if (p.show)
         fprintf(stderr, "\rproof on %s: %zu settings outside the box decided in %.1f s          \n",
@@ -729,6 +756,18 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
 {
     double t0 = accsim_now();
     memset(out, 0, sizeof *out);
+    const int L = b->layers;
+    out->layers = L;
+    if (L < 1)
+        return accsim_fail(err, "search: the network has no MAC layer");
+    /* The tree walks the layers in index order, restarting each from its
+     * restart state: that needs the MAC layers listed in execution order. */
+    for (int l = 1; l < L; l++)
+        if (b->order[l] != l)
+            return accsim_fail(err, "search: %s's MAC layers are not listed in execution order "
+                                    "(%s runs before %s); list the ops in the order they run",
+                               b->net->name, b->net->ops[b->net->mac_ops[b->order[l - 1]]].name,
+                               b->net->ops[b->net->mac_ops[b->order[l]]].name);
     size_t count = b->set.count;
     searcher s = {.b = b, .leaf_chunk = opts->leaf_chunk ? opts->leaf_chunk : 2048};
     s.root.depth = -1;
@@ -754,7 +793,7 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
         first = opts->first_prefix;
     s.first_prefix = first < count ? first : count;
     int span = opts->span > 0 ? opts->span : 3;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    for (int l = 0; l < L; l++) {
         out->hi[l] = opts->hi[l] ? opts->hi[l] : b->need_max[l];
         out->lo[l] = opts->lo[l] ? opts->lo[l] : out->hi[l] - span;
         if (out->lo[l] < 2)
@@ -763,7 +802,8 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
             out->hi[l] = out->lo[l];
         if (out->hi[l] > 32 || out->lo[l] > 32) {
             free(s.root.correct), free(s.pos), free(s.idx);
-            return accsim_fail(err, "search box for %s is outside 2..32", accsim_layers[l].name);
+            return accsim_fail(err, "search box for %s is outside 2..32",
+                               b->net->ops[b->net->mac_ops[l]].name);
         }
     }
     int rc = 0;
@@ -772,17 +812,16 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
         if (rc != 0 || !out->found || !opts->widen)
             break;
         bool widened = false;
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
+        for (int l = 0; l < L; l++)
             if (out->bits[l] == out->lo[l] && out->lo[l] > 2 && !opts->lo[l]) {
                 out->lo[l]--;
                 widened = true;
             }
         if (!widened)
             break;
-        accsim_phase_note(b->quiet, "search on %s: answer on the box's lower edge; widening to "
-                          "%d-%d,%d-%d,%d-%d,%d-%d,%d-%d", b->set.name, out->lo[0], out->hi[0],
-                          out->lo[1], out->hi[1], out->lo[2], out->hi[2], out->lo[3], out->hi[3],
-                          out->lo[4], out->hi[4]);
+        char box[512];
+        accsim_phase_note(b->quiet, "search on %s: answer on the box's lower edge; widening to %s",
+                          b->set.name, ranges_text(out->lo, out->hi, 0, L, box, sizeof box));
     }
     if (rc == 0 && out->found && opts->prove)
         rc = prove_global(&s, out, err);
@@ -800,13 +839,14 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                           "%zu node runs (%zu images) in %.2f s", b->set.name,
                           out->settings_visited, out->box_settings, out->decided_by_bounds,
                           out->nodes_run, out->images_run, out->seconds);
-    if (rc == 0 && out->proved)
+    if (rc == 0 && out->proved) {
+        char useful[512];
         accsim_phase_note(b->quiet, "search on %s: proved over 2..32: %zu cheaper, undominated settings outside "
-                          "the box (useful widths %d-%d,%d-%d,%d-%d,%d-%d,%d-%d) decided, %zu by "
-                          "bounds", b->set.name, out->proof_settings, out->collapse[0] + 1,
-                          out->safe[0], out->collapse[1] + 1, out->safe[1], out->collapse[2] + 1,
-                          out->safe[2], out->collapse[3] + 1, out->safe[3], out->collapse[4] + 1,
-                          out->safe[4], out->proof_by_bounds);
+                          "the box (useful widths %s) decided, %zu by bounds", b->set.name,
+                          out->proof_settings,
+                          ranges_text(out->collapse, out->safe, 1, L, useful, sizeof useful),
+                          out->proof_by_bounds);
+    }
     return rc;
 }
 

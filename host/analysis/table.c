@@ -19,7 +19,7 @@ void table_init(table *t, const char *name, const char *title, const char *colum
 
 void table_row(table *t, const char *fmt, ...)
 {
-    char buf[4096];
+    char buf[16384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);

@@ -9,7 +9,7 @@
 
 #include "accsim/error.h"
 
-#define TABLE_MAX_COLS 40
+#define TABLE_MAX_COLS 256 /* per-layer columns for up to ACCSIM_MAX_LAYERS MAC layers */
 
 typedef struct table {
     char name[64];   /* file stem: NAME.csv, NAME.json */

@@ -1,4 +1,6 @@
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +46,7 @@ int an_open(const cli_options *opts, accsim_split default_split, an_session *s, 
                                       .indices = NULL, .labels = d->labels};
     }
     for (int k = 0; k < s->nsets; k++) {
-        if (accsim_baseline_run(&s->base[k], s->ctx.engine, &s->ctx.model, &s->set[k],
+        if (accsim_baseline_run(&s->base[k], s->ctx.engine, s->ctx.net, &s->set[k],
                                 opts->overflow, opts->quiet, err) != 0) {
             an_close(s);
             return -1;
@@ -75,15 +77,68 @@ uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index)
     return index;
 }
 
+void an_cat(an_str *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *grown = realloc(b->s, cap);
+        if (!grown)
+            abort();
+        b->s = grown;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void an_str_free(an_str *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+const char *an_layer_name(const accsim_network *net, int l)
+{
+    return net->ops[net->mac_ops[l]].name;
+}
+
+void an_cat_layers(an_str *b, const accsim_network *net, const char *prefix)
+{
+    for (int l = 0; l < net->mac_count; l++)
+        an_cat(b, ",%s%s", prefix, an_layer_name(net, l));
+}
+
+void an_sweep_init(table *t, const accsim_network *net, const char *name, const char *title)
+{
+    an_str c = {0};
+    an_cat(&c, "split,bits,accuracy,correct,drop_pp,energy,images_rerun");
+    an_cat_layers(&c, net, "sat_");
+    an_cat_layers(&c, net, "imgsat_");
+    table_init(t, name, title, c.s);
+    an_str_free(&c);
+}
+
 void an_sweep_row(table *t, const char *split, const accsim_baseline *base, const accsim_eval *e)
 {
-    table_row(t, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64
-              "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
-              split, e->bits[0], e->accuracy, e->correct, base->summary.accuracy - e->accuracy,
-              e->energy, e->changed, e->saturations[0], e->saturations[1], e->saturations[2],
-              e->saturations[3], e->saturations[4], e->images_saturated[0],
-              e->images_saturated[1], e->images_saturated[2], e->images_saturated[3],
-              e->images_saturated[4]);
+    an_str r = {0};
+    an_cat(&r, "%s|%d|%.2f|%zu|%.2f|%" PRIu64 "|%zu", split, e->bits[0], e->accuracy, e->correct,
+           base->summary.accuracy - e->accuracy, e->energy, e->changed);
+    for (int l = 0; l < base->layers; l++)
+        an_cat(&r, "|%" PRIu64, e->saturations[l]);
+    for (int l = 0; l < base->layers; l++)
+        an_cat(&r, "|%" PRIu64, e->images_saturated[l]);
+    table_row(t, "%s", r.s);
+    an_str_free(&r);
 }
 
 void an_search_options(const cli_options *opts, accsim_search_options *so)

@@ -24,10 +24,21 @@ void an_close(an_session *s);
 /* Engine index of image `index` of split `name` in this session's data. */
 uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index);
 
-/* Approach A's table, shared by `sweep` and `study`: columns and one row. */
-#define AN_SWEEP_COLUMNS                                                                   \
-    "split,bits,accuracy,correct,drop_pp,energy,images_rerun,sat_conv1,sat_conv2,sat_fc1," \
-    "sat_fc2,sat_fc3,imgsat_conv1,imgsat_conv2,imgsat_fc1,imgsat_fc2,imgsat_fc3"
+/* A growing string for table columns and rows built per MAC layer. */
+typedef struct an_str {
+    char *s;
+    size_t len, cap;
+} an_str;
+void an_cat(an_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ",PREFIX<name>" for every MAC layer (PREFIX may be ""). */
+void an_cat_layers(an_str *b, const accsim_network *net, const char *prefix);
+void an_str_free(an_str *b);
+/* The name of MAC layer l. */
+const char *an_layer_name(const accsim_network *net, int l);
+
+/* Approach A's table, shared by `sweep` and `study`: columns (one sat_ and
+ * imgsat_ column per MAC layer) and one row. */
+void an_sweep_init(table *t, const accsim_network *net, const char *name, const char *title);
 void an_sweep_row(table *t, const char *split, const accsim_baseline *base, const accsim_eval *e);
 
 /* The bounds table (accsim bounds, study): per set and layer, the data-free

@@ -8,6 +8,7 @@
 #include "accsim/dataset.h"
 #include "accsim/engine.h"
 #include "accsim/model.h"
+#include "accsim/network.h"
 
 /* Each option's bit, for cli_options.given and the commands' accepted sets. */
 enum cli_option_flag {
@@ -36,7 +37,8 @@ typedef struct cli_options {
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */
     accsim_split split;       /* --split test|train|both (default test) */
     bool split_given;
-    int bits[ACCSIM_LAYERS];  /* --bits for the course model: B | B1,B2,B3,B4,B5 (default 32) */
+    int bits[ACCSIM_LAYERS];  /* --bits for the course model: B | B1,B2,B3,B4,B5 (default 32);
+                               * commands use cli_context.bits / cli_resolve_bits */
     bool bits_given;
     /* --bits as given: one width, or one per MAC layer of any network. */
     int bits_list[CLI_MAX_WIDTHS];
@@ -66,14 +68,34 @@ int cli_check_accepted(const char *command, unsigned accepted, const cli_options
 const char *cli_option_name(unsigned flag);
 void cli_usage(FILE *out);
 
-/* What most subcommands need: the model, the data, the quantized images and an
- * engine with both loaded. */
-typedef struct cli_context {
+/* The network of --model: DIR/network.json when there is one, else the course
+ * model in its export format (then *have_model and model hold it, and net is
+ * its description, net->course pointing at model: model must stay put). */
+typedef struct cli_network {
     accsim_model model;
+    bool have_model;
+    accsim_network net;
+} cli_network;
+int cli_network_open(const cli_options *opts, cli_network *n, accsim_error *err);
+void cli_network_close(cli_network *n);
+/* --bits for net: one width for every MAC layer, or one per MAC layer. */
+int cli_resolve_bits(const cli_options *opts, const accsim_network *net, int *bits,
+                     accsim_error *err);
+/* "conv1,conv2,..." (truncated with "..." when long). */
+const char *cli_layer_names(const accsim_network *net, char *buf, size_t size);
+/* Widths as "B" when all alike, else "B1,B2,...". */
+const char *cli_bits_text(const int *bits, int layers, char *buf, size_t size);
+
+/* What most subcommands need: the network, the data, the quantized images and
+ * an engine with both loaded. */
+typedef struct cli_context {
+    cli_network *nw;           /* heap: the network's address must not change */
+    const accsim_network *net; /* &nw->net */
     accsim_dataset data;
-    int8_t *images;            /* [data.count][3072] quantized */
+    int8_t *images;            /* [data.count][accsim_network_input_count(net)] quantized */
     accsim_engine *engine;
     size_t count;              /* images to run: data.count or --limit */
+    int bits[ACCSIM_MAX_LAYERS]; /* --bits, one per MAC layer */
 } cli_context;
 
 int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *err);
@@ -100,6 +122,5 @@ int cmd_minwidth(const cli_options *opts);
 int cmd_search(const cli_options *opts);
 int cmd_study(const cli_options *opts);
 int cmd_bounds(const cli_options *opts);
-int cmd_run_network(const cli_options *opts);
 
 #endif

@@ -11,34 +11,26 @@
 #define BOUNDS_COLUMNS \
     "split,layer,safe,a2q,a2q_datatype,finn,needed,input_min,input_max,max_l1"
 
-/* The course model's multiplicands: conv1 reads the quantized image (any
- * int8), every later layer a ReLU output (0..127). */
-static void course_layer_bounds(const accsim_model *model, int l, accsim_mac_bounds *out)
-{
-    const accsim_layer_info *li = &accsim_layers[l];
-    accsim_mac_shape shape = {
-        .weights = model->weights[l],
-        .out_channels = li->out_channels,
-        .reduction = li->weight_count / li->out_channels,
-        .bias = li->has_bias ? model->bias : NULL,
-        .input_min = l == 0 ? -128 : 0,
-        .input_max = 127,
-    };
-    accsim_mac_bounds_compute(&shape, out);
-}
-
+/* Per MAC layer of any network: the multiplicand is x - z, x in the range of
+ * the tensor the layer reads (the input: all of int8; after an op, its clamp
+ * range, kept through pools and reshapes), z that tensor's zero point. For
+ * the course model: conv1 reads the quantized image (any int8), every later
+ * layer a ReLU output (0..127). */
 void an_bounds_table(table *t, const an_session *s)
 {
     table_init(t, "bounds",
                "Data-free bounds from the weights beside the width each layer needs on the data",
                BOUNDS_COLUMNS);
+    const accsim_network *net = s->ctx.net;
     for (int k = 0; k < s->nsets; k++)
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        for (int l = 0; l < net->mac_count; l++) {
+            accsim_mac_shape shape;
+            accsim_network_mac_shape(net, l, &shape);
             accsim_mac_bounds b;
-            course_layer_bounds(&s->ctx.model, l, &b);
+            accsim_mac_bounds_compute(&shape, &b);
             table_row(t, "%s|%s|%d|%d|%d|%d|%d|%d|%d|%" PRId64, s->set[k].name,
-                      accsim_layers[l].name, b.safe, b.a2q, b.a2q_datatype, b.finn,
-                      s->base[k].need_max[l], l == 0 ? -128 : 0, 127, b.max_l1);
+                      an_layer_name(net, l), b.safe, b.a2q, b.a2q_datatype, b.finn,
+                      s->base[k].need_max[l], shape.input_min, shape.input_max, b.max_l1);
         }
 }
 

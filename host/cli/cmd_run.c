@@ -8,6 +8,7 @@
 
 #include "accsim/energy.h"
 #include "accsim/fileio.h"
+#include "accsim/network.h"
 #include "accsim/summary.h"
 #include "cli/cli.h"
 
@@ -35,8 +36,12 @@ static json_object *build_json(const cli_options *opts, const cli_context *ctx,
                                const accsim_result *res, const accsim_summary *sum,
                                const uint32_t *indices, double seconds)
 {
+    const accsim_network *net = ctx->net;
+    const int L = net->mac_count;
     json_object *root = json_object_new_object();
-    json_object_object_add(root, "model", json_object_new_string(ctx->model.dir));
+    json_object_object_add(root, "model", json_object_new_string(net->dir));
+    if (!net->course)
+        json_object_object_add(root, "network", json_object_new_string(net->name));
     json_object_object_add(root, "split", json_object_new_string(accsim_split_name(opts->split)));
     json_object_object_add(root, "engine", json_object_new_string(ctx->engine->description));
     json_object_object_add(root, "overflow",
@@ -46,14 +51,15 @@ static json_object *build_json(const cli_options *opts, const cli_context *ctx,
     char accuracy[32]; /* percent to 4 places: exact for up to 10^6 images, and readable */
     snprintf(accuracy, sizeof accuracy, "%.4f", sum->accuracy);
     json_object_object_add(root, "accuracy", json_object_new_double_s(sum->accuracy, accuracy));
-    json_object_object_add(root, "bits", int_array(opts->bits, ACCSIM_LAYERS));
-    json_object_object_add(root, "energy", json_object_new_int64((int64_t)accsim_energy(opts->bits)));
+    json_object_object_add(root, "bits", int_array(ctx->bits, L));
+    json_object_object_add(root, "energy",
+                           json_object_new_int64((int64_t)accsim_network_energy(net, ctx->bits)));
     json_object *layers = json_object_new_array();
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    for (int l = 0; l < L; l++) {
         const accsim_layer_summary *s = &sum->layers[l];
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(accsim_layers[l].name));
-        json_object_object_add(o, "bits", json_object_new_int(opts->bits[l]));
+        json_object_object_add(o, "name", json_object_new_string(net->ops[net->mac_ops[l]].name));
+        json_object_object_add(o, "bits", json_object_new_int(ctx->bits[l]));
         json_object_object_add(o, "saturations", json_object_new_int64((int64_t)s->saturations));
         json_object_object_add(o, "images_saturated", json_object_new_int64((int64_t)s->images_saturated));
         json_object_object_add(o, "min", json_object_new_int(s->min));
@@ -63,25 +69,26 @@ static json_object *build_json(const cli_options *opts, const cli_context *ctx,
         json_object_object_add(o, "psum_max", json_object_new_int(s->psum_max));
         json_object_object_add(o, "bits_needed", json_object_new_int(s->bits_needed));
         json_object_object_add(o, "energy",
-                               json_object_new_int64((int64_t)accsim_layer_energy(l, opts->bits[l])));
+                               json_object_new_int64((int64_t)accsim_network_layer_energy(net, l, ctx->bits[l])));
         json_object_array_add(layers, o);
     }
     json_object_object_add(root, "layers", layers);
     if (indices) {
         json_object *outputs = json_object_new_object();
         for (size_t i = 0; i < res->count; i++) {
-            json_object *o = json_object_new_object();
-            int values[ACCSIM_CLASSES];
-            for (int c = 0; c < ACCSIM_CLASSES; c++)
-                values[c] = res->outputs[i * ACCSIM_CLASSES + c];
-            json_object_object_add(o, "outputs", int_array(values, ACCSIM_CLASSES));
-            json_object_object_add(o, "prediction", json_object_new_int(res->predictions[i]));
+            json_object *o = json_object_new_object(), *values = json_object_new_array();
+            for (size_t c = 0; c < res->output_count; c++)
+                json_object_array_add(values,
+                                      json_object_new_int(res->outputs[i * res->output_count + c]));
+            json_object_object_add(o, "outputs", values);
+            json_object_object_add(o, "prediction", json_object_new_int64(res->predictions[i]));
             json_object_object_add(o, "label", json_object_new_int(ctx->data.labels[indices[i]]));
             json_object *flags = json_object_new_object(), *counts = json_object_new_object();
-            for (int l = 0; l < ACCSIM_LAYERS; l++) {
-                uint32_t n = res->saturations[i * ACCSIM_LAYERS + (size_t)l];
-                json_object_object_add(flags, accsim_layers[l].name, json_object_new_boolean(n != 0));
-                json_object_object_add(counts, accsim_layers[l].name, json_object_new_int64(n));
+            for (int l = 0; l < L; l++) {
+                uint32_t n = res->saturations[i * (size_t)L + (size_t)l];
+                const char *name = net->ops[net->mac_ops[l]].name;
+                json_object_object_add(flags, name, json_object_new_boolean(n != 0));
+                json_object_object_add(counts, name, json_object_new_int64(n));
             }
             json_object_object_add(o, "saturated", flags);
             json_object_object_add(o, "saturations", counts);
@@ -99,28 +106,39 @@ static void print_table(FILE *out, const cli_options *opts, const cli_context *c
                         const accsim_result *res, const accsim_summary *sum,
                         const uint32_t *indices, double seconds)
 {
-    fprintf(out, "model     %s\nsplit     %s, %zu images\nengine    %s\noverflow  %s\n",
-            ctx->model.dir, accsim_split_name(opts->split), sum->images, ctx->engine->description,
+    const accsim_network *net = ctx->net;
+    const int L = net->mac_count;
+    if (net->course)
+        fprintf(out, "model     %s\n", net->dir);
+    else
+        fprintf(out, "model     %s (%s)\n", net->dir, net->name[0] ? net->name : "unnamed");
+    fprintf(out, "split     %s, %zu images\nengine    %s\noverflow  %s\n",
+            accsim_split_name(opts->split), sum->images, ctx->engine->description,
             opts->overflow == ACCSIM_WRAP ? "wrap" : "saturate");
     fprintf(out, "accuracy  %.2f %% (%zu correct)\nenergy    %" PRIu64 "\ntime      %.2f s\n\n",
-            sum->accuracy, sum->correct, accsim_energy(opts->bits), seconds);
-    fprintf(out, "%-6s %4s %12s %9s %12s %12s %12s %5s\n", "layer", "bits", "saturations",
+            sum->accuracy, sum->correct, accsim_network_energy(net, ctx->bits), seconds);
+    int width = 6;
+    for (int l = 0; l < L; l++) {
+        int n = (int)strlen(net->ops[net->mac_ops[l]].name);
+        width = n > width ? n : width;
+    }
+    fprintf(out, "%-*s %4s %12s %9s %12s %12s %12s %5s\n", width, "layer", "bits", "saturations",
             "images", "min", "max", "peak", "need");
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    for (int l = 0; l < L; l++) {
         const accsim_layer_summary *s = &sum->layers[l];
-        fprintf(out, "%-6s %4d %12" PRIu64 " %9" PRIu64 " %12d %12d %12" PRId64 " %5d\n",
-                accsim_layers[l].name, opts->bits[l], s->saturations, s->images_saturated, s->min,
-                s->max, s->peak, s->bits_needed);
+        fprintf(out, "%-*s %4d %12" PRIu64 " %9" PRIu64 " %12d %12d %12" PRId64 " %5d\n", width,
+                net->ops[net->mac_ops[l]].name, ctx->bits[l], s->saturations,
+                s->images_saturated, s->min, s->max, s->peak, s->bits_needed);
     }
     for (size_t i = 0; indices && i < res->count; i++) {
-        fprintf(out, "\nimage %" PRIu32 " (label %d, predicted %d): outputs", indices[i],
+        fprintf(out, "\nimage %" PRIu32 " (label %d, predicted %" PRIu32 "): outputs", indices[i],
                 ctx->data.labels[indices[i]], res->predictions[i]);
-        for (int c = 0; c < ACCSIM_CLASSES; c++)
-            fprintf(out, " %d", res->outputs[i * ACCSIM_CLASSES + c]);
+        for (size_t c = 0; c < res->output_count; c++)
+            fprintf(out, " %d", res->outputs[i * res->output_count + c]);
         fprintf(out, "\n  saturations:");
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            fprintf(out, " %s %" PRIu32, accsim_layers[l].name,
-                    res->saturations[i * ACCSIM_LAYERS + (size_t)l]);
+        for (int l = 0; l < L; l++)
+            fprintf(out, " %s %" PRIu32, net->ops[net->mac_ops[l]].name,
+                    res->saturations[i * (size_t)L + (size_t)l]);
         fprintf(out, "\n");
     }
 }
@@ -132,16 +150,16 @@ static int dump_outputs(const char *path, const cli_context *ctx, const accsim_r
     if (accsim_outfile_open(&f, path, err) != 0)
         return -1;
     fprintf(f.fp, "split,index,label,prediction");
-    for (int c = 0; c < ACCSIM_CLASSES; c++)
-        fprintf(f.fp, ",out%d", c);
+    for (size_t c = 0; c < res->output_count; c++)
+        fprintf(f.fp, ",out%zu", c);
     fprintf(f.fp, "\n");
     for (size_t i = 0; i < res->count; i++) {
         size_t p = indices ? indices[i] : i, index;
         const char *split;
         image_origin(&ctx->data, p, &split, &index);
-        fprintf(f.fp, "%s,%zu,%d,%d", split, index, ctx->data.labels[p], res->predictions[i]);
-        for (int c = 0; c < ACCSIM_CLASSES; c++)
-            fprintf(f.fp, ",%d", res->outputs[i * ACCSIM_CLASSES + c]);
+        fprintf(f.fp, "%s,%zu,%d,%" PRIu32, split, index, ctx->data.labels[p], res->predictions[i]);
+        for (size_t c = 0; c < res->output_count; c++)
+            fprintf(f.fp, ",%d", res->outputs[i * res->output_count + c]);
         fprintf(f.fp, "\n");
     }
     return accsim_outfile_commit(&f, err);
@@ -149,8 +167,6 @@ static int dump_outputs(const char *path, const cli_context *ctx, const accsim_r
 
 int cmd_run(const cli_options *opts)
 {
-    if (cli_model_is_network(opts))
-        return cmd_run_network(opts);
     accsim_error err;
     cli_context ctx;
     if (cli_context_open(opts, &ctx, &err) != 0)
@@ -164,12 +180,12 @@ int cmd_run(const cli_options *opts)
     }
     accsim_config cfg;
     accsim_config_default(&cfg);
-    memcpy(cfg.bits, opts->bits, sizeof cfg.bits);
+    memcpy(cfg.bits, ctx.bits, sizeof cfg.bits);
     cfg.overflow = opts->overflow;
 
     int status = 1;
     accsim_result res;
-    if (accsim_result_init(&res, count, &cfg, &err) != 0) {
+    if (accsim_result_init(&res, ctx.net, count, &cfg, &err) != 0) {
         free(indices);
         cli_context_close(&ctx);
         return cli_error(&err);

@@ -29,34 +29,53 @@ int cmd_search(const cli_options *opts)
         printf("split %s: baseline %.2f %% (%zu of %zu), target >= %zu correct (tolerance %.2f pp)\n",
                b->set.name, b->summary.accuracy, b->summary.correct, b->set.count,
                r.target_correct, so.tolerance);
-        printf("box: conv1 %d-%d, conv2 %d-%d, fc1 %d-%d, fc2 %d-%d, fc3 %d-%d (%zu settings); "
-               "%zu visited, %zu decided by bounds, %zu node runs, %.2f s\n",
-               r.lo[0], r.hi[0], r.lo[1], r.hi[1], r.lo[2], r.hi[2], r.lo[3], r.hi[3], r.lo[4],
-               r.hi[4], r.box_settings, r.settings_visited, r.decided_by_bounds, r.nodes_run,
+        const accsim_network *net = s.ctx.net;
+        const int L = net->mac_count;
+        an_str line = {0};
+        an_cat(&line, "box:");
+        for (int l = 0; l < L; l++)
+            an_cat(&line, "%s %s %d-%d", l ? "," : "", an_layer_name(net, l), r.lo[l], r.hi[l]);
+        printf("%s (%zu settings); %zu visited, %zu decided by bounds, %zu node runs, %.2f s\n",
+               line.s, r.box_settings, r.settings_visited, r.decided_by_bounds, r.nodes_run,
                r.seconds);
-        if (r.proved)
-            printf("proof over 2..32: useful widths %d-%d, %d-%d, %d-%d, %d-%d, %d-%d (collapse + 1 "
-                   "to safe); %zu cheaper settings outside the box decided, %zu by bounds; the answer "
-                   "is the least energy over all settings\n",
-                   r.collapse[0] + 1, r.safe[0], r.collapse[1] + 1, r.safe[1], r.collapse[2] + 1,
-                   r.safe[2], r.collapse[3] + 1, r.safe[3], r.collapse[4] + 1, r.safe[4],
-                   r.proof_settings, r.proof_by_bounds);
-        else if (r.found)
+        an_str_free(&line);
+        if (r.proved) {
+            an_cat(&line, "proof over 2..32: useful widths");
+            for (int l = 0; l < L; l++)
+                an_cat(&line, "%s %d-%d", l ? "," : "", r.collapse[l] + 1, r.safe[l]);
+            printf("%s (collapse + 1 to safe); %zu cheaper settings outside the box decided, %zu by "
+                   "bounds; the answer is the least energy over all settings\n",
+                   line.s, r.proof_settings, r.proof_by_bounds);
+            an_str_free(&line);
+        } else if (r.found) {
             printf("not proved beyond the box (--no-prove)\n");
-        if (r.found)
-            printf("answer: bits %d,%d,%d,%d,%d  energy %" PRIu64 "  accuracy %.2f %% (%zu correct)\n",
-                   r.bits[0], r.bits[1], r.bits[2], r.bits[3], r.bits[4], r.energy, r.accuracy,
-                   r.correct);
-        else
+        }
+        if (r.found) {
+            an_cat(&line, "answer: bits");
+            for (int l = 0; l < L; l++)
+                an_cat(&line, "%s%d", l ? "," : " ", r.bits[l]);
+            printf("%s  energy %" PRIu64 "  accuracy %.2f %% (%zu correct)\n", line.s, r.energy,
+                   r.accuracy, r.correct);
+            an_str_free(&line);
+        } else {
             printf("answer: no setting in the box meets the target\n");
+        }
         table t;
-        table_init(&t, "pareto", "Energy-accuracy Pareto front",
-                   "split,conv1,conv2,fc1,fc2,fc3,energy,correct,accuracy");
+        an_str cols = {0};
+        an_cat(&cols, "split");
+        an_cat_layers(&cols, net, "");
+        an_cat(&cols, ",energy,correct,accuracy");
+        table_init(&t, "pareto", "Energy-accuracy Pareto front", cols.s);
+        an_str_free(&cols);
         for (size_t p = 0; p < r.pareto_count; p++) {
             const accsim_pareto_point *q = &r.pareto[p];
-            table_row(&t, "%s|%d|%d|%d|%d|%d|%" PRIu64 "|%zu|%.4f", b->set.name, q->bits[0],
-                      q->bits[1], q->bits[2], q->bits[3], q->bits[4], q->energy, q->correct,
-                      q->accuracy);
+            an_str row = {0};
+            an_cat(&row, "%s", b->set.name);
+            for (int l = 0; l < L; l++)
+                an_cat(&row, "|%d", q->bits[l]);
+            an_cat(&row, "|%" PRIu64 "|%zu|%.4f", q->energy, q->correct, q->accuracy);
+            table_row(&t, "%s", row.s);
+            an_str_free(&row);
         }
         if (so.pareto) {
             printf("Pareto front (%zu points):\n", r.pareto_count);
@@ -67,7 +86,7 @@ int cmd_search(const cli_options *opts)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "found", json_object_new_boolean(r.found));
         json_object *bits = json_object_new_array();
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
+        for (int l = 0; l < L; l++)
             json_object_array_add(bits, json_object_new_int(r.bits[l]));
         json_object_object_add(o, "bits", bits);
         json_object_object_add(o, "energy", json_object_new_int64((int64_t)r.energy));
@@ -79,7 +98,7 @@ int cmd_search(const cli_options *opts)
         json_object_object_add(o, "proved_over_all_widths", json_object_new_boolean(r.proved));
         if (r.proved) {
             json_object *safe = json_object_new_array(), *collapse = json_object_new_array();
-            for (int l = 0; l < ACCSIM_LAYERS; l++) {
+            for (int l = 0; l < L; l++) {
                 json_object_array_add(safe, json_object_new_int(r.safe[l]));
                 json_object_array_add(collapse, json_object_new_int(r.collapse[l]));
             }
@@ -90,7 +109,7 @@ int cmd_search(const cli_options *opts)
                                    json_object_new_int64((int64_t)r.proof_by_bounds));
         }
         json_object *box = json_object_new_array();
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        for (int l = 0; l < L; l++) {
             json_object *pair = json_object_new_array();
             json_object_array_add(pair, json_object_new_int(r.lo[l]));
             json_object_array_add(pair, json_object_new_int(r.hi[l]));

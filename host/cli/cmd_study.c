@@ -29,16 +29,48 @@ static int write_text(const char *path, const char *text, accsim_error *err)
     return accsim_outfile_commit(&f, err);
 }
 
-static const char *bits_str(const int bits[ACCSIM_LAYERS], char *buf, size_t n)
+/* "B1,B2,..." for the network's MAC layers. */
+static const char *bits_str(const int *bits, int layers, char *buf, size_t n)
 {
-    snprintf(buf, n, "%d,%d,%d,%d,%d", bits[0], bits[1], bits[2], bits[3], bits[4]);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < layers && at + 16 < n; l++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%d", l ? "," : "", bits[l]);
+    if (layers > 0 && at + 16 >= n)
+        snprintf(buf + at, n - at, ",...");
     return buf;
 }
 
-static void uniform(int bits[ACCSIM_LAYERS], int w)
+static void uniform(int *bits, int w)
 {
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < ACCSIM_MAX_LAYERS; l++)
         bits[l] = w;
+}
+
+/* "NAME1 LO-HI, NAME2 LO-HI, ..." */
+static void cat_ranges(an_str *b, const accsim_network *net, const int *lo, const int *hi, int add)
+{
+    for (int l = 0; l < net->mac_count; l++)
+        an_cat(b, "%s%s %d-%d", l ? ", " : "", an_layer_name(net, l), lo[l] + add, hi[l]);
+}
+
+/* "v1, v2, ..." */
+static void cat_ints(an_str *b, const int *v, int n)
+{
+    for (int l = 0; l < n; l++)
+        an_cat(b, "%s%d", l ? ", " : "", v[l]);
+}
+
+/* "conv1..fc3": the first and last MAC layer's names. */
+static const char *study_layer_span(const accsim_network *net, char *buf, size_t n)
+{
+    if (net->mac_count == 0)
+        snprintf(buf, n, "no layers");
+    else if (net->mac_count == 1)
+        snprintf(buf, n, "%s", an_layer_name(net, 0));
+    else
+        snprintf(buf, n, "%s..%s", an_layer_name(net, 0), an_layer_name(net, net->mac_count - 1));
+    return buf;
 }
 
 int cmd_study(const cli_options *opts)
@@ -63,7 +95,14 @@ int cmd_study(const cli_options *opts)
     const int from = opts->bits_from, to = opts->bits_to < opts->bits_from ? opts->bits_to : opts->bits_from;
     const int nsweep = from - to + 1;
     double tol_b = opts->tolerance_given ? opts->tolerance : 1.0;
-    accsim_layer_hist hist[2][ACCSIM_LAYERS];
+    const accsim_network *net = s.ctx.net;
+    const int L = net->mac_count;
+    accsim_layer_hist *hist[2] = {calloc((size_t)(L ? L : 1), sizeof(accsim_layer_hist)),
+                                  calloc((size_t)(L ? L : 1), sizeof(accsim_layer_hist))};
+    if (!hist[0] || !hist[1]) {
+        accsim_fail(&err, "out of memory");
+        rc = -1;
+    }
     accsim_hist_ranges ranges;
     accsim_eval *sweep[2] = {NULL, NULL};
     accsim_minwidth_result *mw0[2] = {NULL, NULL}, *mw1[2] = {NULL, NULL};
@@ -81,8 +120,8 @@ int cmd_study(const cli_options *opts)
     const accsim_baseline *bases[2] = {&s.base[0], &s.base[1]};
     accsim_hist_ranges_for(bases, s.nsets, &ranges);
     for (int k = 0; k < s.nsets && rc == 0; k++)
-        if (accsim_hist_run(s.ctx.engine, &s.set[k], opts->overflow, &ranges, opts->psum, opts->quiet,
-                            hist[k], &err) != 0)
+        if (accsim_hist_run(s.ctx.engine, net, &s.set[k], opts->overflow, &ranges, opts->psum,
+                            opts->quiet, hist[k], &err) != 0)
             rc = -1;
     t_hist = accsim_now() - t0;
 
@@ -117,8 +156,24 @@ int cmd_study(const cli_options *opts)
     accsim_search_options_default(&so);
     so.tolerance = 0.0;
     an_search_options(opts, &so);
-    if (rc == 0 && accsim_search(&s.base[sel], &so, &search, &err) != 0)
-        rc = -1;
+    /* The search enumerates its box: on a network whose box is too large (or
+     * whose MAC layers are not listed in execution order) it cannot run, and
+     * the report says why instead of failing. The course model never gets
+     * here. */
+    char search_skipped[sizeof err.message] = "";
+    if (rc == 0 && accsim_search(&s.base[sel], &so, &search, &err) != 0) {
+        if (net->course) {
+            rc = -1;
+        } else {
+            snprintf(search_skipped, sizeof search_skipped, "%s", err.message);
+            accsim_search_result_free(&search);
+            memset(&search, 0, sizeof search);
+            uniform(search.bits, 32);
+            search.layers = L;
+            if (!opts->quiet)
+                fprintf(stderr, "accsim: study: approach C skipped: %s\n", search_skipped);
+        }
+    }
     t_search = accsim_now() - t0;
 
     /* The chosen settings, on every split. */
@@ -126,7 +181,7 @@ int cmd_study(const cli_options *opts)
     const char *sname[S_N] = {"baseline (32 bits)", "A: smallest common B, no loss",
                               "B: smallest common B within tolerance", "C: per-layer search"};
     const char *skey[S_N] = {"baseline", "A", "B", "C"};
-    int sbits[S_N][ACCSIM_LAYERS];
+    int sbits[S_N][ACCSIM_MAX_LAYERS];
     accsim_eval seval[S_N][2];
     memset(seval, 0, sizeof seval);
     t0 = accsim_now();
@@ -151,10 +206,13 @@ int cmd_study(const cli_options *opts)
 
     /* Check images: outputs and per-layer saturation at each setting. */
     if (rc == 0) {
+        an_str cols = {0};
+        an_cat(&cols, "setting,bits,split,index,label,prediction,correct,outputs");
+        an_cat_layers(&cols, net, "sat_");
+        an_cat(&cols, ",overflows");
         table_init(&t_ck, "check_images",
-                   "Check images: outputs and per-layer saturation events at each setting",
-                   "setting,bits,split,index,label,prediction,correct,outputs,sat_conv1,sat_conv2,"
-                   "sat_fc1,sat_fc2,sat_fc3,overflows");
+                   "Check images: outputs and per-layer saturation events at each setting", cols.s);
+        an_str_free(&cols);
         tables_made = 1;
         for (int c = 0; c < S_N && rc == 0; c++) {
             for (size_t j = 0; j < sizeof check_images / sizeof check_images[0] && rc == 0; j++) {
@@ -170,22 +228,28 @@ int cmd_study(const cli_options *opts)
                 memcpy(cfg.bits, sbits[c], sizeof cfg.bits);
                 cfg.overflow = opts->overflow;
                 accsim_result res;
-                if (accsim_result_init(&res, 1, &cfg, &err) != 0 ||
+                if (accsim_result_init(&res, net, 1, &cfg, &err) != 0 ||
                     s.ctx.engine->ops->run(s.ctx.engine, &cfg, &idx, 1, &res, NULL, &err) != 0) {
                     rc = -1;
                     break;
                 }
-                char outs[128] = "", b[32];
-                for (int o = 0; o < ACCSIM_CLASSES; o++)
-                    snprintf(outs + strlen(outs), sizeof outs - strlen(outs), "%s%d", o ? " " : "",
-                             res.outputs[o]);
+                char b[512];
+                an_str row = {0};
                 uint32_t *sat = res.saturations;
-                int label = s.ctx.data.labels[idx];
-                table_row(&t_ck, "%s|%s|%s|%" PRIu32 "|%d|%d|%s|%s|%u|%u|%u|%u|%u|%s", skey[c],
-                          bits_str(sbits[c], b, sizeof b), ci->split, ci->index, label,
-                          res.predictions[0], res.predictions[0] == label ? "yes" : "no", outs,
-                          sat[0], sat[1], sat[2], sat[3], sat[4],
-                          sat[0] + sat[1] + sat[2] + sat[3] + sat[4] ? "yes" : "no");
+                uint32_t label = s.ctx.data.labels[idx];
+                an_cat(&row, "%s|%s|%s|%" PRIu32 "|%" PRIu32 "|%" PRIu32 "|%s|", skey[c],
+                       bits_str(sbits[c], L, b, sizeof b), ci->split, ci->index, label,
+                       res.predictions[0], res.predictions[0] == label ? "yes" : "no");
+                for (size_t o = 0; o < res.output_count; o++)
+                    an_cat(&row, "%s%d", o ? " " : "", res.outputs[o]);
+                uint64_t any = 0;
+                for (int l = 0; l < L; l++) {
+                    an_cat(&row, "|%u", sat[l]);
+                    any += sat[l];
+                }
+                an_cat(&row, "|%s", any ? "yes" : "no");
+                table_row(&t_ck, "%s", row.s);
+                an_str_free(&row);
                 accsim_result_free(&res);
             }
         }
@@ -199,8 +263,8 @@ int cmd_study(const cli_options *opts)
 
     t0 = accsim_now();
     /* Tables. */
-    table_init(&t_sw, "sweep", "Approach A: one common width B (exact; unchanged images are the baseline's bits)",
-               AN_SWEEP_COLUMNS);
+    an_sweep_init(&t_sw, net, "sweep",
+                  "Approach A: one common width B (exact; unchanged images are the baseline's bits)");
     for (int k = 0; k < s.nsets; k++)
         for (int i = 0; i < nsweep; i++) {
             an_sweep_row(&t_sw, s.set[k].name, &s.base[k], &sweep[k][i]);
@@ -217,9 +281,16 @@ int cmd_study(const cli_options *opts)
                       s.base[k].summary.accuracy, m->target_correct, m->answer,
                       row ? row->accuracy : 0.0, row ? row->energy : 0, m->monotone_from);
         }
-    table_init(&t_en, "energy", "Energy (SPEC 8) of the chosen settings, widths chosen on test",
-               "setting,description,conv1,conv2,fc1,fc2,fc3,energy,energy_vs_32bit_pct,test_accuracy,train_accuracy,"
-               "test_correct,train_correct");
+    {
+        an_str cols = {0};
+        an_cat(&cols, "setting,description");
+        an_cat_layers(&cols, net, "");
+        an_cat(&cols, ",energy,energy_vs_32bit_pct,test_accuracy,train_accuracy,test_correct,"
+                      "train_correct");
+        table_init(&t_en, "energy", "Energy (SPEC 8) of the chosen settings, widths chosen on test",
+                   cols.s);
+        an_str_free(&cols);
+    }
     for (int c = 0; c < S_N; c++) {
         int ti = -1, tr = -1;
         for (int k = 0; k < s.nsets; k++) {
@@ -228,7 +299,8 @@ int cmd_study(const cli_options *opts)
             if (strcmp(s.set[k].name, "train") == 0)
                 tr = k;
         }
-        uint64_t e = accsim_energy(sbits[c]), e32 = accsim_energy(sbits[S_BASE]);
+        uint64_t e = accsim_network_energy(net, sbits[c]),
+                 e32 = accsim_network_energy(net, sbits[S_BASE]);
         char ta[32] = "", tra[32] = "", tc[32] = "", trc[32] = "";
         if (ti >= 0)
             snprintf(ta, sizeof ta, "%.2f", seval[c][ti].accuracy),
@@ -236,39 +308,68 @@ int cmd_study(const cli_options *opts)
         if (tr >= 0)
             snprintf(tra, sizeof tra, "%.2f", seval[c][tr].accuracy),
                 snprintf(trc, sizeof trc, "%zu", seval[c][tr].correct);
-        table_row(&t_en, "%s|%s|%d|%d|%d|%d|%d|%" PRIu64 "|%.1f|%s|%s|%s|%s", skey[c], sname[c], sbits[c][0],
-                  sbits[c][1], sbits[c][2], sbits[c][3], sbits[c][4], e, 100.0 * (double)e / (double)e32,
-                  ta, tra, tc, trc);
+        an_str row = {0};
+        an_cat(&row, "%s|%s%s", skey[c], sname[c],
+               c == S_C && search_skipped[0] ? " (not run: widths 32)" : "");
+        for (int l = 0; l < L; l++)
+            an_cat(&row, "|%d", sbits[c][l]);
+        an_cat(&row, "|%" PRIu64 "|%.1f|%s|%s|%s|%s", e, 100.0 * (double)e / (double)e32, ta, tra,
+               tc, trc);
+        table_row(&t_en, "%s", row.s);
+        an_str_free(&row);
     }
     table_init(&t_rg, "ranges", "Per-layer ranges at 32 bits, test vs train",
                "layer,split,output_min,output_max,psum_min,psum_max,peak,bits_needed,"
                "fewest_bits_any_image,saturations_at_32");
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
+    for (int l = 0; l < L; l++)
         for (int k = 0; k < s.nsets; k++) {
             const accsim_layer_summary *ls = &s.base[k].summary.layers[l];
-            table_row(&t_rg, "%s|%s|%d|%d|%d|%d|%" PRId64 "|%d|%d|%" PRIu64, accsim_layers[l].name,
+            table_row(&t_rg, "%s|%s|%d|%d|%d|%d|%" PRId64 "|%d|%d|%" PRIu64, an_layer_name(net, l),
                       s.set[k].name, ls->min, ls->max, ls->psum_min, ls->psum_max, ls->peak,
                       ls->bits_needed, s.base[k].need_min[l], ls->saturations);
         }
-    table_init(&t_pa, "pareto", "Energy-accuracy Pareto front over the search box (test)",
-               "conv1,conv2,fc1,fc2,fc3,energy,correct,accuracy");
+    {
+        an_str cols = {0};
+        an_cat(&cols, "%s", net->mac_count ? an_layer_name(net, 0) : "");
+        for (int l = 1; l < L; l++)
+            an_cat(&cols, ",%s", an_layer_name(net, l));
+        an_cat(&cols, ",energy,correct,accuracy");
+        table_init(&t_pa, "pareto", "Energy-accuracy Pareto front over the search box (test)",
+                   cols.s);
+        an_str_free(&cols);
+    }
     for (size_t p = 0; p < search.pareto_count; p++) {
         const accsim_pareto_point *q = &search.pareto[p];
-        table_row(&t_pa, "%d|%d|%d|%d|%d|%" PRIu64 "|%zu|%.2f", q->bits[0], q->bits[1], q->bits[2],
-                  q->bits[3], q->bits[4], q->energy, q->correct, q->accuracy);
+        an_str row = {0};
+        for (int l = 0; l < L; l++)
+            an_cat(&row, "%s%d", l ? "|" : "", q->bits[l]);
+        an_cat(&row, "|%" PRIu64 "|%zu|%.2f", q->energy, q->correct, q->accuracy);
+        table_row(&t_pa, "%s", row.s);
+        an_str_free(&row);
     }
-    table_init(&t_hb, "hist_bits", "Peak bits needed per output (per layer and all layers), counts",
-               "split,bits,conv1,conv2,fc1,fc2,fc3,all_layers");
+    {
+        an_str cols = {0};
+        an_cat(&cols, "split,bits");
+        an_cat_layers(&cols, net, "");
+        an_cat(&cols, ",all_layers");
+        table_init(&t_hb, "hist_bits", "Peak bits needed per output (per layer and all layers), counts",
+                   cols.s);
+        an_str_free(&cols);
+    }
     for (int k = 0; k < s.nsets; k++)
         for (int b = 1; b < ACCSIM_BITS_BINS; b++) {
             uint64_t all = 0;
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
+            for (int l = 0; l < L; l++)
                 all += hist[k][l].peak_bits[b];
             if (!all)
                 continue;
-            table_row(&t_hb, "%s|%d|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64,
-                      s.set[k].name, b, hist[k][0].peak_bits[b], hist[k][1].peak_bits[b],
-                      hist[k][2].peak_bits[b], hist[k][3].peak_bits[b], hist[k][4].peak_bits[b], all);
+            an_str row = {0};
+            an_cat(&row, "%s|%d", s.set[k].name, b);
+            for (int l = 0; l < L; l++)
+                an_cat(&row, "|%" PRIu64, hist[k][l].peak_bits[b]);
+            an_cat(&row, "|%" PRIu64, all);
+            table_row(&t_hb, "%s", row.s);
+            an_str_free(&row);
         }
     tables_made = 2;
     table *all_tables[] = {&t_ck, &t_sw, &t_mw, &t_en, &t_rg, &t_pa, &t_hb};
@@ -276,7 +377,7 @@ int cmd_study(const cli_options *opts)
         if (table_write_both(all_tables[i], dir, &err) != 0)
             rc = -1;
     for (int k = 0; k < s.nsets && rc == 0; k++)
-        if (sp_write_hist_data(dir, s.set[k].name, hist[k], &ranges, opts->psum, &err) != 0)
+        if (sp_write_hist_data(dir, net, s.set[k].name, hist[k], &ranges, opts->psum, &err) != 0)
             rc = -1;
 
     /* Plot data and scripts. */
@@ -299,10 +400,11 @@ int cmd_study(const cli_options *opts)
         snprintf(path, sizeof path, "%s/pareto.dat", dir);
         if (rc == 0 && accsim_outfile_open(&f, path, &err) == 0) {
             fprintf(f.fp, "# energy accuracy label\n");
-            for (size_t p = 0; p < search.pareto_count; p++)
-                fprintf(f.fp, "%" PRIu64 " %.4f \"%d,%d,%d,%d,%d\"\n", search.pareto[p].energy,
-                        search.pareto[p].accuracy, search.pareto[p].bits[0], search.pareto[p].bits[1],
-                        search.pareto[p].bits[2], search.pareto[p].bits[3], search.pareto[p].bits[4]);
+            for (size_t p = 0; p < search.pareto_count; p++) {
+                char pb[512];
+                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", search.pareto[p].energy,
+                        search.pareto[p].accuracy, bits_str(search.pareto[p].bits, L, pb, sizeof pb));
+            }
             fprintf(f.fp, "\n\n# chosen settings: energy test_accuracy label\n");
             for (int c = 0; c < S_N; c++) {
                 bool seen = false;
@@ -314,7 +416,8 @@ int cmd_study(const cli_options *opts)
                 for (int d = c; d < S_N; d++)
                     if (memcmp(sbits[c], sbits[d], sizeof sbits[c]) == 0)
                         snprintf(lab + strlen(lab), sizeof lab - strlen(lab), "%s%s", lab[0] ? " = " : "", skey[d]);
-                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", accsim_energy(sbits[c]), seval[c][sel].accuracy, lab);
+                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", accsim_network_energy(net, sbits[c]),
+                        seval[c][sel].accuracy, lab);
             }
             rc = accsim_outfile_commit(&f, &err);
         } else if (rc == 0) {
@@ -328,8 +431,9 @@ int cmd_study(const cli_options *opts)
             sp_hist_plots(g, &hs, SP_STUDY_FIGURES);
             sp_sweep_plot(g, &s, from, to);
             sp_pareto_plot(g, s.base[sel].summary.accuracy,
-                           search.pareto_count ? search.pareto[0].energy : accsim_energy(sbits[S_C]),
-                           accsim_energy(sbits[S_BASE]));
+                           search.pareto_count ? search.pareto[0].energy
+                                               : accsim_network_energy(net, sbits[S_C]),
+                           accsim_network_energy(net, sbits[S_BASE]));
             rc = accsim_outfile_commit(&f, &err);
         } else if (rc == 0) {
             rc = -1;
@@ -343,9 +447,9 @@ int cmd_study(const cli_options *opts)
     /* summary.md */
     if (rc == 0) {
         md = open_memstream(&mdbuf, &mdlen);
-        char b[32];
+        char b[512];
         fprintf(md, "# Accumulator-width study\n\n");
-        fprintf(md, "- model: `%s`\n- data: `%s`\n- engine: %s\n- overflow: %s\n", s.ctx.model.dir,
+        fprintf(md, "- model: `%s`\n- data: `%s`\n- engine: %s\n- overflow: %s\n", net->dir,
                 s.ctx.data.dir, s.ctx.engine->description, opts->overflow == ACCSIM_WRAP ? "wrap" : "saturate");
         for (int k = 0; k < s.nsets; k++)
             fprintf(md, "- %s: %zu images, baseline (32 bits) accuracy %.2f %% (%zu correct)\n", s.set[k].name,
@@ -369,22 +473,39 @@ int cmd_study(const cli_options *opts)
                     "the most frequent label's share can be right. `all_widths_from`: the smallest B from "
                     "which every wider common width also meets the target (accuracy need not be monotone in B).\n");
         fprintf(md, "\n## Approach C: per-layer widths (tolerance 0 on %s)\n\n", s.set[sel].name);
-        fprintf(md, "Answer: **%s** bits, energy %" PRIu64 ", %s accuracy %.2f %% (%zu correct; target >= %zu).\n\n",
-                bits_str(search.bits, b, sizeof b), search.energy, s.set[sel].name, search.accuracy,
-                search.correct, search.target_correct);
-        fprintf(md, "Proof: the search box was conv1 %d-%d, conv2 %d-%d, fc1 %d-%d, fc2 %d-%d, fc3 %d-%d "
+        an_str txt = {0};
+        if (search_skipped[0]) {
+            fprintf(md, "Not run on this network: %s. The energy table lists C at 32 bits.\n\n",
+                    search_skipped);
+        } else if (!search.found) {
+            fprintf(md, "Answer: none: no setting of the search box meets the target (%zu correct).\n\n",
+                    search.target_correct);
+        } else {
+            fprintf(md, "Answer: **%s** bits, energy %" PRIu64 ", %s accuracy %.2f %% (%zu correct; target >= %zu).\n\n",
+                    bits_str(search.bits, L, b, sizeof b), search.energy, s.set[sel].name, search.accuracy,
+                    search.correct, search.target_correct);
+        }
+        cat_ranges(&txt, net, search.lo, search.hi, 0);
+        if (!search_skipped[0])
+        fprintf(md, "Proof: the search box was %s "
                     "(%zu settings; per layer up to the largest need of any image, lower edges widened while "
                     "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
                     "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
                     "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
                     "accuracy in the widths is assumed.\n\n",
-                search.lo[0], search.hi[0], search.lo[1], search.hi[1], search.lo[2], search.hi[2],
-                search.lo[3], search.hi[3], search.lo[4], search.hi[4], search.box_settings,
+                txt.s, search.box_settings,
                 search.decided_by_bounds, search.settings_visited, search.nodes_run);
-        if (search.proved)
+        an_str_free(&txt);
+        an_str safe_t = {0}, coll_t = {0};
+        cat_ints(&safe_t, search.safe, L);
+        cat_ints(&coll_t, search.collapse, L);
+        char names[512];
+        if (search_skipped[0])
+            ;
+        else if (search.proved)
             fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
-                        "a partial sum need more than %d, %d, %d, %d, %d bits (conv1..fc3), so wider "
-                        "settings compute the same and cost more; at or below %d, %d, %d, %d, %d bits a "
+                        "a partial sum need more than %s bits (%s), so wider "
+                        "settings compute the same and cost more; at or below %s bits a "
                         "layer's largest value requantizes to 0 and every image gets one prediction (at most "
                         "the largest class, below the target; 0: never). The %zu settings between those "
                         "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
@@ -393,12 +514,13 @@ int cmd_study(const cli_options *opts)
                         "need at that layer given the layers before, among the images that decided them: a "
                         "cheaper setting computes exactly the same there. None meets the target: the answer "
                         "is the least energy over all settings.\n\n",
-                    search.safe[0], search.safe[1], search.safe[2], search.safe[3], search.safe[4],
-                    search.collapse[0], search.collapse[1], search.collapse[2], search.collapse[3],
-                    search.collapse[4], search.proof_settings, search.proof_by_bounds);
+                    safe_t.s, study_layer_span(net, names, sizeof names), coll_t.s,
+                    search.proof_settings, search.proof_by_bounds);
         else
             fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
                         "switched off): the answer is the least energy within the box.\n\n");
+        an_str_free(&safe_t);
+        an_str_free(&coll_t);
         fprintf(md, "![Pareto front](pareto.png)\n\n");
         table_markdown(&t_pa, md);
         fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "
@@ -461,6 +583,7 @@ done:
         free(mw1[k]);
     }
     accsim_search_result_free(&search);
+    free(hist[0]), free(hist[1]);
     an_close(&s);
     return rc;
 }

@@ -19,8 +19,7 @@ int cmd_sweep(const cli_options *opts)
         return cli_error(&err);
     int n = opts->bits_from - opts->bits_to + 1, rc = 0;
     table t;
-    table_init(&t, "sweep", "Approach A: one common width",
-               AN_SWEEP_COLUMNS);
+    an_sweep_init(&t, s.ctx.net, "sweep", "Approach A: one common width");
     for (int k = 0; k < s.nsets && rc == 0; k++) {
         accsim_eval *rows = calloc((size_t)n, sizeof *rows);
         if (!rows || accsim_sweep(&s.base[k], opts->bits_from, opts->bits_to, rows, &err) != 0) {

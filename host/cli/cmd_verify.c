@@ -18,10 +18,11 @@
 /* Histogram ranges covering what a plain run saw, per layer. */
 static void ranges_from(const accsim_result *res, size_t count, accsim_config *cfg)
 {
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    const int L = res->layers;
+    for (int l = 0; l < L; l++) {
         int64_t omin = 0, omax = 0, pmin = 0, pmax = 0;
         for (size_t i = 0; i < count; i++) {
-            size_t k = i * ACCSIM_LAYERS + (size_t)l;
+            size_t k = i * (size_t)L + (size_t)l;
             if (i == 0 || res->out_min[k] < omin)
                 omin = res->out_min[k];
             if (i == 0 || res->out_max[k] > omax)
@@ -92,17 +93,17 @@ int cmd_verify(const cli_options *opts)
             goto done;
     }
     ref = accsim_cpu_engine_create(&err);
-    if (!ref || ref->ops->load(ref, &ctx.model, ctx.images, ctx.data.count, &err) != 0)
+    if (!ref || ref->ops->load(ref, ctx.net, ctx.images, ctx.data.count, &err) != 0)
         goto done;
 
     accsim_config cfg;
     accsim_config_default(&cfg);
-    memcpy(cfg.bits, opts->bits, sizeof cfg.bits);
+    memcpy(cfg.bits, ctx.bits, sizeof cfg.bits);
     cfg.overflow = opts->overflow;
-    if (accsim_config_check(&cfg, &err) != 0)
+    if (accsim_config_check(&cfg, ctx.net, &err) != 0)
         goto done;
     /* A first pass (on the device, the quick one) for the histogram ranges. */
-    if (accsim_result_init(&first, count, &cfg, &err) != 0)
+    if (accsim_result_init(&first, ctx.net, count, &cfg, &err) != 0)
         goto done;
     have_first = true;
     double t_first;
@@ -112,10 +113,10 @@ int cmd_verify(const cli_options *opts)
     cfg.histograms = true;
     cfg.psum_histograms = true;
 
-    if (accsim_result_init(&a, count, &cfg, &err) != 0)
+    if (accsim_result_init(&a, ctx.net, count, &cfg, &err) != 0)
         goto done;
     have_a = true;
-    if (accsim_result_init(&b, count, &cfg, &err) != 0)
+    if (accsim_result_init(&b, ctx.net, count, &cfg, &err) != 0)
         goto done;
     have_b = true;
     double t_ref, t_ocl;
@@ -126,21 +127,25 @@ int cmd_verify(const cli_options *opts)
 
     printf("C reference: %s, %.2f s\n", ref->description, t_ref);
     printf("OpenCL:      %s, %.2f s\n", ctx.engine->description, t_ocl);
-    printf("split %s, %zu images, bits %d,%d,%d,%d,%d, %s\n", accsim_split_name(ctx.data.split),
-           count, cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4],
+    char btext[512];
+    size_t at = 0;
+    btext[0] = '\0';
+    for (int l = 0; l < ctx.net->mac_count && at + 16 < sizeof btext; l++)
+        at += (size_t)snprintf(btext + at, sizeof btext - at, "%s%d", l ? "," : "", cfg.bits[l]);
+    printf("split %s, %zu images, bits %s, %s\n", accsim_split_name(ctx.data.split), count, btext,
            cfg.overflow == ACCSIM_WRAP ? "wrap" : "saturate");
     char diff[1024];
     compared = true;
-    if (accsim_result_compare(&a, &b, &cfg, indices, diff, sizeof diff) != 0) {
+    if (accsim_result_compare(&a, &b, &cfg, ctx.net, indices, diff, sizeof diff) != 0) {
         printf("DIFFERENT: %s\n", diff);
         status = 1;
     } else {
         uint64_t events = 0, saturated = 0;
-        for (size_t i = 0; i < count * ACCSIM_LAYERS; i++) {
+        for (size_t i = 0; i < count * (size_t)ctx.net->mac_count; i++) {
             events += a.saturations[i];
             saturated += a.saturations[i] != 0;
         }
-        size_t bins = (size_t)ACCSIM_LAYERS * 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS);
+        size_t bins = (size_t)ctx.net->mac_count * 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS);
         printf("identical: %zu images, outputs, predictions, %zu histogram bins, flags, counters, "
                "peaks (%" PRIu64 " saturation events in %" PRIu64 " image-layers)\n",
                count, bins, events, saturated);

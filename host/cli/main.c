@@ -23,7 +23,7 @@ static const command commands[] = {
     {"run", cmd_run, "accuracy and per-layer statistics for one width setting",
      CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES | CLI_OPT_JSON | CLI_OPT_DUMP},
     {"energy", cmd_energy, "per-layer operation counts and energy for a width setting",
-     CLI_OPT_BITS | CLI_OPT_JSON},
+     CLI_OPT_MODEL | CLI_OPT_BITS | CLI_OPT_JSON},
     {"devices", cmd_devices, "list OpenCL platforms and devices", CLI_OPT_DEVICE},
     {"verify", cmd_verify, "run on the C reference and on OpenCL, compare bit for bit",
      CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES},

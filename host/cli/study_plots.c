@@ -7,20 +7,23 @@
 #include "cli/study_plots.h"
 
 /* Histogram data: one file per split and kind, columns = layers. */
-int sp_write_hist_data(const char *dir, const char *split, const accsim_layer_hist *h,
-                       const accsim_hist_ranges *r, bool psum, accsim_error *err)
+int sp_write_hist_data(const char *dir, const accsim_network *net, const char *split,
+                       const accsim_layer_hist *h, const accsim_hist_ranges *r, bool psum,
+                       accsim_error *err)
 {
+    const int L = net->mac_count;
     char path[1200];
     accsim_outfile f;
     /* bits-needed bins: bits, then per layer out, peak (and psum), as fractions and counts */
     snprintf(path, sizeof path, "%s/hist_bits_%s.dat", dir, split);
     if (accsim_outfile_open(&f, path, err) != 0)
         return -1;
-    fprintf(f.fp, "# bits  then for conv1..fc3: output_count peak_count psum_count; then all layers\n");
+    fprintf(f.fp, "# bits  then for %s..%s: output_count peak_count psum_count; then all layers\n",
+            L ? an_layer_name(net, 0) : "", L ? an_layer_name(net, L - 1) : "");
     for (int b = 1; b < ACCSIM_BITS_BINS; b++) {
         fprintf(f.fp, "%d", b);
         uint64_t ao = 0, ap = 0, as = 0;
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        for (int l = 0; l < L; l++) {
             fprintf(f.fp, " %" PRIu64 " %" PRIu64 " %" PRIu64, h[l].out_bits[b], h[l].peak_bits[b],
                     h[l].psum_bits[b]);
             ao += h[l].out_bits[b], ap += h[l].peak_bits[b], as += h[l].psum_bits[b];
@@ -31,8 +34,8 @@ int sp_write_hist_data(const char *dir, const char *split, const accsim_layer_hi
         return -1;
     const char *kinds[3] = {"out", "peak", "psum"};
     for (int k = 0; k < (psum ? 3 : 2); k++) {
-        for (int l = 0; l < ACCSIM_LAYERS; l++) {
-            snprintf(path, sizeof path, "%s/hist_%s_%s_%s.dat", dir, kinds[k], accsim_layers[l].name,
+        for (int l = 0; l < L; l++) {
+            snprintf(path, sizeof path, "%s/hist_%s_%s_%s.dat", dir, kinds[k], an_layer_name(net, l),
                      split);
             if (accsim_outfile_open(&f, path, err) != 0)
                 return -1;
@@ -106,11 +109,13 @@ static void gp_bits(FILE *g, const sp_hists *hs, int kind)
                                     "bits needed (width at which the output never saturates)",
                                     "bits needed to hold the partial sum"};
     const an_session *s = hs->s;
+    const accsim_network *net = s->ctx.net;
+    const int L = net->mac_count;
     char note[96];
     /* x range: the nonzero bins of every layer and set, so panels compare */
     int bmin = ACCSIM_BITS_BINS, bmax = 0;
     for (int k = 0; k < s->nsets; k++)
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
+        for (int l = 0; l < L; l++)
             for (int b = 1; b < ACCSIM_BITS_BINS; b++) {
                 const accsim_layer_hist *h = &hs->hist[k][l];
                 uint64_t c = kind == K_OUT ? h->out_bits[b] : kind == K_PEAK ? h->peak_bits[b] : h->psum_bits[b];
@@ -122,21 +127,21 @@ static void gp_bits(FILE *g, const sp_hists *hs, int kind)
     if (bmax == 0)
         bmin = 1, bmax = 32;
     gp_header(g, png[kind], 1500, 900);
-    fprintf(g, "set multiplot layout 2,3 title '%s (32-bit run), %s'\n", what[kind],
+    fprintf(g, "set multiplot layout %d,3 title '%s (32-bit run), %s'\n", (L + 1 + 2) / 3, what[kind],
             sets_note(s, "side by side", note, sizeof note));
     fprintf(g, "set style fill solid 0.6 noborder\nset xlabel '%s'\nset ylabel 'fraction of %s'\n"
                "set xrange [%.1f:%.1f]\nset xtics 1\nset yrange [0:*]\nset offsets 0,0,graph 0.12,0\n",
             xlabel[kind], kind == K_PSUM ? "partial sums" : "outputs", bmin - 0.7, bmax + 0.7);
     const double bw = s->nsets == 2 ? 0.4 : 0.8;
-    for (int l = 0; l <= ACCSIM_LAYERS; l++) {
+    for (int l = 0; l <= L; l++) {
         /* hist_bits_SPLIT.dat: column 1 bits, then out, peak, psum per layer */
         int col = 2 + 3 * l + kind;
-        fprintf(g, "set title '%s'\nplot ", l < ACCSIM_LAYERS ? accsim_layers[l].name : "all layers together");
+        fprintf(g, "set title '%s'\nplot ", l < L ? an_layer_name(net, l) : "all layers together");
         for (int k = 0; k < s->nsets; k++) {
             double total = 0;
             for (int b = 0; b < ACCSIM_BITS_BINS; b++)
-                for (int m = 0; m < ACCSIM_LAYERS; m++)
-                    if (l == ACCSIM_LAYERS || m == l) {
+                for (int m = 0; m < L; m++)
+                    if (l == L || m == l) {
                         const accsim_layer_hist *h = &hs->hist[k][m];
                         total += (double)(kind == K_OUT    ? h->out_bits[b]
                                           : kind == K_PEAK ? h->peak_bits[b]
@@ -166,9 +171,11 @@ static void gp_lin(FILE *g, const sp_hists *hs, int kind, bool logy)
     static const char *xlabel[3] = {"layer output value", "largest magnitude held by the output''s accumulators",
                                     "partial-sum value"};
     const an_session *s = hs->s;
+    const accsim_network *net = s->ctx.net;
+    const int L = net->mac_count;
     char note[96];
     gp_header(g, png[kind][logy], 1500, 900);
-    fprintf(g, "set multiplot layout 2,3 title '%s at 32 bits, %s%s'\n", what[kind],
+    fprintf(g, "set multiplot layout %d,3 title '%s at 32 bits, %s%s'\n", (L + 2) / 3, what[kind],
             sets_note(s, "overlaid", note, sizeof note), logy ? " (log count axis)" : "");
     fprintf(g, "set style fill transparent solid 0.35 noborder\nset xlabel '%s'\n", xlabel[kind]);
     fprintf(g, "set ylabel 'fraction of values%s'\n", logy ? " (log)" : "");
@@ -176,7 +183,7 @@ static void gp_lin(FILE *g, const sp_hists *hs, int kind, bool logy)
         gp_log_y(g);
     else
         fprintf(g, "set yrange [0:*]\nset offsets 0,0,graph 0.08,0\n");
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+    for (int l = 0; l < L; l++) {
         const accsim_lin_range *rg = kind == K_OUT    ? &hs->ranges->out[l]
                                      : kind == K_PEAK ? &hs->ranges->peak[l]
                                                       : &hs->ranges->psum[l];
@@ -197,11 +204,11 @@ static void gp_lin(FILE *g, const sp_hists *hs, int kind, bool logy)
         double margin = 0.03 * (hi - lo) > w ? 0.03 * (hi - lo) : w;
         /* peaks are magnitudes: the axis starts at 0 */
         double xlo = lo >= 0 && lo - margin < 0 ? 0 : lo - margin, xhi = hi + margin;
-        fprintf(g, "set title '%s'\nset xrange [%.0f:%.0f]\nset xtics %.0f\nplot ", accsim_layers[l].name, xlo,
+        fprintf(g, "set title '%s'\nset xrange [%.0f:%.0f]\nset xtics %.0f\nplot ", an_layer_name(net, l), xlo,
                 xhi, tick_step(xhi - xlo));
         for (int k = 0; k < s->nsets; k++)
             fprintf(g, "%s'hist_%s_%s_%s.dat' using 1:($3>0?$3:1/0):(%.0f) with boxes title '%s'",
-                    k ? ", " : "", file_kind[kind], accsim_layers[l].name, s->set[k].name, w,
+                    k ? ", " : "", file_kind[kind], an_layer_name(net, l), s->set[k].name, w,
                     s->set[k].name);
         fprintf(g, "\n");
     }

@@ -13,7 +13,7 @@
 /* Histograms of a session's sets, as accsim_hist_run made them. */
 typedef struct sp_hists {
     const an_session *s;              /* set names and count */
-    const accsim_layer_hist *hist[2]; /* per set: [ACCSIM_LAYERS] */
+    const accsim_layer_hist *hist[2]; /* per set: [net->mac_count] */
     const accsim_hist_ranges *ranges; /* the bins all sets share */
     bool psum;                        /* every-partial-sum histograms were run */
 } sp_hists;
@@ -36,8 +36,9 @@ enum {
 
 /* DIR/hist_bits_SPLIT.dat and DIR/hist_{out,peak,psum}_LAYER_SPLIT.dat, the
  * files the histogram figures read. */
-int sp_write_hist_data(const char *dir, const char *split, const accsim_layer_hist *h,
-                       const accsim_hist_ranges *r, bool psum, accsim_error *err);
+int sp_write_hist_data(const char *dir, const accsim_network *net, const char *split,
+                       const accsim_layer_hist *h, const accsim_hist_ranges *r, bool psum,
+                       accsim_error *err);
 void sp_hist_plots(FILE *g, const sp_hists *hs, unsigned figures);
 /* sweep.png from sweep.dat (bits, energy, then accuracy per set), widths from..to. */
 void sp_sweep_plot(FILE *g, const an_session *s, int from, int to);

@@ -1,6 +1,6 @@
 /* The C reference interpreter for network descriptions.
  *
- * Like host/cpu/engine_cpu.c it follows the semantics literally, one add at a
+ * Like the former course engine (tests/course_oracle.c) it follows the semantics literally, one add at a
  * time in int64 so that the exact sum is known before it is saturated or
  * wrapped to the register's width. Each MAC layer gets a plan once per run
  * (weights in reduction order, tap offsets), shared read-only by the threads;
@@ -59,7 +59,19 @@ typedef struct stats {
     uint32_t events;
     int32_t pmin, pmax; /* every value held (registers start at 0) */
     int32_t omin, omax; /* final accumulators */
+    /* Histograms (SPEC 7), NULL when not asked for. */
+    accsim_layer_hist *h;          /* outputs and peaks */
+    accsim_layer_hist *ph;         /* every held value (forces one add at a time) */
+    accsim_lin_range out_range, peak_range, psum_range;
 } stats;
+
+static inline uint32_t lin_bin(int64_t v, accsim_lin_range r)
+{
+    if (v < r.lo)
+        return 0;
+    uint64_t bin = (uint64_t)(v - r.lo) >> r.shift;
+    return bin < ACCSIM_LIN_BINS - 1 ? (uint32_t)bin : ACCSIM_LIN_BINS - 1;
+}
 
 static inline int32_t wrap_to(int64_t v, int bits)
 {
@@ -81,6 +93,10 @@ static inline int32_t radd(const reg *r, stats *st, int32_t acc, int64_t term)
         st->pmin = held;
     if (held > st->pmax)
         st->pmax = held;
+    if (st->ph) {
+        st->ph->psum_bits[accsim_bits_needed(held)]++;
+        st->ph->psum_lin[lin_bin(held, st->psum_range)]++;
+    }
     return held;
 }
 
@@ -215,6 +231,12 @@ static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
     return clamp8(r, op->clamp_lo, op->clamp_hi);
 }
 
+int8_t accsim_network_requantize(const accsim_network *net, const accsim_op *op, int o,
+                                 int32_t acc)
+{
+    return requantize(op, o, acc, net->tensors[op->output].zero_point);
+}
+
 /* Adds the products of reduction positions [r0, r1) into acc through register
  * rg. Fast path: the running sum in int64 with its extremes; when it never
  * left the register's range, no add saturated or wrapped and the values held
@@ -229,34 +251,37 @@ static inline int32_t sum_range(const accsim_op *op, const mac_plan *p, const re
     const bool per_product = op->zp_mode == ACCSIM_ZP_PER_PRODUCT;
     const int zsub = per_product ? z : 0;
     const ptrdiff_t *off = p->off;
-    int64_t s = acc, mn = acc, mx = acc;
-    if (interior) {
-        for (int r = r0; r < r1; r++) {
-            s += (int32_t)(in[base + off[r]] - zsub) * w[r];
-            mn = s < mn ? s : mn;
-            mx = s > mx ? s : mx;
+    /* With partial-sum histograms every held value is recorded: one add at a time. */
+    if (!st->ph) {
+        int64_t s = acc, mn = acc, mx = acc;
+        if (interior) {
+            for (int r = r0; r < r1; r++) {
+                s += (int32_t)(in[base + off[r]] - zsub) * w[r];
+                mn = s < mn ? s : mn;
+                mx = s > mx ? s : mx;
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
+                int32_t v;
+                if (y >= 0 && y < H && x >= 0 && x < W)
+                    v = in[base + off[r]];
+                else if (per_product)
+                    continue; /* padding tap: no add at all */
+                else
+                    v = z;
+                s += (v - zsub) * w[r];
+                mn = s < mn ? s : mn;
+                mx = s > mx ? s : mx;
+            }
         }
-    } else {
-        for (int r = r0; r < r1; r++) {
-            int y = iy0 + p->dy[r], x = ix0 + p->dx[r];
-            int32_t v;
-            if (y >= 0 && y < H && x >= 0 && x < W)
-                v = in[base + off[r]];
-            else if (per_product)
-                continue; /* padding tap: no add at all */
-            else
-                v = z;
-            s += (v - zsub) * w[r];
-            mn = s < mn ? s : mn;
-            mx = s > mx ? s : mx;
+        if (mn >= rg->lo && mx <= rg->hi) {
+            if (mn < st->pmin)
+                st->pmin = (int32_t)mn;
+            if (mx > st->pmax)
+                st->pmax = (int32_t)mx;
+            return (int32_t)s;
         }
-    }
-    if (mn >= rg->lo && mx <= rg->hi) {
-        if (mn < st->pmin)
-            st->pmin = (int32_t)mn;
-        if (mx > st->pmax)
-            st->pmax = (int32_t)mx;
-        return (int32_t)s;
     }
     for (int r = r0; r < r1; r++) {
         int32_t v;
@@ -285,6 +310,10 @@ static inline int32_t mac_output(const accsim_op *op, const mac_plan *p, const i
     const int32_t *w = p->w + (size_t)o * (size_t)p->R;
     const int R = p->R;
     int32_t outer = 0;
+    /* Histograms need this output's peak: its held values start from 0. */
+    int32_t layer_pmin = st->pmin, layer_pmax = st->pmax;
+    if (st->h)
+        st->pmin = st->pmax = 0;
     if (op->bias && op->bias_first)
         outer = radd(&p->outer, st, outer, op->bias[o]);
     if (op->zp_mode == ACCSIM_ZP_FOLDED_FIRST)
@@ -308,6 +337,18 @@ static inline int32_t mac_output(const accsim_op *op, const mac_plan *p, const i
         st->omin = outer;
     if (outer > st->omax)
         st->omax = outer;
+    if (st->h) {
+        accsim_layer_hist *h = st->h;
+        int32_t pmin = st->pmin, pmax = st->pmax;
+        int bmin = accsim_bits_needed(pmin), bmax = accsim_bits_needed(pmax);
+        int64_t magnitude = -(int64_t)pmin > pmax ? -(int64_t)pmin : pmax;
+        h->out_bits[accsim_bits_needed(outer)]++;
+        h->out_lin[lin_bin(outer, st->out_range)]++;
+        h->peak_bits[bmin > bmax ? bmin : bmax]++;
+        h->peak_lin[lin_bin(magnitude, st->peak_range)]++;
+        st->pmin = pmin < layer_pmin ? pmin : layer_pmin;
+        st->pmax = pmax > layer_pmax ? pmax : layer_pmax;
+    }
     return outer;
 }
 
@@ -420,6 +461,16 @@ size_t accsim_network_input_count(const accsim_network *net)
     return net->tensors[net->input].count;
 }
 
+size_t accsim_network_output_count(const accsim_network *net)
+{
+    return net->tensors[net->output].count;
+}
+
+int accsim_network_mac_position(const accsim_network *net, int layer)
+{
+    return layer >= 0 && layer < net->mac_count ? net->mac_pos[layer] : 0;
+}
+
 int accsim_network_result_init(accsim_network_result *res, const accsim_network *net,
                                size_t count, accsim_error *err)
 {
@@ -428,15 +479,16 @@ int accsim_network_result_init(accsim_network_result *res, const accsim_network 
     res->mac_count = net->mac_count;
     res->output_count = net->tensors[net->output].count;
     size_t n = count ? count : 1, m = n * (size_t)(net->mac_count ? net->mac_count : 1);
-    res->outputs = malloc(n * res->output_count);
-    res->predictions = malloc(n * sizeof(uint32_t));
-    res->saturations = malloc(m * sizeof(uint32_t));
-    res->out_min = malloc(m * sizeof(int32_t));
-    res->out_max = malloc(m * sizeof(int32_t));
-    res->psum_min = malloc(m * sizeof(int32_t));
-    res->psum_max = malloc(m * sizeof(int32_t));
+    res->outputs = calloc(n, res->output_count ? res->output_count : 1);
+    res->predictions = calloc(n, sizeof(uint32_t));
+    res->saturations = calloc(m, sizeof(uint32_t));
+    res->out_min = calloc(m, sizeof(int32_t));
+    res->out_max = calloc(m, sizeof(int32_t));
+    res->psum_min = calloc(m, sizeof(int32_t));
+    res->psum_max = calloc(m, sizeof(int32_t));
+    res->hist = calloc((size_t)(net->mac_count ? net->mac_count : 1), sizeof *res->hist);
     if (!res->outputs || !res->predictions || !res->saturations || !res->out_min ||
-        !res->out_max || !res->psum_min || !res->psum_max) {
+        !res->out_max || !res->psum_min || !res->psum_max || !res->hist) {
         accsim_network_result_free(res);
         return accsim_fail(err, "out of memory for the results of %zu images", count);
     }
@@ -454,47 +506,167 @@ void accsim_network_result_free(accsim_network_result *res)
     free(res->out_max);
     free(res->psum_min);
     free(res->psum_max);
+    free(res->hist);
     memset(res, 0, sizeof *res);
+}
+
+/* Where each MAC layer runs and what is live just before it (the restart
+ * state): tensors produced before it (or the input) and read at or after it
+ * (the network output counts as read at the end). */
+typedef struct live_plan {
+    int *pos;        /* [mac_count] exec position of each MAC layer */
+    int *tensors;    /* [mac_count][tensor_count] live tensor lists (tensor order) */
+    int *ntensors;   /* [mac_count] */
+    size_t *bytes;   /* [mac_count] */
+} live_plan;
+
+static void live_free(live_plan *lp)
+{
+    free(lp->pos);
+    free(lp->tensors);
+    free(lp->ntensors);
+    free(lp->bytes);
+}
+
+static int live_build(const accsim_network *net, live_plan *lp)
+{
+    size_t M = (size_t)(net->mac_count ? net->mac_count : 1), T = (size_t)net->tensor_count;
+    lp->pos = calloc(M, sizeof(int));
+    lp->tensors = calloc(M * T + 1, sizeof(int));
+    lp->ntensors = calloc(M, sizeof(int));
+    lp->bytes = calloc(M, sizeof(size_t));
+    int *opos = calloc((size_t)net->op_count + 1, sizeof(int));
+    int *last_read = calloc(T + 1, sizeof(int));
+    if (!lp->pos || !lp->tensors || !lp->ntensors || !lp->bytes || !opos || !last_read) {
+        free(opos);
+        free(last_read);
+        live_free(lp);
+        return -1;
+    }
+    for (int k = 0; k < net->op_count; k++)
+        opos[net->exec_order[k]] = k;
+    for (size_t t = 0; t < T; t++)
+        last_read[t] = -1;
+    for (int k = 0; k < net->op_count; k++) {
+        const accsim_op *op = &net->ops[net->exec_order[k]];
+        for (int a = 0; a < op->input_count; a++)
+            last_read[op->inputs[a]] = k;
+    }
+    last_read[net->output] = net->op_count;
+    for (int m = 0; m < net->mac_count; m++) {
+        int k = opos[net->mac_ops[m]];
+        lp->pos[m] = k;
+        for (size_t t = 0; t < T; t++) {
+            int prod = net->tensors[t].producer;
+            bool produced = (int)t == net->input || (prod >= 0 && opos[prod] < k);
+            if (produced && last_read[t] >= k) {
+                lp->tensors[(size_t)m * T + (size_t)lp->ntensors[m]++] = (int)t;
+                lp->bytes[m] += net->tensors[t].count;
+            }
+        }
+    }
+    free(opos);
+    free(last_read);
+    return 0;
+}
+
+int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes)
+{
+    live_plan lp = {0};
+    if (live_build(net, &lp) != 0)
+        return -1;
+    for (int m = 0; m < net->mac_count; m++)
+        bytes[m] = lp.bytes[m];
+    live_free(&lp);
+    return 0;
+}
+
+size_t accsim_network_restart_bytes(const accsim_network *net, int layer)
+{
+    live_plan lp = {0};
+    if (layer < 0 || layer >= net->mac_count || live_build(net, &lp) != 0)
+        return 0;
+    size_t bytes = lp.bytes[layer];
+    live_free(&lp);
+    return bytes;
 }
 
 typedef struct run_shared {
     const accsim_network *net;
+    const accsim_network_config *cfg;
     const int8_t *inputs;
     mac_plan *plans;  /* [op_count], MAC ops only */
-    size_t *offsets;  /* [tensor_count] arena offsets */
+    size_t *offsets;  /* [tensor_count] arena offsets (the input has one too, for restarts) */
     size_t arena_size;
+    live_plan live;
+    int start_pos;    /* exec position the run starts at */
     accsim_network_result *res;
+    pthread_mutex_t *progress_lock;
 } run_shared;
 
 typedef struct worker {
     pthread_t thread;
     const run_shared *sh;
     size_t first, end;
+    accsim_layer_hist *hist; /* [mac_count] this thread's, or NULL */
     int failed;
     bool started;
 } worker;
 
-static void run_image(const run_shared *sh, int8_t *arena, size_t i)
+static void run_image(const run_shared *sh, int8_t *arena, size_t i, accsim_layer_hist *hist)
 {
     const accsim_network *net = sh->net;
+    const accsim_network_config *cfg = sh->cfg;
     size_t in_count = net->tensors[net->input].count;
-    const int8_t *input = sh->inputs + i * in_count;
+    const int8_t *input = NULL;
     accsim_network_result *res = sh->res;
+    const size_t T = (size_t)net->tensor_count;
+    if (sh->start_pos > 0) {
+        /* Restart: the live tensors from start_acts, in tensor order. */
+        int m = cfg->start_layer;
+        const int8_t *src = cfg->start_acts + i * sh->live.bytes[m];
+        for (int k = 0; k < sh->live.ntensors[m]; k++) {
+            int t = sh->live.tensors[(size_t)m * T + (size_t)k];
+            memcpy(arena + sh->offsets[t], src, net->tensors[t].count);
+            src += net->tensors[t].count;
+        }
+        input = arena + sh->offsets[net->input];
+    } else {
+        input = sh->inputs + (size_t)(cfg->indices ? cfg->indices[i] : i) * in_count;
+    }
 #define TENSOR(t) ((t) == net->input ? input : arena + sh->offsets[t])
-    for (int k = 0; k < net->op_count; k++) {
+    for (int k = sh->start_pos; k < net->op_count; k++) {
         const accsim_op *op = &net->ops[net->exec_order[k]];
         const int8_t *in = TENSOR(op->inputs[0]);
         int8_t *out = arena + sh->offsets[op->output];
         switch (op->kind) {
         case ACCSIM_OP_CONV2D:
         case ACCSIM_OP_FULLY_CONNECTED: {
+            int m = op->mac_index;
+            if (cfg->capture) {
+                int8_t *dst = res->acts[m] + i * sh->live.bytes[m];
+                for (int a = 0; a < sh->live.ntensors[m]; a++) {
+                    int t = sh->live.tensors[(size_t)m * T + (size_t)a];
+                    memcpy(dst, TENSOR(t), net->tensors[t].count);
+                    dst += net->tensors[t].count;
+                }
+            }
             stats st = {.events = 0, .pmin = 0, .pmax = 0, .omin = INT32_MAX, .omax = INT32_MIN};
+            if (hist && cfg->histograms) {
+                st.h = &hist[m];
+                st.out_range = cfg->out_range[m];
+                st.peak_range = cfg->peak_range[m];
+            }
+            if (hist && cfg->psum_histograms) {
+                st.ph = &hist[m];
+                st.psum_range = cfg->psum_range[m];
+            }
             const mac_plan *plan = &sh->plans[net->exec_order[k]];
             if (op->kind == ACCSIM_OP_CONV2D)
                 run_conv(net, op, plan, in, out, &st);
             else
                 run_fc(net, op, plan, in, out, &st);
-            size_t s = i * (size_t)net->mac_count + (size_t)op->mac_index;
+            size_t s = i * (size_t)net->mac_count + (size_t)m;
             res->saturations[s] = st.events;
             res->psum_min[s] = st.pmin;
             res->psum_max[s] = st.pmax;
@@ -539,8 +711,17 @@ static void *work(void *arg)
         w->failed = 1;
         return NULL;
     }
-    for (size_t i = w->first; i < w->end; i++)
-        run_image(w->sh, arena, i);
+    accsim_progress *progress = w->sh->cfg->progress;
+    size_t reported = w->first;
+    for (size_t i = w->first; i < w->end; i++) {
+        run_image(w->sh, arena, i, w->hist);
+        if (progress && (i + 1 - reported >= 64 || i + 1 == w->end)) {
+            pthread_mutex_lock(w->sh->progress_lock);
+            accsim_progress_advance(progress, i + 1 - reported);
+            pthread_mutex_unlock(w->sh->progress_lock);
+            reported = i + 1;
+        }
+    }
     free(arena);
     return NULL;
 }
@@ -552,6 +733,8 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
     if (res->count != count || res->mac_count != net->mac_count ||
         res->output_count != net->tensors[net->output].count)
         return accsim_fail(err, "network run: the result was not made for this network and count");
+    if (cfg->overflow != ACCSIM_SATURATE && cfg->overflow != ACCSIM_WRAP)
+        return accsim_fail(err, "unknown overflow mode %d", (int)cfg->overflow);
     for (int m = 0; m < net->mac_count; m++) {
         const char *name = net->ops[net->mac_ops[m]].name;
         if (!cfg->bits || cfg->bits[m] < 2 || cfg->bits[m] > 32)
@@ -561,18 +744,37 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
             return accsim_fail(err, "outer register width of MAC layer %d (%s): %d is outside 2..32",
                                m, name, cfg->bits_out[m]);
     }
-    run_shared sh = {.net = net, .inputs = inputs, .res = res};
+    if ((cfg->histograms && (!cfg->out_range || !cfg->peak_range)) ||
+        (cfg->psum_histograms && !cfg->psum_range))
+        return accsim_fail(err, "network run: histograms need their ranges");
+    if (cfg->start_layer < 0 || (cfg->start_layer > 0 && cfg->start_layer >= net->mac_count))
+        return accsim_fail(err, "start layer %d is outside 0..%d", cfg->start_layer,
+                           net->mac_count - 1);
+    if (cfg->start_layer > 0 && !cfg->start_acts)
+        return accsim_fail(err, "start layer %s needs its restart state",
+                           net->ops[net->mac_ops[cfg->start_layer]].name);
+    run_shared sh = {.net = net, .cfg = cfg, .inputs = inputs, .res = res};
     sh.plans = calloc((size_t)net->op_count, sizeof *sh.plans);
     sh.offsets = calloc((size_t)net->tensor_count, sizeof *sh.offsets);
-    if (!sh.plans || !sh.offsets) {
+    if (!sh.plans || !sh.offsets || live_build(net, &sh.live) != 0) {
         free(sh.plans);
         free(sh.offsets);
         return accsim_fail(err, "out of memory");
     }
+    sh.start_pos = cfg->start_layer > 0 ? sh.live.pos[cfg->start_layer] : 0;
+    if (cfg->capture) {
+        for (int m = 0; m < net->mac_count; m++)
+            if (sh.live.pos[m] >= sh.start_pos && !res->acts[m] && count > 0) {
+                live_free(&sh.live);
+                free(sh.plans);
+                free(sh.offsets);
+                return accsim_fail(err, "network run: no buffer to capture %s's restart state",
+                                   net->ops[net->mac_ops[m]].name);
+            }
+    }
     for (int t = 0; t < net->tensor_count; t++) {
         sh.offsets[t] = sh.arena_size;
-        if (t != net->input)
-            sh.arena_size += net->tensors[t].count;
+        sh.arena_size += net->tensors[t].count;
     }
     int rc = 0;
     uint64_t macs = 0;
@@ -584,10 +786,19 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
         int bo = cfg->bits_out ? cfg->bits_out[op->mac_index] : b;
         if (plan_build(net, op, b, bo, cfg->overflow, &sh.plans[k]) != 0)
             rc = accsim_fail(err, "out of memory");
-        else
+        else if (sh.live.pos[op->mac_index] >= sh.start_pos)
             macs += (uint64_t)sh.plans[k].R * net->tensors[op->output].count;
     }
+    bool want_hist = cfg->histograms || cfg->psum_histograms;
+    size_t hist_layers = (size_t)(net->mac_count ? net->mac_count : 1);
+    if (res->hist)
+        memset(res->hist, 0, hist_layers * sizeof *res->hist);
+    pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+    sh.progress_lock = &progress_lock;
     if (rc == 0 && count > 0) {
+        /* A thread per core, but at least about a million MACs each: the
+         * search makes thousands of runs of a few images through the last
+         * layers, where starting threads costs more than the work. */
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         size_t threads = cfg->threads > 0 ? (size_t)cfg->threads
                          : cores < 1      ? 1
@@ -599,13 +810,16 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
         if (threads > count)
             threads = count;
         worker *workers = calloc(threads, sizeof *workers);
-        if (!workers) {
+        accsim_layer_hist *hists =
+            want_hist ? calloc(threads * hist_layers, sizeof *hists) : NULL;
+        if (!workers || (want_hist && !hists)) {
             rc = accsim_fail(err, "out of memory");
         } else {
             for (size_t t = 0; t < threads; t++) {
                 worker *w = &workers[t];
                 *w = (worker){.sh = &sh, .first = count * t / threads,
-                              .end = count * (t + 1) / threads};
+                              .end = count * (t + 1) / threads,
+                              .hist = hists ? hists + t * hist_layers : NULL};
                 w->started = t > 0 && pthread_create(&w->thread, NULL, work, w) == 0;
             }
             int failed = 0;
@@ -616,13 +830,24 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
                     work(&workers[t]);
                 failed |= workers[t].failed;
             }
-            free(workers);
             if (failed)
                 rc = accsim_fail(err, "out of memory in the network interpreter");
+            /* Integer sums: the same bits in any order. */
+            for (size_t t = 0; hists && res->hist && t < threads; t++) {
+                const uint64_t *src = (const uint64_t *)(hists + t * hist_layers);
+                uint64_t *dst = (uint64_t *)res->hist;
+                size_t n = hist_layers * sizeof(accsim_layer_hist) / sizeof(uint64_t);
+                for (size_t b = 0; b < n; b++)
+                    dst[b] += src[b];
+            }
         }
+        free(workers);
+        free(hists);
     }
+    pthread_mutex_destroy(&progress_lock);
     for (int k = 0; k < net->op_count; k++)
         plan_free(&sh.plans[k]);
+    live_free(&sh.live);
     free(sh.plans);
     free(sh.offsets);
     return rc;

@@ -1136,11 +1136,15 @@ static int finalize(parser *p, char output_name[ACCSIM_NET_NAME])
         if (infer_op(p, net->exec_order[k]) != 0)
             return -1;
     net->mac_ops = malloc(sizeof(int) * (size_t)(net->mac_count ? net->mac_count : 1));
-    if (!net->mac_ops)
+    net->mac_pos = malloc(sizeof(int) * (size_t)(net->mac_count ? net->mac_count : 1));
+    if (!net->mac_ops || !net->mac_pos)
         return perr(p, NULL, "out of memory");
     for (int i = 0; i < net->op_count; i++)
         if (net->ops[i].mac_index >= 0)
             net->mac_ops[net->ops[i].mac_index] = i;
+    for (int k = 0; k < net->op_count; k++)
+        if (net->ops[net->exec_order[k]].mac_index >= 0)
+            net->mac_pos[net->ops[net->exec_order[k]].mac_index] = k;
     return 0;
 }
 
@@ -1160,6 +1164,7 @@ void accsim_network_free(accsim_network *net)
     free(net->exec_order);
     free(net->tensors);
     free(net->mac_ops);
+    free(net->mac_pos);
     memset(net, 0, sizeof *net);
 }
 
@@ -1360,5 +1365,6 @@ int accsim_network_from_course_model(const accsim_model *model, accsim_network *
     if (accsim_network_parse(net, json, (size_t)n, "course model", course_tensor, &c, err) != 0)
         return -1;
     snprintf(net->dir, sizeof net->dir, "%s", model->dir);
+    net->course = model;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accsim/network.h"
 #include "opencl/cl_runtime.h"
 
 #define NSTAT 5
@@ -68,6 +69,8 @@ typedef struct ocl_engine {
     size_t image_count;
     bool resident;             /* whole data set on the device */
     const int8_t *host_images; /* streamed mode: the caller's images */
+    const accsim_network *net; /* loaded: the course model's description */
+    uint8_t *pred_host;        /* a chunk's predictions as the kernels write them */
     cl_mem images;             /* resident: [count][3072]; streamed: [chunk][3072] */
     cl_mem weights[ACCSIM_LAYERS];
     cl_mem s16_weights[ACCSIM_LAYERS]; /* int16 copies for the s16 kernels (not conv1) */
@@ -113,6 +116,8 @@ static void release_chunk(ocl_engine *e)
     release_mem(&e->hist);
     free(e->stats_init);
     free(e->stats_host);
+    free(e->pred_host);
+    e->pred_host = NULL;
     free(e->hist_host);
     free(e->index_host);
     free(e->stream_host);
@@ -274,12 +279,19 @@ static void *transposed_weights(const accsim_model *model, int l, int pad, size_
     return w;
 }
 
-static int ocl_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8_t *images,
                     size_t count, accsim_error *err)
 {
     ocl_engine *e = engine->impl;
     release_chunk(e);
     release_model(e);
+    e->net = NULL;
+    if (!net->course)
+        return accsim_fail(err, "the OpenCL engine runs the course LeNet-5 only; %s is another "
+                                "network (the C reference engine, --engine cpu, runs any)",
+                           net->name[0] ? net->name : "this");
+    const accsim_model *model = net->course;
+    e->net = net;
 
     /* Weights: conv1 as it is; conv2 and the fully connected layers transposed
      * (see transposed_weights). */
@@ -427,7 +439,8 @@ static int ensure_chunk(ocl_engine *e, size_t want, accsim_error *err)
     e->stats_host = malloc(m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t));
     e->hist_host = malloc(HIST_WORDS * sizeof(uint32_t));
     e->index_host = malloc(m * sizeof(uint32_t));
-    if (!e->stats_init || !e->stats_host || !e->hist_host || !e->index_host ||
+    e->pred_host = malloc(m);
+    if (!e->stats_init || !e->stats_host || !e->hist_host || !e->index_host || !e->pred_host ||
         (!e->resident && !e->stream_host)) {
         accsim_fail(err, "out of memory");
         goto fail;
@@ -548,13 +561,19 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                    size_t count, accsim_result *res, accsim_progress *progress, accsim_error *err)
 {
     ocl_engine *e = engine->impl;
-    if (accsim_config_check(cfg, err) != 0)
-        return -1;
-    if (!e->loaded)
+    if (!e->loaded || !e->net)
         return accsim_fail(err, "OpenCL engine: run before load");
-    if (res->count != count)
-        return accsim_fail(err, "OpenCL engine: result holds %zu images, run asks %zu",
-                           res->count, count);
+    if (accsim_config_check(cfg, e->net, err) != 0)
+        return -1;
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        if (cfg->bits_out[l] != 0 && cfg->bits_out[l] != cfg->bits[l])
+            return accsim_fail(err, "the OpenCL engine's course kernels take one width per "
+                                    "layer (no separate outer width for %s)",
+                               accsim_layers[l].name);
+    if (res->count != count || res->layers != ACCSIM_LAYERS ||
+        res->output_count != ACCSIM_CLASSES)
+        return accsim_fail(err, "OpenCL engine: result holds %zu images of %d layers, run asks "
+                                "%zu of %d", res->count, res->layers, count, ACCSIM_LAYERS);
     const int start = cfg->start_layer;
     if (start < 0 || start >= ACCSIM_LAYERS)
         return accsim_fail(err, "start layer %d out of range", start);
@@ -574,7 +593,7 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
     if (ensure_chunk(e, m_max, err) != 0)
         return -1;
     const bool any_hist = cfg->histograms || cfg->psum_histograms;
-    memset(res->hist, 0, sizeof res->hist);
+    memset(res->hist, 0, ACCSIM_LAYERS * sizeof *res->hist);
 
     cl_int rc;
     for (size_t off = 0; off < count; off += m_max) {
@@ -626,8 +645,8 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         rc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, m * ACCSIM_CLASSES,
                                  res->outputs + off * ACCSIM_CLASSES, 0, NULL, NULL);
         if (rc == CL_SUCCESS)
-            rc = clEnqueueReadBuffer(e->queue, e->predictions, CL_FALSE, 0, m,
-                                     res->predictions + off, 0, NULL, NULL);
+            rc = clEnqueueReadBuffer(e->queue, e->predictions, CL_FALSE, 0, m, e->pred_host, 0,
+                                     NULL, NULL);
         if (rc == CL_SUCCESS)
             rc = clEnqueueReadBuffer(e->queue, e->stats, CL_FALSE, 0,
                                      m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t), e->stats_host, 0,
@@ -670,6 +689,8 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                 e->kernel_images[l] += m;
             }
 
+        for (size_t i = 0; i < m; i++)
+            res->predictions[off + i] = e->pred_host[i];
         for (size_t i = 0; i < m; i++) {
             for (int l = 0; l < ACCSIM_LAYERS; l++) {
                 size_t r = (off + i) * ACCSIM_LAYERS + (size_t)l;

@@ -22,6 +22,7 @@
 #include "accsim/engine.h"
 #include "accsim/error.h"
 #include "accsim/model.h"
+#include "accsim/network.h"
 #include "accsim/summary.h"
 
 /* A set of images of the engine's loaded data: the engine indices, their
@@ -36,32 +37,39 @@ typedef struct accsim_imageset {
 /* The B = 32 run every analysis starts from. */
 typedef struct accsim_baseline {
     accsim_engine *engine;
-    const accsim_model *model;
+    const accsim_network *net;
+    int layers;               /* net->mac_count */
     accsim_imageset set;
     accsim_overflow overflow;
     bool quiet;
-    accsim_result res;        /* with capture_activations: res.acts[L] = L's int8 input */
-    uint8_t *need;            /* [count][5] bits needed per image and layer, 1..32 */
-    int need_min[ACCSIM_LAYERS], need_max[ACCSIM_LAYERS];
+    accsim_result res;        /* with capture_activations: res.acts[L] = L's restart state */
+    uint8_t *need;            /* [count][layers] bits needed per image and layer, 1..32 */
+    int need_min[ACCSIM_MAX_LAYERS], need_max[ACCSIM_MAX_LAYERS];
+    /* MAC layers in execution order (restarts go from the first changed one). */
+    int order[ACCSIM_MAX_LAYERS];
+    /* Layers every path from the input to the output passes through: where the
+     * collapse bound applies. */
+    bool cut[ACCSIM_MAX_LAYERS];
     size_t max_class_count;   /* images of the most frequent label */
     accsim_summary summary;   /* of the baseline run */
     double seconds;
 } accsim_baseline;
 
-int accsim_baseline_run(accsim_baseline *b, accsim_engine *engine, const accsim_model *model,
+int accsim_baseline_run(accsim_baseline *b, accsim_engine *engine, const accsim_network *net,
                         const accsim_imageset *set, accsim_overflow overflow, bool quiet,
                         accsim_error *err);
 void accsim_baseline_free(accsim_baseline *b);
 
 /* Exact evaluation of one width setting. */
 typedef struct accsim_eval {
-    int bits[ACCSIM_LAYERS];
+    int layers;
+    int bits[ACCSIM_MAX_LAYERS];
     size_t images, correct;
     double accuracy;                          /* percent */
     size_t changed;                           /* images re-run (the rest are baseline bits) */
-    size_t changed_from[ACCSIM_LAYERS];       /* re-run from this layer */
-    uint64_t saturations[ACCSIM_LAYERS];      /* events */
-    uint64_t images_saturated[ACCSIM_LAYERS];
+    size_t changed_from[ACCSIM_MAX_LAYERS];   /* re-run from this layer */
+    uint64_t saturations[ACCSIM_MAX_LAYERS];  /* events */
+    uint64_t images_saturated[ACCSIM_MAX_LAYERS];
     uint64_t energy;
     bool bounded;  /* not simulated: proved by the collapse bound (accuracy is an upper bound) */
     double seconds;
@@ -69,14 +77,16 @@ typedef struct accsim_eval {
 
 /* Evaluates bits exactly. predictions, when not NULL, receives every image's
  * prediction ([count]). */
-int accsim_evaluate(const accsim_baseline *b, const int bits[ACCSIM_LAYERS], accsim_eval *out,
-                    uint8_t *predictions, accsim_error *err);
+int accsim_evaluate(const accsim_baseline *b, const int *bits, accsim_eval *out,
+                    uint32_t *predictions, accsim_error *err);
 
-/* The collapse bound: when some layer's widest accumulator value requantizes
- * to 0 (after ReLU; for fc3, when both extremes give 0), every image computes
+/* The collapse bound: when some MAC layer that every path from the input to
+ * the output passes through requantizes every value its B-bit register can
+ * hold to one output per channel (for the course model: the widest value
+ * gives 0 after the ReLU; for fc3, both extremes give 0), every image computes
  * the same outputs from there on, so at most max_class_count images can be
  * right. Returns true (and sets *bound) when that holds for bits. */
-bool accsim_collapse_bound(const accsim_baseline *b, const int bits[ACCSIM_LAYERS], size_t *bound);
+bool accsim_collapse_bound(const accsim_baseline *b, const int *bits, size_t *bound);
 
 /* The smallest number of correct images whose accuracy is at least the
  * baseline's minus tolerance percentage points. */
@@ -106,7 +116,7 @@ int accsim_minwidth(const accsim_baseline *b, double tolerance, const accsim_eva
  * baseline - tolerance, over the box lo[L] <= B_L <= hi[L]. See search.c for
  * the method and why it is exact. */
 typedef struct accsim_pareto_point {
-    int bits[ACCSIM_LAYERS];
+    int bits[ACCSIM_MAX_LAYERS];
     uint64_t energy;
     size_t correct;
     double accuracy;
@@ -114,7 +124,7 @@ typedef struct accsim_pareto_point {
 
 typedef struct accsim_search_options {
     double tolerance;               /* percentage points (default 0) */
-    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS]; /* box; 0: the default box */
+    int lo[ACCSIM_MAX_LAYERS], hi[ACCSIM_MAX_LAYERS]; /* box; 0: the default box */
     int span;                       /* default box: hi = max need, lo = hi - span (default 3) */
     bool pareto;                    /* also the energy-accuracy front over the box */
     bool widen;                     /* while the answer sits on a lower edge, widen the box */
@@ -126,17 +136,18 @@ typedef struct accsim_search_options {
 
 typedef struct accsim_search_result {
     bool found;
-    int bits[ACCSIM_LAYERS];
+    int layers;
+    int bits[ACCSIM_MAX_LAYERS];
     uint64_t energy;
     size_t correct, target_correct;
     double accuracy;
-    int lo[ACCSIM_LAYERS], hi[ACCSIM_LAYERS]; /* the box searched last */
+    int lo[ACCSIM_MAX_LAYERS], hi[ACCSIM_MAX_LAYERS]; /* the box searched last */
     size_t box_settings;            /* settings in the box */
     size_t settings_visited;        /* in energy order, up to the answer (or all, for pareto) */
     size_t decided_by_bounds;       /* decided without simulating down to fc3 */
     bool proved;                    /* the answer is the least energy over all of 2..32 */
-    int safe[ACCSIM_LAYERS];        /* widths at which no input saturates the layer */
-    int collapse[ACCSIM_LAYERS];    /* widths <= this make every image alike (0: none) */
+    int safe[ACCSIM_MAX_LAYERS];    /* widths at which no input saturates the layer */
+    int collapse[ACCSIM_MAX_LAYERS]; /* widths <= this make every image alike (0: none) */
     size_t proof_settings;          /* cheaper, undominated settings outside the box, decided */
     size_t proof_by_bounds;         /* of those, decided without simulating down to fc3 */
     size_t nodes_run;               /* engine runs of tree nodes */
@@ -150,23 +161,26 @@ void accsim_search_options_default(accsim_search_options *o);
 /* The proof's limits per layer: safe, the width from which no input can make
  * the layer saturate (from the weights); collapse, the widest width at which
  * every image gets one prediction and too few can be right (0: none). */
-void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int safe[ACCSIM_LAYERS],
-                          int collapse[ACCSIM_LAYERS]);
+void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int *safe,
+                          int *collapse);
+/* Settings of the largest box the search enumerates. */
+#define ACCSIM_SEARCH_MAX_SETTINGS 4000000
 int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                   accsim_search_result *out, accsim_error *err);
 void accsim_search_result_free(accsim_search_result *r);
 
 /* Histograms of layer outputs, peaks (and every partial sum when psum) at B = 32. */
 typedef struct accsim_hist_ranges {
-    accsim_lin_range out[ACCSIM_LAYERS], peak[ACCSIM_LAYERS], psum[ACCSIM_LAYERS];
+    accsim_lin_range out[ACCSIM_MAX_LAYERS], peak[ACCSIM_MAX_LAYERS], psum[ACCSIM_MAX_LAYERS];
 } accsim_hist_ranges;
 
 /* Ranges covering every value seen by the given baselines (so that histograms
  * of several splits share bins and can be overlaid). */
 void accsim_hist_ranges_for(const accsim_baseline *const *bases, int n, accsim_hist_ranges *r);
-int accsim_hist_run(accsim_engine *engine, const accsim_imageset *set, accsim_overflow overflow,
-                    const accsim_hist_ranges *ranges, bool psum, bool quiet,
-                    accsim_layer_hist hist[ACCSIM_LAYERS], accsim_error *err);
+/* hist: [net->mac_count]. */
+int accsim_hist_run(accsim_engine *engine, const accsim_network *net, const accsim_imageset *set,
+                    accsim_overflow overflow, const accsim_hist_ranges *ranges, bool psum,
+                    bool quiet, accsim_layer_hist *hist, accsim_error *err);
 
 /* Prints "accsim: <what>: <n> images in <s> s" on stderr unless quiet. */
 void accsim_phase_note(bool quiet, const char *fmt, ...) ACCSIM_PRINTF(2, 3);

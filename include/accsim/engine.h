@@ -12,7 +12,12 @@
 #include "accsim/model.h"
 #include "accsim/progress.h"
 
+typedef struct accsim_network accsim_network; /* accsim/network.h */
+
 typedef enum { ACCSIM_SATURATE, ACCSIM_WRAP } accsim_overflow;
+
+/* MAC layers a network may have. */
+#define ACCSIM_MAX_LAYERS 64
 
 /* Bits-needed histograms: bin b counts values whose smallest width is b (1..32);
  * bin 0 stays empty. */
@@ -27,22 +32,24 @@ typedef struct accsim_lin_range {
     int32_t shift; /* 0..32; bin width is 2^shift */
 } accsim_lin_range;
 
+/* Per MAC layer of the loaded network (net->mac_count of them, manifest order). */
 typedef struct accsim_config {
-    int bits[ACCSIM_LAYERS]; /* accumulator width per layer, 2..32 */
+    int bits[ACCSIM_MAX_LAYERS];     /* accumulator width per MAC layer, 2..32 */
+    int bits_out[ACCSIM_MAX_LAYERS]; /* outer register width of a tiled layer; 0: = bits */
     accsim_overflow overflow;
     /* Histograms of layer outputs and of per-output peaks. */
     bool histograms;
-    accsim_lin_range out_range[ACCSIM_LAYERS];
-    accsim_lin_range peak_range[ACCSIM_LAYERS]; /* over peak magnitudes (lo = 0) */
+    accsim_lin_range out_range[ACCSIM_MAX_LAYERS];
+    accsim_lin_range peak_range[ACCSIM_MAX_LAYERS]; /* over peak magnitudes (lo = 0) */
     /* Every partial sum (opt-in: about 100 times more values). */
     bool psum_histograms;
-    accsim_lin_range psum_range[ACCSIM_LAYERS];
-    /* Keep the int8 input activations of every layer the run computes (from
-     * start_layer on), for restarting a layer later. */
+    accsim_lin_range psum_range[ACCSIM_MAX_LAYERS];
+    /* Keep the restart state (accsim_network_restart_bytes) of every MAC layer
+     * the run computes (from start_layer on, in execution order). */
     bool capture_activations;
-    /* Start at this layer from the given activations instead of the images:
-     * start_acts is [count][accsim_layers[start_layer].input_count]. Layers before
-     * start_layer are not computed and their per-image statistics stay zero. */
+    /* Start at this MAC layer from its restart state instead of the images:
+     * start_acts is [count][accsim_network_restart_bytes(net, start_layer)].
+     * Layers before it are not computed and their per-image statistics stay 0. */
     int start_layer;
     const int8_t *start_acts;
 } accsim_config;
@@ -56,31 +63,37 @@ typedef struct accsim_layer_hist {
     uint64_t psum_lin[ACCSIM_LIN_BINS];
 } accsim_layer_hist;
 
-/* Per-image arrays are indexed [i * ACCSIM_LAYERS + layer] where i is the
- * position in the request's index list, not the data set index. */
+/* Per-image arrays are indexed [i * layers + layer] where i is the position in
+ * the request's index list, not the data set index. */
 typedef struct accsim_result {
     size_t count;
-    int8_t *outputs;      /* [count][10] fc3 after requantization */
-    uint8_t *predictions; /* [count] argmax, lowest index on ties */
-    uint32_t *saturations; /* [count][5] saturation (or wrap) events */
-    int32_t *out_min;     /* [count][5] smallest layer output (final accumulator) */
-    int32_t *out_max;     /* [count][5] largest layer output */
-    int32_t *psum_min;    /* [count][5] smallest value any accumulator held */
-    int32_t *psum_max;    /* [count][5] largest value any accumulator held */
-    accsim_layer_hist hist[ACCSIM_LAYERS]; /* zero unless requested */
-    int8_t *acts[ACCSIM_LAYERS]; /* [count][input_count] when capture_activations,
-                                  * for layers from start_layer on (else NULL) */
+    int layers;           /* MAC layers (net->mac_count) */
+    size_t output_count;  /* elements of the output tensor */
+    int8_t *outputs;      /* [count][output_count] the output tensor */
+    uint32_t *predictions; /* [count] argmax, lowest index on ties */
+    uint32_t *saturations; /* [count][layers] saturation (or wrap) events */
+    int32_t *out_min;     /* [count][layers] smallest layer output (final accumulator) */
+    int32_t *out_max;     /* [count][layers] largest layer output */
+    int32_t *psum_min;    /* [count][layers] smallest value any accumulator held */
+    int32_t *psum_max;    /* [count][layers] largest value any accumulator held */
+    accsim_layer_hist *hist; /* [layers], zero unless requested */
+    int8_t *acts[ACCSIM_MAX_LAYERS]; /* [count][restart_bytes(L)] when capture_activations,
+                                      * for layers from start_layer on (else NULL) */
+    size_t act_bytes[ACCSIM_MAX_LAYERS]; /* restart_bytes(L) */
 } accsim_result;
 
-int accsim_result_init(accsim_result *res, size_t count, const accsim_config *cfg, accsim_error *err);
+int accsim_result_init(accsim_result *res, const accsim_network *net, size_t count,
+                       const accsim_config *cfg, accsim_error *err);
 void accsim_result_free(accsim_result *res);
 
 typedef struct accsim_engine accsim_engine;
 
 typedef struct accsim_engine_ops {
-    /* Takes the model and the whole quantized data set once ([count][3072]);
-     * later runs pick images from it by index. */
-    int (*load)(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+    /* Takes the network and the whole quantized data set once
+     * ([count][accsim_network_input_count(net)]); later runs pick images from
+     * it by index. Both must outlive the engine's runs. An engine that cannot
+     * run the network refuses it with a clear error. */
+    int (*load)(accsim_engine *engine, const accsim_network *net, const int8_t *inputs,
                 size_t count, accsim_error *err);
     /* Runs images indices[0..count-1] (or 0..count-1 when indices is NULL).
      * res must be accsim_result_init'ed for count and cfg. */
@@ -109,8 +122,9 @@ accsim_engine *accsim_engine_create(const accsim_engine_options *opts, accsim_er
 accsim_engine *accsim_cpu_engine_create(accsim_error *err);
 void accsim_engine_destroy(accsim_engine *engine);
 
-/* Validates a configuration (widths, ranges); the error names the bad field. */
-int accsim_config_check(const accsim_config *cfg, accsim_error *err);
+/* Validates a configuration against a network (widths, ranges); the error
+ * names the bad field and layer. */
+int accsim_config_check(const accsim_config *cfg, const accsim_network *net, accsim_error *err);
 void accsim_config_default(accsim_config *cfg); /* B = 32 everywhere, saturate, no histograms */
 
 /* Bits needed for v: the smallest B with -2^(B-1) <= v <= 2^(B-1) - 1. */

@@ -4,7 +4,7 @@
  * A description is a directory holding network.json and .npy tensor files.
  * Every loader error names the file (and, for the manifest, the op and field)
  * it is about. The interpreter simulates every MAC layer's B-bit accumulator
- * one add at a time, as host/cpu/engine_cpu.c does for the course model. */
+ * one add at a time; it is the C reference engine ("cpu"). */
 #ifndef ACCSIM_NETWORK_H
 #define ACCSIM_NETWORK_H
 
@@ -15,6 +15,7 @@
 #include "accsim/engine.h"
 #include "accsim/error.h"
 #include "accsim/model.h"
+#include "accsim/progress.h"
 
 /* ---- .npy files ------------------------------------------------------- */
 
@@ -135,6 +136,10 @@ typedef struct accsim_network {
     accsim_tensor *tensors;
     int mac_count;
     int *mac_ops;             /* [mac_count] op index of each MAC layer, manifest order */
+    int *mac_pos;             /* [mac_count] position of each MAC layer in exec_order */
+    /* The course LeNet-5 this network was made from (accsim_network_from_course_model,
+     * which does not own it), else NULL: what the course OpenCL engine runs. */
+    const accsim_model *course;
 } accsim_network;
 
 /* Supplies the .npy file named in the manifest (a relative path) for
@@ -164,6 +169,20 @@ typedef struct accsim_network_config {
     const int *bits_out; /* [mac_count] outer register width when tiled, or NULL: = bits */
     accsim_overflow overflow;
     int threads;         /* 0: one per core */
+    /* Engine extras (the C reference engine; all optional, zero: off). */
+    const uint32_t *indices; /* run inputs rows indices[0..count-1] instead of 0..count-1 */
+    bool histograms;         /* res->hist: outputs and per-output peaks (SPEC 7) */
+    bool psum_histograms;    /* res->hist: every value any register held */
+    const accsim_lin_range *out_range, *peak_range, *psum_range; /* [mac_count] */
+    /* Restart state (accsim_network_restart_bytes): with capture, res->acts[L]
+     * (caller's buffers, [count][restart_bytes(L)]) receives it for every MAC
+     * layer L from start_layer on (in execution order); start_layer > 0 starts
+     * there from start_acts ([count][restart_bytes(start_layer)]), computing
+     * nothing before it. */
+    bool capture;
+    int start_layer;
+    const int8_t *start_acts;
+    accsim_progress *progress;
 } accsim_network_config;
 
 typedef struct accsim_network_result {
@@ -176,14 +195,28 @@ typedef struct accsim_network_result {
     uint32_t *saturations;
     int32_t *out_min, *out_max;   /* final accumulators (after the bias) */
     int32_t *psum_min, *psum_max; /* every value any register held (registers start at 0) */
+    accsim_layer_hist *hist;      /* [mac_count], zero unless histograms were asked for */
+    int8_t *acts[ACCSIM_MAX_LAYERS]; /* capture destinations, set by the caller */
 } accsim_network_result;
 
 int accsim_network_result_init(accsim_network_result *res, const accsim_network *net,
                                size_t count, accsim_error *err);
 void accsim_network_result_free(accsim_network_result *res);
 
+/* The restart state of MAC layer `layer`: the int8 tensors live just before
+ * it runs in execution order (produced before it, or the network input, and
+ * read by it or later, or the network output), concatenated in tensor index
+ * order. For a chain it is the layer's input tensor. */
+size_t accsim_network_restart_bytes(const accsim_network *net, int layer);
+/* Every MAC layer's restart bytes at once (bytes[mac_count]); -1: out of memory. */
+int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes);
+
 /* Elements of one input image (the input tensor's count). */
 size_t accsim_network_input_count(const accsim_network *net);
+/* Elements of the output tensor. */
+size_t accsim_network_output_count(const accsim_network *net);
+/* Position of MAC layer `layer` in execution order (net->mac_pos[layer]). */
+int accsim_network_mac_position(const accsim_network *net, int layer);
 
 /* Quantizes count CIFAR-style records ([C][H][W] bytes each, C*H*W of them)
  * by input.quantize into the input tensor's layout: out[count][input_count]. */
@@ -194,6 +227,27 @@ int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pix
 int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
                        const int8_t *inputs, size_t count, accsim_network_result *res,
                        accsim_error *err);
+
+/* ---- Facts for the analyses (host/network/netinfo.c) -------------------- */
+
+struct accsim_mac_shape;
+/* The range every element of tensor t can take, from the ops' clamps (pools,
+ * clamps and reshapes keep their input's range). The input: all of int8. */
+void accsim_network_tensor_range(const accsim_network *net, int t, int *lo, int *hi);
+/* MAC layer l's reduction for the data-free bounds (accsim/bounds.h): the
+ * multiplicand is x - z with x in the input tensor's range, z its zero point. */
+void accsim_network_mac_shape(const accsim_network *net, int l, struct accsim_mac_shape *shape);
+/* The smallest width (2..32) from which no input makes layer l saturate or
+ * wrap (32 when a folded nonzero zero point leaves no bound). */
+int accsim_network_safe_width(const accsim_network *net, int l);
+/* Every path from the input to the output passes through MAC layer l. */
+bool accsim_network_mac_is_cut(const accsim_network *net, int l);
+/* Every value a B-bit register of layer l can hold requantizes to the same
+ * output in each channel (so the layer's output is the same for every image). */
+bool accsim_network_mac_constant_at(const accsim_network *net, int l, int bits);
+/* The requantized, clamped output of channel o of MAC op `op` for accumulator acc. */
+int8_t accsim_network_requantize(const accsim_network *net, const accsim_op *op, int o,
+                                 int32_t acc);
 
 /* TFLite's fixed-point helpers (tensorflow/lite/kernels/internal/common.h,
  * gemmlowp fixedpoint), exposed for tests. x * 2^left_shift wraps in int32

@@ -21,7 +21,8 @@ typedef struct accsim_summary {
     size_t images;
     size_t correct;
     double accuracy; /* percent */
-    accsim_layer_summary layers[ACCSIM_LAYERS];
+    int layer_count; /* MAC layers */
+    accsim_layer_summary layers[ACCSIM_MAX_LAYERS];
 } accsim_summary;
 
 /* labels[i] is the label of the i-th image of the run (may be NULL: no accuracy). */
@@ -31,8 +32,10 @@ void accsim_summarize(const accsim_result *res, const uint8_t *labels, int first
 /* Compares every field two engines produced for the same request. Returns 0
  * when identical; else 1 with the first difference described in diff
  * (data set image index, from indices[position] when indices is not NULL;
- * layer; field; both values). */
+ * layer, named from net when not NULL; field; both values). Captured
+ * activations are compared where both results hold them. */
 int accsim_result_compare(const accsim_result *a, const accsim_result *b, const accsim_config *cfg,
-                          const uint32_t *indices, char *diff, size_t diff_size);
+                          const accsim_network *net, const uint32_t *indices, char *diff,
+                          size_t diff_size);
 
 #endif

@@ -1,4 +1,7 @@
-/* The C reference engine: the definition of truth for every other engine.
+/* The former C reference engine for the course LeNet-5 (host/cpu/engine_cpu.c
+ * until the network interpreter replaced it), kept as an independent oracle:
+ * tests/test_engines.c proves the interpreter-backed engine equals it on
+ * everything.
  *
  * It follows SPEC sections 5-7 literally, one add at a time, in int64 so that
  * the exact sum is known before it is saturated or wrapped. Images are split
@@ -11,9 +14,11 @@
 #include <unistd.h>
 
 #include "accsim/engine.h"
+#include "testdata.h"
 
 typedef struct cpu_engine {
     const accsim_model *model;
+    const accsim_network *net;
     const int8_t *images;
     size_t image_count;
 } cpu_engine;
@@ -262,12 +267,14 @@ static void *work(void *arg)
     return NULL;
 }
 
-static int cpu_load(accsim_engine *engine, const accsim_model *model, const int8_t *images,
+static int cpu_load(accsim_engine *engine, const accsim_network *net, const int8_t *images,
                     size_t count, accsim_error *err)
 {
-    (void)err;
     cpu_engine *e = engine->impl;
-    e->model = model;
+    if (!net->course)
+        return accsim_fail(err, "the course oracle runs the course LeNet-5 only");
+    e->net = net;
+    e->model = net->course;
     e->images = images;
     e->image_count = count;
     return 0;
@@ -277,7 +284,9 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                    size_t count, accsim_result *res, accsim_progress *progress, accsim_error *err)
 {
     cpu_engine *e = engine->impl;
-    if (accsim_config_check(cfg, err) != 0)
+    if (!e->model)
+        return accsim_fail(err, "C reference engine: no model loaded");
+    if (accsim_config_check(cfg, e->net, err) != 0)
         return -1;
     if (!e->model)
         return accsim_fail(err, "C reference engine: no model loaded");
@@ -310,7 +319,7 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
     if (!workers)
         return accsim_fail(err, "out of memory");
     pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-    memset(res->hist, 0, sizeof res->hist);
+    memset(res->hist, 0, ACCSIM_LAYERS * sizeof *res->hist);
     for (size_t t = 0; t < threads; t++) {
         worker *w = &workers[t];
         *w = (worker){.engine = e, .cfg = cfg, .indices = indices, .res = res,
@@ -353,7 +362,7 @@ static const accsim_engine_ops cpu_ops = {
     .destroy = cpu_destroy,
 };
 
-accsim_engine *accsim_cpu_engine_create(accsim_error *err)
+accsim_engine *accsim_course_oracle_create(accsim_error *err)
 {
     accsim_engine *engine = calloc(1, sizeof *engine);
     cpu_engine *impl = calloc(1, sizeof *impl);
@@ -364,10 +373,10 @@ accsim_engine *accsim_cpu_engine_create(accsim_error *err)
         return NULL;
     }
     engine->ops = &cpu_ops;
-    engine->kind = "cpu";
+    engine->kind = "oracle";
     engine->impl = impl;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(engine->description, sizeof engine->description,
-             "C reference engine (%ld threads)", cores < 1 ? 1 : cores);
+             "course oracle (%ld threads)", cores < 1 ? 1 : cores);
     return engine;
 }
