@@ -1,0 +1,445 @@
+/* Kernels of the generic network engine (host/opencl/network_engine.c): one
+ * program per distinct op shape, specialized by -D constants that the host
+ * derives from the network description (see op_options there). Semantics are
+ * those of the C reference interpreter (host/network/interp.c,
+ * docs/network-format.md), bit for bit.
+ *
+ * Everything is inside #ifdef ACCSIM_NETWORK_CL: accsim_cl_load_sources
+ * concatenates every kernels/ *.cl file into the course engine's program, where
+ * this file must compile to nothing. The network engine builds this file
+ * alone, with ACCSIM_NETWORK_CL defined.
+ *
+ * MAC layers (OP_MAC): a work-item computes one output row (all ox) for one
+ * image and a block of V consecutive output channels, one channel per vector
+ * lane; each lane walks its own reduction in the description's order. First a
+ * pass without clamps (FAST, when the host proved that no exact sum leaves
+ * int32): when no register's exact value ever left its range, that pass is
+ * the one-add-at-a-time result; otherwise the row is done again with every
+ * add saturated or wrapped. */
+#ifdef ACCSIM_NETWORK_CL
+
+#pragma OPENCL FP_CONTRACT OFF
+#if NEED_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+/* ---- TFLite fixed-point helpers (as accsim_srdhm etc. in interp.c) ------- */
+
+inline int net_srdhm(int a, int b)
+{
+    bool overflow = a == b && a == INT_MIN;
+    long ab = (long)a * (long)b;
+    long nudge = ab >= 0 ? (1L << 30) : (1L - (1L << 30));
+    int high = (int)((ab + nudge) / (1L << 31)); /* truncating division */
+    return overflow ? INT_MAX : high;
+}
+
+inline int net_rdbp(int x, int exponent)
+{
+    const int mask = (int)((1L << exponent) - 1);
+    const int remainder = x & mask;
+    const int threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+inline int net_mbqm(int x, int multiplier, int shift)
+{
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int shifted = as_int(as_uint(x) << left); /* wraps, as interp.c */
+    return net_rdbp(net_srdhm(shifted, multiplier), right);
+}
+
+inline int net_mbqm_small(int x, int multiplier, int left_shift)
+{
+    return net_rdbp(net_srdhm(x, multiplier), -left_shift);
+}
+
+inline char net_clamp8(long v, int lo, int hi)
+{
+    return (char)(v < lo ? lo : v > hi ? hi : v);
+}
+
+#if OP_MAC
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VT CAT(int, V)
+#define VU CAT(uint, V)
+#define VL CAT(long, V)
+#define VLOAD CAT(vload, V)
+#define VSTORE CAT(vstore, V)
+#define AS_VT CAT(as_int, V)
+#define AS_VU CAT(as_uint, V)
+#define TO_VT CAT(convert_int, V)
+#define TO_VL CAT(convert_long, V)
+
+/* Reduction positions per output. */
+#define R (KH * KW * CG)
+
+/* One add of int32 terms into a register of width B (range [lo, hi],
+ * sh = 32 - B), saturating or wrapping, counting events into *ev and the
+ * held values into [*mn, *mx]. Without clamps (clamped false) the exact sum,
+ * which the host proved fits int32. */
+inline VT reg_add(const bool clamped, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+{
+    VT held;
+    if (!clamped) {
+        held = s + t;
+    } else {
+        VT w = AS_VT(AS_VU(s) + AS_VU(t)); /* the sum modulo 2^32 */
+#if WIDE
+        VT e = add_sat(s, t); /* exact unless it left int32; then beyond any range */
+#else
+        VT e = w; /* both registers have at most 31 bits: no int32 overflow */
+#endif
+#if WRAP
+        held = (w << sh) >> sh;
+        *ev -= held != e;
+#else
+        held = clamp(e, lo, hi);
+        *ev -= held != w;
+#endif
+    }
+    *mn = min(*mn, held);
+    *mx = max(*mx, held);
+    return held;
+}
+
+/* One add of an int64 term (bias, folded zero-point constant). */
+inline VT reg_add_long(const bool clamped, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn,
+                       VT *mx)
+{
+    VT held;
+    if (!clamped) {
+        held = s + TO_VT(t);
+    } else {
+        VL e = TO_VL(s) + t;
+#if WRAP
+        VL h = (e << (long)(32 + sh)) >> (long)(32 + sh);
+#else
+        VL h = clamp(e, TO_VL(lo), TO_VL(hi));
+#endif
+        *ev -= TO_VT(h != e);
+        held = TO_VT(h);
+    }
+    *mn = min(*mn, held);
+    *mx = max(*mx, held);
+    return held;
+}
+
+/* The input value of reduction position (c, ky, kx) for every lane; valid
+ * false for padding taps (then the zero point). */
+inline VT tap(global const char *img, long addr, const int *goff)
+{
+#if SAME_GROUP
+    return (VT)((int)img[addr + goff[0]]);
+#else
+    int xs[V];
+    for (int l = 0; l < V; l++)
+        xs[l] = img[addr + goff[l]];
+    return VLOAD(0, xs);
+#endif
+}
+
+/* Input offset of tap (c, y, x) of group 0. */
+inline long in_offset(int c, int y, int x)
+{
+#if NHWC
+    return ((long)y * W + x) * C + c;
+#else
+    return ((long)c * H + y) * W + x;
+#endif
+}
+
+/* One output position's accumulation for the V lanes of a block: the
+ * definition of docs/network-format.md, one add at a time. Statistics of the
+ * inner (tile) register go to [*imn, *imx], of the outer (or only) one to
+ * [*omn, *omx]; events to *ev. */
+inline VT mac_output(const bool clamped, const bool interior, global const char *img, int iy0,
+                     int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
+                     VT hi, int sh, VT lo2, VT hi2, int sh2, VT *ev, VT *imn, VT *imx, VT *omn,
+                     VT *omx)
+{
+    VT outer = 0;
+#if BIAS == 1
+    outer = reg_add_long(clamped, outer, TO_VL(bias), lo2, hi2, sh2, ev, omn, omx);
+#endif
+#if ZP_MODE == 1
+    outer = reg_add_long(clamped, outer, fold, lo2, hi2, sh2, ev, omn, omx);
+#endif
+    VT t = 0;
+    int r = 0;
+#if ORDER_HWC
+    for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx < KW; kx++)
+            for (int c = 0; c < CG; c++) {
+#else
+    for (int c = 0; c < CG; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+#endif
+                int y = iy0 + ky, x = ix0 + kx;
+                bool valid = interior || (y >= 0 && y < H && x >= 0 && x < W);
+                if (valid || ZP_MODE != 0) {
+                    VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
+                    VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * CAT(convert_int, V)(VLOAD(r, wb));
+#if TILE
+                    t = reg_add(clamped, t, p, lo, hi, sh, ev, imn, imx);
+#else
+                    outer = reg_add(clamped, outer, p, lo2, hi2, sh2, ev, omn, omx);
+#endif
+                }
+                r++;
+#if TILE
+                if (r % TILE == 0 || r == R) {
+                    outer = reg_add(clamped, outer, t, lo2, hi2, sh2, ev, omn, omx);
+                    t = 0;
+                }
+#endif
+            }
+#if ZP_MODE == 2
+    outer = reg_add_long(clamped, outer, fold, lo2, hi2, sh2, ev, omn, omx);
+#endif
+#if BIAS == 2
+    outer = reg_add_long(clamped, outer, TO_VL(bias), lo2, hi2, sh2, ev, omn, omx);
+#endif
+    (void)t;
+    return outer;
+}
+
+/* All outputs of one row (oy) for one block of channels; returns the
+ * statistics in the lanes. */
+inline void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
+                    global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
+                    VT hi2, int sh2,
+#if REQ_FIXED
+                    global const int *mult, global const int *shift,
+#else
+                    global const double *scale,
+#endif
+                    VT *ev, VT *pmn, VT *pmx, VT *fmn, VT *fmx)
+{
+    int iy0 = oy * SH - PT;
+    for (int ox = 0; ox < OW; ox++) {
+        int ix0 = ox * SW - PL;
+        bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
+        VT acc;
+        VT e = 0, imn = 0, imx = 0, omn = 0, omx = 0;
+        bool done = false;
+#if FAST
+        if (interior)
+            acc = mac_output(false, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
+                             hi2, sh2, &e, &imn, &imx, &omn, &omx);
+        else
+            acc = mac_output(false, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
+                             hi2, sh2, &e, &imn, &imx, &omn, &omx);
+        done = all((imn >= lo) & (imx <= hi) & (omn >= lo2) & (omx <= hi2));
+        if (!done) {
+            imn = imx = omn = omx = 0;
+        }
+#endif
+        if (!done) {
+            if (interior)
+                acc = mac_output(true, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
+                                 hi2, sh2, &e, &imn, &imx, &omn, &omx);
+            else
+                acc = mac_output(true, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh,
+                                 lo2, hi2, sh2, &e, &imn, &imx, &omn, &omx);
+        }
+        *ev += e;
+        *pmn = min(*pmn, min(imn, omn));
+        *pmx = max(*pmx, max(imx, omx));
+        *fmn = min(*fmn, acc);
+        *fmx = max(*fmx, acc);
+        int a[V];
+        VSTORE(acc, 0, a);
+        for (int l = 0; l < V; l++) {
+            int o = o0 + l;
+            if (o >= CO)
+                break;
+#if REQ_FIXED
+            long q = (long)net_mbqm(a[l], mult[o], shift[o]) + ZOUT;
+            char v = net_clamp8(q, CLO, CHI);
+#else
+            double q = rint((double)a[l] * scale[o]) + ZOUT;
+            char v = (char)(q < CLO ? CLO : q > CHI ? CHI : q);
+#endif
+#if NHWC
+            out[((long)oy * OW + ox) * CO + o] = v;
+#else
+            out[((long)o * OH + oy) * OW + ox] = v;
+#endif
+        }
+    }
+}
+
+/* global size [NB * OH, images]. weights [NB][R][V] (lanes past C_out zero),
+ * bias and fold [NB * V]; stats [image][stat_stride] from stat_base: events,
+ * psum min, psum max, out min, out max (initialized by the host). */
+kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
+                    global const int *biasv, global const long *foldv,
+#if REQ_FIXED
+                    global const int *mult, global const int *shift,
+#else
+                    global const double *scale,
+#endif
+                    global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
+                    int lo2_s, int hi2_s, int sh2)
+{
+    const int gid = get_global_id(0);
+    const int img_i = get_global_id(1);
+    const int b = gid % NB, oy = gid / NB;
+    const int o0 = b * V;
+    global const char *img = arena + in_off + (ulong)img_i * IN_COUNT;
+    global char *out = arena + out_off + (ulong)img_i * OUT_COUNT;
+    int goff[V];
+    for (int l = 0; l < V; l++) {
+        int o = min(o0 + l, CO - 1);
+        int g = o / PG;
+#if NHWC
+        goff[l] = g * CG;
+#else
+        goff[l] = g * CG * H * W;
+#endif
+    }
+    VT bias = VLOAD(b, biasv);
+    VL fold = CAT(vload, V)(b, foldv);
+    VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
+    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2,
+#if REQ_FIXED
+            mult, shift,
+#else
+            scale,
+#endif
+            &ev, &pmn, &pmx, &fmn, &fmx);
+    int e[V], a[V], c[V], d[V], f[V];
+    VSTORE(ev, 0, e);
+    VSTORE(pmn, 0, a);
+    VSTORE(pmx, 0, c);
+    VSTORE(fmn, 0, d);
+    VSTORE(fmx, 0, f);
+    int se = 0, sa = 0, sc = 0, sd = INT_MAX, sf = INT_MIN;
+    for (int l = 0; l < V && o0 + l < CO; l++) {
+        se += e[l];
+        sa = min(sa, a[l]);
+        sc = max(sc, c[l]);
+        sd = min(sd, d[l]);
+        sf = max(sf, f[l]);
+    }
+    global int *st = stats + (long)img_i * stat_stride + stat_base;
+    if (se)
+        atomic_add(&st[0], se);
+    if (sa < 0)
+        atomic_min(&st[1], sa);
+    if (sc > 0)
+        atomic_max(&st[2], sc);
+    atomic_min(&st[3], sd);
+    atomic_max(&st[4], sf);
+}
+
+#endif /* OP_MAC */
+
+#if OP_POOL
+/* global size [OUT_COUNT, images]. */
+kernel void net_pool(global char *arena, ulong in_off, ulong out_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    global const char *in = arena + in_off + (ulong)img_i * IN_COUNT;
+    global char *out = arena + out_off + (ulong)img_i * OUT_COUNT;
+#if NHWC
+    int c = i % C, ox = (i / C) % OW, oy = i / (C * OW);
+#else
+    int ox = i % OW, oy = (i / OW) % OH, c = i / (OW * OH);
+#endif
+    int iy0 = oy * SH - PT, ix0 = ox * SW - PL;
+    int y0 = max(iy0, 0), y1 = min(iy0 + KH, H);
+    int x0 = max(ix0, 0), x1 = min(ix0 + KW, W);
+    int m = INT_MIN, sum = 0, count = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+#if NHWC
+            int v = in[((long)y * W + x) * C + c];
+#else
+            int v = in[((long)c * H + y) * W + x];
+#endif
+            m = max(m, v);
+            sum += v;
+            count++;
+        }
+#if POOL_MAX
+    int r = m;
+#else
+    int r = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+#endif
+    out[i] = net_clamp8(r, CLO, CHI);
+}
+#endif
+
+#if OP_ADD
+/* global size [OUT_COUNT, images]. */
+kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
+#if ADD_FIXED
+                    int m0, int s0, int m1, int s1, int mo, int so
+#else
+                    double f0, double f1
+#endif
+)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    int a = arena[a_off + (ulong)img_i * OUT_COUNT + i];
+    int b = arena[b_off + (ulong)img_i * OUT_COUNT + i];
+    long r;
+#if ADD_FIXED
+    int va = (a - ZA) * (1 << LEFT_SHIFT);
+    int vb = (b - ZB) * (1 << LEFT_SHIFT);
+    va = net_mbqm_small(va, m0, s0);
+    vb = net_mbqm_small(vb, m1, s1);
+    r = (long)net_mbqm_small(as_int(as_uint(va) + as_uint(vb)), mo, so) + ZOUT;
+#else
+    double v = rint(f0 * (a - ZA) + f1 * (b - ZB));
+    r = v < -1000 ? -1000 : v > 1000 ? 1000 : (long)v + ZOUT;
+#endif
+    arena[out_off + (ulong)img_i * OUT_COUNT + i] = net_clamp8(r, CLO, CHI);
+}
+#endif
+
+#if OP_CLAMP
+kernel void net_clamp(global char *arena, ulong in_off, ulong out_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    arena[out_off + (ulong)img_i * OUT_COUNT + i] =
+        net_clamp8(arena[in_off + (ulong)img_i * OUT_COUNT + i], CLO, CHI);
+}
+#endif
+
+#if OP_IO
+/* The chosen images into the input tensor's region: global [IN_COUNT, images]. */
+kernel void net_gather(global const char *inputs, global const uint *index, global char *arena,
+                       ulong in_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    arena[in_off + (ulong)img_i * IN_COUNT + i] = inputs[(ulong)index[img_i] * IN_COUNT + i];
+}
+
+/* Output tensor and prediction (first maximum) per image: global [images]. */
+kernel void net_collect(global const char *arena, ulong out_off, global char *outputs,
+                        global uint *predictions)
+{
+    const int img_i = get_global_id(0);
+    global const char *o = arena + out_off + (ulong)img_i * OUT_COUNT;
+    uint best = 0;
+    for (int c = 0; c < OUT_COUNT; c++) {
+        outputs[(ulong)img_i * OUT_COUNT + c] = o[c];
+        if (o[c] > o[best])
+            best = (uint)c;
+    }
+    predictions[img_i] = best;
+}
+#endif
+
+#endif /* ACCSIM_NETWORK_CL */
