@@ -11,11 +11,12 @@
  *
  * MAC layers (OP_MAC): a work-item computes one output row (all ox) for one
  * image and a block of V consecutive output channels, one channel per vector
- * lane; each lane walks its own reduction in the description's order. First a
- * pass without clamps (FAST, when the host proved that no exact sum leaves
- * int32): when no register's exact value ever left its range, that pass is
- * the one-add-at-a-time result; otherwise the row is done again with every
- * add saturated or wrapped. */
+ * lane (NX positions at a time); each lane walks its own reduction in the
+ * description's order. First a pass without clamps (FAST, when the host
+ * proved that no exact sum leaves int32, and try_fast, the host's guess that
+ * it will pay): when no register's exact value ever left its range, that pass
+ * is the one-add-at-a-time result; otherwise the positions are done again
+ * with every add saturated or wrapped. */
 #ifdef ACCSIM_NETWORK_CL
 
 #pragma OPENCL FP_CONTRACT OFF
@@ -151,23 +152,29 @@ inline long in_offset(int c, int y, int x)
 #endif
 }
 
-/* One output position's accumulation for the V lanes of a block: the
- * definition of docs/network-format.md, one add at a time. Statistics of the
- * inner (tile) register go to [*imn, *imx], of the outer (or only) one to
- * [*omn, *omx]; events to *ev. */
-inline VT mac_output(const bool clamped, const bool interior, global const char *img, int iy0,
-                     int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
-                     VT hi, int sh, VT lo2, VT hi2, int sh2, VT *ev, VT *imn, VT *imx, VT *omn,
-                     VT *omx)
+/* The accumulations of NX output positions of one row (ox0, ox0 + 1, ..)
+ * for the V lanes of a block: the definition of docs/network-format.md, one
+ * add at a time; the NX positions are independent chains that share each
+ * weight vector. Statistics of the inner (tile) registers go to imn/imx, of
+ * the outer (or only) ones to omn/omx; events to ev (all [NX]). */
+inline void mac_outputs(const bool clamped, const bool interior, global const char *img, int iy0,
+                        int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
+                        VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
+                        VT *imx, VT *omn, VT *omx)
 {
-    VT outer = 0;
+    VT t[NX];
+#pragma unroll
+    for (int j = 0; j < NX; j++) {
+        outer[j] = 0;
+        t[j] = 0;
 #if BIAS == 1
-    outer = reg_add_long(clamped, outer, TO_VL(bias), lo2, hi2, sh2, ev, omn, omx);
+        outer[j] = reg_add_long(clamped, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+                                &omx[j]);
 #endif
 #if ZP_MODE == 1
-    outer = reg_add_long(clamped, outer, fold, lo2, hi2, sh2, ev, omn, omx);
+        outer[j] = reg_add_long(clamped, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
 #endif
-    VT t = 0;
+    }
     int r = 0;
 #if ORDER_HWC
     for (int ky = 0; ky < KH; ky++)
@@ -178,40 +185,52 @@ inline VT mac_output(const bool clamped, const bool interior, global const char 
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
 #endif
-                int y = iy0 + ky, x = ix0 + kx;
-                bool valid = interior || (y >= 0 && y < H && x >= 0 && x < W);
-                if (valid || ZP_MODE != 0) {
-                    VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
-                    VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * CAT(convert_int, V)(VLOAD(r, wb));
+                VT wv = CAT(convert_int, V)(VLOAD(r, wb));
+                int y = iy0 + ky;
+#pragma unroll
+                for (int j = 0; j < NX; j++) {
+                    int x = ix0 + j * SW + kx;
+                    bool valid = interior || (y >= 0 && y < H && x >= 0 && x < W);
+                    if (valid || ZP_MODE != 0) {
+                        VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
+                        VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * wv;
 #if TILE
-                    t = reg_add(clamped, t, p, lo, hi, sh, ev, imn, imx);
+                        t[j] = reg_add(clamped, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j]);
 #else
-                    outer = reg_add(clamped, outer, p, lo2, hi2, sh2, ev, omn, omx);
+                        outer[j] = reg_add(clamped, outer[j], p, lo2, hi2, sh2, &ev[j], &omn[j],
+                                           &omx[j]);
 #endif
+                    }
                 }
                 r++;
 #if TILE
                 if (r % TILE == 0 || r == R) {
-                    outer = reg_add(clamped, outer, t, lo2, hi2, sh2, ev, omn, omx);
-                    t = 0;
+#pragma unroll
+                    for (int j = 0; j < NX; j++) {
+                        outer[j] = reg_add(clamped, outer[j], t[j], lo2, hi2, sh2, &ev[j],
+                                           &omn[j], &omx[j]);
+                        t[j] = 0;
+                    }
                 }
 #endif
             }
+#pragma unroll
+    for (int j = 0; j < NX; j++) {
 #if ZP_MODE == 2
-    outer = reg_add_long(clamped, outer, fold, lo2, hi2, sh2, ev, omn, omx);
+        outer[j] = reg_add_long(clamped, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
 #endif
 #if BIAS == 2
-    outer = reg_add_long(clamped, outer, TO_VL(bias), lo2, hi2, sh2, ev, omn, omx);
+        outer[j] = reg_add_long(clamped, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+                                &omx[j]);
 #endif
-    (void)t;
-    return outer;
+    }
 }
 
-/* All outputs of one row (oy) for one block of channels; returns the
- * statistics in the lanes. */
+/* All outputs of one row (oy) for one block of channels, NX at a time
+ * (NX divides OW); accumulates the statistics in the lanes. */
 inline void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
-                    VT hi2, int sh2,
+                    VT hi2, int sh2, int try_fast,
 #if REQ_FIXED
                     global const int *mult, global const int *shift,
 #else
@@ -220,55 +239,68 @@ inline void mac_row(global const char *img, global char *out, int oy, int o0, co
                     VT *ev, VT *pmn, VT *pmx, VT *fmn, VT *fmx)
 {
     int iy0 = oy * SH - PT;
-    for (int ox = 0; ox < OW; ox++) {
-        int ix0 = ox * SW - PL;
-        bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
-        VT acc;
-        VT e = 0, imn = 0, imx = 0, omn = 0, omx = 0;
+    for (int ox0 = 0; ox0 < OW; ox0 += NX) {
+        int ix0 = ox0 * SW - PL;
+        bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + (NX - 1) * SW + KW <= W;
+        VT acc[NX], e[NX], imn[NX], imx[NX], omn[NX], omx[NX];
+#pragma unroll
+        for (int j = 0; j < NX; j++)
+            e[j] = imn[j] = imx[j] = omn[j] = omx[j] = 0;
         bool done = false;
 #if FAST
-        if (interior)
-            acc = mac_output(false, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
-                             hi2, sh2, &e, &imn, &imx, &omn, &omx);
+        if (!try_fast)
+            ;
+        else if (interior)
+            mac_outputs(false, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
         else
-            acc = mac_output(false, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
-                             hi2, sh2, &e, &imn, &imx, &omn, &omx);
-        done = all((imn >= lo) & (imx <= hi) & (omn >= lo2) & (omx <= hi2));
+            mac_outputs(false, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
+        VT okv = (VT)(-1);
+#pragma unroll
+        for (int j = 0; j < NX; j++)
+            okv &= (imn[j] >= lo) & (imx[j] <= hi) & (omn[j] >= lo2) & (omx[j] <= hi2);
+        done = try_fast && all(okv);
         if (!done) {
-            imn = imx = omn = omx = 0;
+#pragma unroll
+            for (int j = 0; j < NX; j++)
+                imn[j] = imx[j] = omn[j] = omx[j] = 0;
         }
 #endif
         if (!done) {
             if (interior)
-                acc = mac_output(true, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
-                                 hi2, sh2, &e, &imn, &imx, &omn, &omx);
+                mac_outputs(true, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                            sh2, acc, e, imn, imx, omn, omx);
             else
-                acc = mac_output(true, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh,
-                                 lo2, hi2, sh2, &e, &imn, &imx, &omn, &omx);
+                mac_outputs(true, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
+                            hi2, sh2, acc, e, imn, imx, omn, omx);
         }
-        *ev += e;
-        *pmn = min(*pmn, min(imn, omn));
-        *pmx = max(*pmx, max(imx, omx));
-        *fmn = min(*fmn, acc);
-        *fmx = max(*fmx, acc);
-        int a[V];
-        VSTORE(acc, 0, a);
-        for (int l = 0; l < V; l++) {
-            int o = o0 + l;
-            if (o >= CO)
-                break;
+        for (int j = 0; j < NX; j++) {
+            *ev += e[j];
+            *pmn = min(*pmn, min(imn[j], omn[j]));
+            *pmx = max(*pmx, max(imx[j], omx[j]));
+            *fmn = min(*fmn, acc[j]);
+            *fmx = max(*fmx, acc[j]);
+            int a[V];
+            VSTORE(acc[j], 0, a);
+            int ox = ox0 + j;
+            for (int l = 0; l < V; l++) {
+                int o = o0 + l;
+                if (o >= CO)
+                    break;
 #if REQ_FIXED
-            long q = (long)net_mbqm(a[l], mult[o], shift[o]) + ZOUT;
-            char v = net_clamp8(q, CLO, CHI);
+                long q = (long)net_mbqm(a[l], mult[o], shift[o]) + ZOUT;
+                char v = net_clamp8(q, CLO, CHI);
 #else
-            double q = rint((double)a[l] * scale[o]) + ZOUT;
-            char v = (char)(q < CLO ? CLO : q > CHI ? CHI : q);
+                double q = rint((double)a[l] * scale[o]) + ZOUT;
+                char v = (char)(q < CLO ? CLO : q > CHI ? CHI : q);
 #endif
 #if NHWC
-            out[((long)oy * OW + ox) * CO + o] = v;
+                out[((long)oy * OW + ox) * CO + o] = v;
 #else
-            out[((long)o * OH + oy) * OW + ox] = v;
+                out[((long)o * OH + oy) * OW + ox] = v;
 #endif
+            }
         }
     }
 }
@@ -284,7 +316,7 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
                     global const double *scale,
 #endif
                     global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
-                    int lo2_s, int hi2_s, int sh2)
+                    int lo2_s, int hi2_s, int sh2, int try_fast)
 {
     const int gid = get_global_id(0);
     const int img_i = get_global_id(1);
@@ -306,7 +338,7 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
     VL fold = CAT(vload, V)(b, foldv);
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
     mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2,
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast,
 #if REQ_FIXED
             mult, shift,
 #else
