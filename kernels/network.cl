@@ -77,29 +77,34 @@ inline char net_clamp8(long v, int lo, int hi)
 /* Reduction positions per output. */
 #define R (KH * KW * CG)
 
+/* Register modes: 0 no clamps (the exact sum, which the host proved fits
+ * int32), 1 saturate, 2 saturate with a 32-bit register in the layer, 3 wrap,
+ * 4 wrap with a 32-bit register. Passed as constants, so every use is
+ * specialized after inlining. */
+#define MODE_EXACT 0
+#define MODE_WRAP(m) ((m) >= 3)
+#define MODE_WIDE(m) ((m) == 2 || (m) == 4)
+
 /* One add of int32 terms into a register of width B (range [lo, hi],
  * sh = 32 - B), saturating or wrapping, counting events into *ev and the
- * held values into [*mn, *mx]. Without clamps (clamped false) the exact sum,
- * which the host proved fits int32. */
-inline VT reg_add(const bool clamped, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+ * held values into [*mn, *mx]. */
+inline VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
 {
     VT held;
-    if (!clamped) {
+    if (mode == MODE_EXACT) {
         held = s + t;
     } else {
         VT w = AS_VT(AS_VU(s) + AS_VU(t)); /* the sum modulo 2^32 */
-#if WIDE
-        VT e = add_sat(s, t); /* exact unless it left int32; then beyond any range */
-#else
-        VT e = w; /* both registers have at most 31 bits: no int32 overflow */
-#endif
-#if WRAP
-        held = (w << sh) >> sh;
-        *ev -= held != e;
-#else
-        held = clamp(e, lo, hi);
-        *ev -= held != w;
-#endif
+        /* Exact unless it left int32 (then beyond any range); without a
+         * 32-bit register no add can leave int32. */
+        VT e = MODE_WIDE(mode) ? add_sat(s, t) : w;
+        if (MODE_WRAP(mode)) {
+            held = (w << sh) >> sh;
+            *ev -= held != e;
+        } else {
+            held = clamp(e, lo, hi);
+            *ev -= held != w;
+        }
     }
     *mn = min(*mn, held);
     *mx = max(*mx, held);
@@ -107,19 +112,15 @@ inline VT reg_add(const bool clamped, VT s, VT t, VT lo, VT hi, int sh, VT *ev, 
 }
 
 /* One add of an int64 term (bias, folded zero-point constant). */
-inline VT reg_add_long(const bool clamped, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn,
-                       VT *mx)
+inline VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
 {
     VT held;
-    if (!clamped) {
+    if (mode == MODE_EXACT) {
         held = s + TO_VT(t);
     } else {
         VL e = TO_VL(s) + t;
-#if WRAP
-        VL h = (e << (long)(32 + sh)) >> (long)(32 + sh);
-#else
-        VL h = clamp(e, TO_VL(lo), TO_VL(hi));
-#endif
+        VL h = MODE_WRAP(mode) ? (e << (long)(32 + sh)) >> (long)(32 + sh)
+                               : clamp(e, TO_VL(lo), TO_VL(hi));
         *ev -= TO_VT(h != e);
         held = TO_VT(h);
     }
@@ -157,7 +158,7 @@ inline long in_offset(int c, int y, int x)
  * add at a time; the NX positions are independent chains that share each
  * weight vector. Statistics of the inner (tile) registers go to imn/imx, of
  * the outer (or only) ones to omn/omx; events to ev (all [NX]). */
-inline void mac_outputs(const bool clamped, const bool interior, global const char *img, int iy0,
+inline void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
                         int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
                         VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
                         VT *imx, VT *omn, VT *omx)
@@ -168,11 +169,11 @@ inline void mac_outputs(const bool clamped, const bool interior, global const ch
         outer[j] = 0;
         t[j] = 0;
 #if BIAS == 1
-        outer[j] = reg_add_long(clamped, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+        outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
                                 &omx[j]);
 #endif
 #if ZP_MODE == 1
-        outer[j] = reg_add_long(clamped, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
 #endif
     }
     int r = 0;
@@ -195,9 +196,9 @@ inline void mac_outputs(const bool clamped, const bool interior, global const ch
                         VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
                         VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * wv;
 #if TILE
-                        t[j] = reg_add(clamped, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j]);
+                        t[j] = reg_add(mode, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j]);
 #else
-                        outer[j] = reg_add(clamped, outer[j], p, lo2, hi2, sh2, &ev[j], &omn[j],
+                        outer[j] = reg_add(mode, outer[j], p, lo2, hi2, sh2, &ev[j], &omn[j],
                                            &omx[j]);
 #endif
                     }
@@ -207,7 +208,7 @@ inline void mac_outputs(const bool clamped, const bool interior, global const ch
                 if (r % TILE == 0 || r == R) {
 #pragma unroll
                     for (int j = 0; j < NX; j++) {
-                        outer[j] = reg_add(clamped, outer[j], t[j], lo2, hi2, sh2, &ev[j],
+                        outer[j] = reg_add(mode, outer[j], t[j], lo2, hi2, sh2, &ev[j],
                                            &omn[j], &omx[j]);
                         t[j] = 0;
                     }
@@ -217,10 +218,10 @@ inline void mac_outputs(const bool clamped, const bool interior, global const ch
 #pragma unroll
     for (int j = 0; j < NX; j++) {
 #if ZP_MODE == 2
-        outer[j] = reg_add_long(clamped, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
 #endif
 #if BIAS == 2
-        outer[j] = reg_add_long(clamped, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+        outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
                                 &omx[j]);
 #endif
     }
@@ -230,7 +231,7 @@ inline void mac_outputs(const bool clamped, const bool interior, global const ch
  * (NX divides OW); accumulates the statistics in the lanes. */
 inline void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
-                    VT hi2, int sh2, int try_fast,
+                    VT hi2, int sh2, int try_fast, const int mode,
 #if REQ_FIXED
                     global const int *mult, global const int *shift,
 #else
@@ -251,10 +252,10 @@ inline void mac_row(global const char *img, global char *out, int oy, int o0, co
         if (!try_fast)
             ;
         else if (interior)
-            mac_outputs(false, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+            mac_outputs(MODE_EXACT, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
                         sh2, acc, e, imn, imx, omn, omx);
         else
-            mac_outputs(false, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+            mac_outputs(MODE_EXACT, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
                         sh2, acc, e, imn, imx, omn, omx);
         VT okv = (VT)(-1);
 #pragma unroll
@@ -269,10 +270,10 @@ inline void mac_row(global const char *img, global char *out, int oy, int o0, co
 #endif
         if (!done) {
             if (interior)
-                mac_outputs(true, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                mac_outputs(mode, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
                             sh2, acc, e, imn, imx, omn, omx);
             else
-                mac_outputs(true, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
+                mac_outputs(mode, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
                             hi2, sh2, acc, e, imn, imx, omn, omx);
         }
         for (int j = 0; j < NX; j++) {
@@ -316,7 +317,7 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
                     global const double *scale,
 #endif
                     global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
-                    int lo2_s, int hi2_s, int sh2, int try_fast)
+                    int lo2_s, int hi2_s, int sh2, int try_fast, int mode)
 {
     const int gid = get_global_id(0);
     const int img_i = get_global_id(1);
@@ -337,14 +338,50 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
     VT bias = VLOAD(b, biasv);
     VL fold = CAT(vload, V)(b, foldv);
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
-    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast,
+    /* mode: 1 saturate, 2 saturate with a 32-bit register, 3 wrap, 4 wrap with
+     * a 32-bit register: one specialized copy of the row each. */
+    switch (mode) {
+    case 1:
+        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 1,
 #if REQ_FIXED
             mult, shift,
 #else
             scale,
 #endif
             &ev, &pmn, &pmx, &fmn, &fmx);
+        break;
+    case 2:
+        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 2,
+#if REQ_FIXED
+            mult, shift,
+#else
+            scale,
+#endif
+            &ev, &pmn, &pmx, &fmn, &fmx);
+        break;
+    case 3:
+        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 3,
+#if REQ_FIXED
+            mult, shift,
+#else
+            scale,
+#endif
+            &ev, &pmn, &pmx, &fmn, &fmx);
+        break;
+    default:
+        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
+            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 4,
+#if REQ_FIXED
+            mult, shift,
+#else
+            scale,
+#endif
+            &ev, &pmn, &pmx, &fmn, &fmx);
+        break;
+    }
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);
     VSTORE(pmn, 0, a);

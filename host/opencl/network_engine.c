@@ -7,9 +7,10 @@
  * output aliases its input's region. Every op's -D constants and its launch
  * geometry come from one description struct filled by one function (the
  * *_geom functions), so no size is written twice. Programs are cached per
- * option string: layers of the same shape share one, and the widths are
- * kernel arguments (only "some register is 32 bits wide" and the overflow
- * mode are compile-time). */
+ * option string: layers of the same shape share one; widths and the overflow
+ * mode are kernel arguments (the kernel holds one specialized copy of its
+ * loop per overflow mode and "some register is 32 bits wide"), so a width or
+ * mode change builds nothing. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -644,10 +645,8 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     int bits = cfg->bits[m];
     int bits_out = op->tile > 0 ? (cfg->bits_out ? cfg->bits_out[m] : bits) : bits;
     bool wide = bits == 32 || bits_out == 32;
-    char opts[1300];
-    snprintf(opts, sizeof opts, "%s -DWRAP=%d -DWIDE=%d", p->options,
-             cfg->overflow == ACCSIM_WRAP, wide);
-    cl_kernel k = get_kernel(e, p->kernel_name, opts, err);
+    cl_int mode = (cfg->overflow == ACCSIM_WRAP ? 3 : 1) + wide;
+    cl_kernel k = get_kernel(e, p->kernel_name, p->options, err);
     if (!k)
         return -1;
     cl_ulong in_off = e->tensor_off[op->inputs[0]], out_off = e->tensor_off[op->output];
@@ -683,6 +682,7 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     }
     cl_int try_fast = p->try_fast;
     SET_ARG(k, a++, try_fast, "clSetKernelArg");
+    SET_ARG(k, a++, mode, "clSetKernelArg");
     return launch(e, k, p->global0, n, 2, op->name, err);
 }
 
