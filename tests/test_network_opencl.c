@@ -259,6 +259,42 @@ Test(network_opencl, fully_connected_tuples, .timeout = 600)
     accsim_netcl_destroy(e);
 }
 
+/* Biases near the int32 limits and large folded constants: exact sums that
+ * leave int32 (no unclamped pass; 32-bit registers saturate and wrap there). */
+Test(network_opencl, sums_beyond_int32, .timeout = 600)
+{
+    accsim_netcl *e = engine();
+    nb_rng rng = {0x31337};
+    for (int i = 0; i < 4; i++) {
+        accsim_network net;
+        int dims[3] = {4, 4, 8};
+        nb_init(&net, i % 2 ? ACCSIM_NCHW : ACCSIM_NHWC, 3, dims, i < 2 ? -128 : 127);
+        nb_mac m = random_mac(&rng, 72);
+        m.bias = 1 + i % 2;
+        m.zp_mode = i % 3;
+        m.tile = i == 3 ? 8 : 0;
+        int x = nb_conv(&net, &rng, 0, 6, 3, 3, 1, 1, 1, NULL, 1, &m);
+        nb_mac f = random_mac(&rng, 96);
+        f.bias = 2 - i % 2;
+        f.zp_mode = (i + 1) % 3;
+        nb_fc(&net, &rng, x, 7, &f);
+        for (int k = 0; k < net.op_count; k++) {
+            accsim_op *op = &net.ops[k];
+            for (int o = 0; op->bias && o < op->c_out; o++)
+                op->bias[o] = (o % 2 ? INT32_MAX : INT32_MIN) + (o % 2 ? -1 : 1) * nb_in(&rng, 0, 3000);
+            /* All-equal weights make the folded constant -z * sum(w) large. */
+            if (i >= 2)
+                for (int w = 0; w < op->c_out * op->c_in * op->kh * op->kw / (op->groups ? op->groups : 1); w++)
+                    op->weights[w] = (int8_t)(w % 5 ? -128 : 127);
+        }
+        char label[100];
+        snprintf(label, sizeof label, "sums beyond int32, case %d", i);
+        check_all_widths(e, &net, 3, &rng, label);
+        accsim_network_free(&net);
+    }
+    accsim_netcl_destroy(e);
+}
+
 /* Pools (max/avg, paddings, strides, global), add (fixed/float), clamp and
  * reshape, around one conv so that the statistics are there too. */
 Test(network_opencl, pool_add_clamp_reshape, .timeout = 600)
@@ -312,6 +348,10 @@ Test(network_opencl, random_residual_networks, .timeout = 600)
     accsim_netcl *e = engine();
     nb_rng rng = {0x77777};
     for (int i = 0; i < 4; i++) {
+        /* Networks 2 and 3 with NX = 4 and 2 output positions per step (a
+         * tuning knob read at load). */
+        if (i >= 2)
+            setenv("ACCSIM_NETCL_NX", i == 2 ? "4" : "2", 1);
         accsim_network net;
         accsim_layout layout = i % 2 ? ACCSIM_NCHW : ACCSIM_NHWC;
         int dims[3];
