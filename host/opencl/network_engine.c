@@ -73,7 +73,8 @@ struct accsim_netcl {
     size_t count, in_count, out_count, batch;
     cl_mem inputs, arena, index, outputs, predictions, stats, zeros;
     size_t *tensor_off; /* [tensor_count] region offsets (elements per image, times batch) */
-    op_plan *plans;     /* [op_count] */
+    op_plan *plans;     /* [plan_count] */
+    int plan_count;     /* the network's op_count (unload does not read the network) */
     char io_options[256];
 };
 
@@ -190,8 +191,8 @@ static void release(cl_mem *m)
 
 static void unload(accsim_netcl *e)
 {
-    if (e->plans && e->net) {
-        for (int i = 0; i < e->net->op_count; i++) {
+    if (e->plans) {
+        for (int i = 0; i < e->plan_count; i++) {
             op_plan *p = &e->plans[i];
             release(&p->weights);
             release(&p->bias);
@@ -494,6 +495,7 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
     e->in_count = net->tensors[net->input].count;
     e->out_count = net->tensors[net->output].count;
     e->plans = calloc((size_t)net->op_count + 1, sizeof *e->plans);
+    e->plan_count = net->op_count;
     e->tensor_off = calloc((size_t)net->tensor_count + 1, sizeof *e->tensor_off);
     if (!e->plans || !e->tensor_off) {
         unload(e);

@@ -6,7 +6,7 @@
  * Use: create on a device, load a network and the whole input set once (to
  * the device), run lists of image indices with a configuration (widths,
  * overflow) as often as wanted, destroy. The network must stay alive and
- * unchanged between load and destroy (or the next load). */
+ * unchanged while runs use it (destroy and a later load do not read it). */
 #ifndef ACCSIM_NETWORK_ENGINE_H
 #define ACCSIM_NETWORK_ENGINE_H
 
