@@ -3,7 +3,7 @@
  * directory, against the C reference interpreter.
  *
  *   accsim_bench_network [--model DIR] [--images N] [--bits B,B,..] [--repeat R]
- *                        [--device SPEC] [--batch N] [--check N]
+ *                        [--device SPEC] [--batch N] [--check N] [--profile 1]
  *
  * Reports G MAC/s (products added per second, all MAC layers, statistics on)
  * and images/s per width and overflow mode; --check N compares N images with
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 {
     const char *model = NULL, *device = NULL;
     size_t images = 256, batch = 0, check = 16;
-    int repeat = 3, bits_list[16] = {32, 16}, nbits = 2;
+    int profile = 0, repeat = 3, bits_list[16] = {32, 16}, nbits = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -97,6 +97,8 @@ int main(int argc, char **argv)
             images = strtoul(v, NULL, 10);
         else if (strcmp(a, "--batch") == 0)
             batch = strtoul(v, NULL, 10);
+        else if (strcmp(a, "--profile") == 0)
+            profile = atoi(v);
         else if (strcmp(a, "--check") == 0)
             check = strtoul(v, NULL, 10);
         else if (strcmp(a, "--repeat") == 0)
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
     }
     printf("device: %s\n", accsim_netcl_device_name(e));
     accsim_netcl_set_batch(e, batch);
+    accsim_netcl_set_profile(e, profile != 0);
     double t0 = now();
     if (accsim_netcl_load(e, &net, inputs, images, &err) != 0) {
         fprintf(stderr, "%s\n", err.message);
@@ -218,6 +221,26 @@ int main(int argc, char **argv)
             accsim_network_result_free(&res);
         }
     printf("programs built: %d\n", accsim_netcl_programs_built(e));
+    if (profile) {
+        double total = 0;
+        for (int k = 0; k < net.op_count; k++)
+            total += accsim_netcl_op_cpu_seconds(e, k);
+        printf("CPU seconds per op, all runs (%.2f s in all):\n", total);
+        for (int k = 0; k < net.op_count; k++) {
+            const accsim_op *op = &net.ops[k];
+            double t = accsim_netcl_op_cpu_seconds(e, k);
+            uint64_t m = 0;
+            if (op->mac_index >= 0) {
+                accsim_network one = net;
+                one.mac_count = 1;
+                one.mac_ops = &net.mac_ops[op->mac_index];
+                uint64_t taps;
+                m = macs_per_image(&one, &taps);
+            }
+            printf("  %-12s %6.3f s %5.1f%%  %8.3f M MACs/image\n", op->name, t,
+                   total > 0 ? 100 * t / total : 0, m / 1e6);
+        }
+    }
     accsim_netcl_destroy(e);
     free(inputs);
     accsim_network_free(&net);

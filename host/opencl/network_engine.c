@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "opencl/cl_runtime.h"
 #include "opencl/network_engine.h"
@@ -68,6 +69,8 @@ struct accsim_netcl {
     prog_entry *progs;
     int prog_count, prog_cap;
     size_t batch_request;
+    bool profile;
+    double *op_cpu; /* [plan_count] process CPU seconds per op when profiling */
     /* loaded */
     const accsim_network *net;
     size_t count, in_count, out_count, batch;
@@ -182,6 +185,20 @@ const char *accsim_netcl_device_name(const accsim_netcl *e) { return e->device_n
 
 void accsim_netcl_set_batch(accsim_netcl *e, size_t batch) { e->batch_request = batch; }
 
+void accsim_netcl_set_profile(accsim_netcl *e, bool on) { e->profile = on; }
+
+double accsim_netcl_op_cpu_seconds(const accsim_netcl *e, int op)
+{
+    return e->op_cpu && op >= 0 && op < e->plan_count ? e->op_cpu[op] : 0;
+}
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void release(cl_mem *m)
 {
     if (*m)
@@ -203,6 +220,8 @@ static void unload(accsim_netcl *e)
     }
     free(e->plans);
     e->plans = NULL;
+    free(e->op_cpu);
+    e->op_cpu = NULL;
     free(e->tensor_off);
     e->tensor_off = NULL;
     release(&e->inputs);
@@ -496,8 +515,9 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
     e->out_count = net->tensors[net->output].count;
     e->plans = calloc((size_t)net->op_count + 1, sizeof *e->plans);
     e->plan_count = net->op_count;
+    e->op_cpu = calloc((size_t)net->op_count + 1, sizeof *e->op_cpu);
     e->tensor_off = calloc((size_t)net->tensor_count + 1, sizeof *e->tensor_off);
-    if (!e->plans || !e->tensor_off) {
+    if (!e->plans || !e->tensor_off || !e->op_cpu) {
         unload(e);
         return accsim_fail(err, "out of memory");
     }
@@ -789,12 +809,18 @@ int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
             break;
         }
         rc = launch(e, gather, e->in_count, n, 2, "net_gather", err);
+        double t0 = e->profile && clFinish(e->queue) == CL_SUCCESS ? cpu_seconds() : 0;
         for (int k = 0; k < net->op_count && rc == 0; k++) {
             op_plan *p = &e->plans[net->exec_order[k]];
             if (p->op->mac_index >= 0)
                 rc = run_mac(e, cfg, p, n, err);
             else
                 rc = run_other(e, p, n, err);
+            if (rc == 0 && e->profile && clFinish(e->queue) == CL_SUCCESS) {
+                double t1 = cpu_seconds();
+                e->op_cpu[net->exec_order[k]] += t1 - t0;
+                t0 = t1;
+            }
         }
         if (rc != 0)
             break;

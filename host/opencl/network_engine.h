@@ -10,6 +10,7 @@
 #ifndef ACCSIM_NETWORK_ENGINE_H
 #define ACCSIM_NETWORK_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,12 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
 int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
                      const uint32_t *indices, size_t count, accsim_network_result *res,
                      accsim_error *err);
+
+/* Profiling (off by default): a clFinish after every op, and the process's
+ * CPU seconds spent in each op (PoCL's threads are the process's) summed over
+ * runs, by op index. */
+void accsim_netcl_set_profile(accsim_netcl *e, bool on);
+double accsim_netcl_op_cpu_seconds(const accsim_netcl *e, int op);
 
 /* Programs built so far (the cache holds one per distinct option string). */
 int accsim_netcl_programs_built(const accsim_netcl *e);
