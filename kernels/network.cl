@@ -447,6 +447,49 @@ kernel void net_pool(global char *arena, ulong in_off, ulong out_off)
 #endif
 
 #if OP_ADD
+#if ADD_FIXED && OUT_COUNT % 16 == 0
+/* 16 elements per work-item: TFLite's fixed-point helpers on int16 lanes,
+ * the same integer semantics as net_srdhm and net_rdbp. */
+inline int16 net_srdhm16(int16 a, int b)
+{
+    int16 overflow = (a == (int16)(b)) & (a == (int16)(INT_MIN));
+    long16 ab = convert_long16(a) * (long16)((long)b);
+    long16 nudge = select((long16)(1L - (1L << 30)), (long16)(1L << 30), ab >= 0);
+    int16 high = convert_int16((ab + nudge) / (1L << 31));
+    return select(high, (int16)(INT_MAX), overflow);
+}
+
+inline int16 net_rdbp16(int16 x, int exponent)
+{
+    const int mask = (int)((1L << exponent) - 1);
+    int16 remainder = x & mask;
+    int16 threshold = (int16)(mask >> 1) - (x < 0); /* a true comparison is -1 */
+    return (x >> exponent) - (remainder > threshold);
+}
+
+inline int16 net_mbqm_small16(int16 x, int multiplier, int left_shift)
+{
+    return net_rdbp16(net_srdhm16(x, multiplier), -left_shift);
+}
+
+/* global size [OUT_COUNT / 16, images]. */
+kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off, int m0, int s0,
+                    int m1, int s1, int mo, int so)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    int16 a = convert_int16(vload16(i, arena + a_off + (ulong)img_i * OUT_COUNT));
+    int16 b = convert_int16(vload16(i, arena + b_off + (ulong)img_i * OUT_COUNT));
+    int16 va = (a - ZA) * (1 << LEFT_SHIFT);
+    int16 vb = (b - ZB) * (1 << LEFT_SHIFT);
+    va = net_mbqm_small16(va, m0, s0);
+    vb = net_mbqm_small16(vb, m1, s1);
+    int16 sum = as_int16(as_uint16(va) + as_uint16(vb));
+    long16 r = convert_long16(net_mbqm_small16(sum, mo, so)) + ZOUT;
+    r = clamp(r, (long16)(CLO), (long16)(CHI));
+    vstore16(convert_char16(r), i, arena + out_off + (ulong)img_i * OUT_COUNT);
+}
+#else
 /* global size [OUT_COUNT, images]. */
 kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
 #if ADD_FIXED
@@ -473,6 +516,7 @@ kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
 #endif
     arena[out_off + (ulong)img_i * OUT_COUNT + i] = net_clamp8(r, CLO, CHI);
 }
+#endif
 #endif
 
 #if OP_CLAMP

@@ -404,7 +404,8 @@ static void add_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
 {
     const accsim_tensor *to = &net->tensors[op->output];
     p->kernel_name = "net_add";
-    p->global0 = to->count;
+    /* The kernel takes 16 elements per work-item in this case (network.cl). */
+    p->global0 = op->add_fixed && to->count % 16 == 0 ? to->count / 16 : to->count;
     p->options[0] = '\0';
     opt_printf(p->options, sizeof p->options,
                "-DOP_ADD=1 -DADD_FIXED=%d -DZA=%d -DZB=%d -DZOUT=%d -DLEFT_SHIFT=%d -DCLO=%d "
