@@ -1,6 +1,7 @@
 /* Kernels of the generic network engine (host/opencl/network_engine.c): one
  * program per distinct op shape, specialized by -D constants that the host
- * derives from the network description (see op_options there). Semantics are
+ * derives from the network description (the *_geom_fill functions there, which
+ * also give the launch geometry). Semantics are
  * those of the C reference interpreter (host/network/interp.c,
  * docs/network-format.md), bit for bit.
  *
@@ -16,7 +17,12 @@
  * proved that no exact sum leaves int32, and try_fast, the host's guess that
  * it will pay): when no register's exact value ever left its range, that pass
  * is the one-add-at-a-time result; otherwise the positions are done again
- * with every add saturated or wrapped. */
+ * with every add saturated or wrapped. Widths are kernel arguments; the
+ * overflow mode and "a register of the layer is 32 bits wide" select one of
+ * four specialized copies of the row loop (the kernel's mode argument).
+ *
+ * Float requantization (MAC layers, add) needs cl_khr_fp64: the host refuses
+ * to load such a network on a device without it. */
 #ifdef ACCSIM_NETWORK_CL
 
 #pragma OPENCL FP_CONTRACT OFF

@@ -48,7 +48,7 @@ typedef struct mac_geom {
 typedef struct op_plan {
     const accsim_op *op;
     mac_geom g;
-    char options[1200]; /* all but WRAP and WIDE for a MAC layer */
+    char options[1200]; /* the -D constants */
     const char *kernel_name;
     size_t global0;     /* first dimension of the launch (the second: images) */
     cl_mem weights, bias, fold, req_a, req_b;
