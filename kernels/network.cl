@@ -233,6 +233,35 @@ inline void mac_outputs(const int mode, const bool interior, global const char *
     }
 }
 
+/* Requantization of V accumulators (multipliers, shifts, scales per lane):
+ * net_mbqm and the float rule of interp.c on vectors, then + ZOUT and the
+ * clamp. */
+#if REQ_FIXED
+inline VT requant_fixed(VT x, VT m, VT shift)
+{
+    VT left = max(shift, (VT)(0)), right = max(-shift, (VT)(0));
+    VT a = AS_VT(AS_VU(x) << AS_VU(left)); /* wraps, as interp.c */
+    /* SaturatingRoundingDoublingHighMul(a, m) */
+    VT overflow = (a == m) & (a == (VT)(INT_MIN));
+    VL ab = TO_VL(a) * TO_VL(m);
+    VL nudge = select((VL)(1L - (1L << 30)), (VL)(1L << 30), ab >= 0);
+    VT high = TO_VT((ab + nudge) / (1L << 31)); /* truncating division */
+    VT h = select(high, (VT)(INT_MAX), overflow);
+    /* RoundingDivideByPOT(h, right) */
+    VT mask = AS_VT((AS_VU((VT)(1)) << AS_VU(right)) - (VU)(1));
+    VT remainder = h & mask;
+    VT threshold = (mask >> 1) - (h < 0); /* a true comparison is -1 */
+    VT r = (h >> right) - (remainder > threshold);
+    return clamp(add_sat(r, (VT)(ZOUT)), (VT)(CLO), (VT)(CHI));
+}
+#else
+inline VT requant_float(VT x, CAT(double, V) scale)
+{
+    CAT(double, V) q = rint(CAT(convert_double, V)(x) * scale) + (double)ZOUT;
+    return CAT(convert_int, V)(clamp(q, (double)CLO, (double)CHI));
+}
+#endif
+
 /* All outputs of one row (oy) for one block of channels, NX at a time
  * (NX divides OW); accumulates the statistics in the lanes. */
 inline void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
@@ -288,24 +317,26 @@ inline void mac_row(global const char *img, global char *out, int oy, int o0, co
             *pmx = max(*pmx, max(imx[j], omx[j]));
             *fmn = min(*fmn, acc[j]);
             *fmx = max(*fmx, acc[j]);
-            int a[V];
-            VSTORE(acc[j], 0, a);
             int ox = ox0 + j;
-            for (int l = 0; l < V; l++) {
-                int o = o0 + l;
-                if (o >= CO)
-                    break;
 #if REQ_FIXED
-                long q = (long)net_mbqm(a[l], mult[o], shift[o]) + ZOUT;
-                char v = net_clamp8(q, CLO, CHI);
+            VT q = requant_fixed(acc[j], VLOAD(0, mult + o0), VLOAD(0, shift + o0));
 #else
-                double q = rint((double)a[l] * scale[o]) + ZOUT;
-                char v = (char)(q < CLO ? CLO : q > CHI ? CHI : q);
+            VT q = requant_float(acc[j], VLOAD(0, scale + o0));
 #endif
 #if NHWC
-                out[((long)oy * OW + ox) * CO + o] = v;
+            if (o0 + V <= CO) {
+                VSTORE(CAT(convert_char, V)(q), 0, out + ((long)oy * OW + ox) * CO + o0);
+                continue;
+            }
+#endif
+            int a[V];
+            VSTORE(q, 0, a);
+            for (int l = 0; l < V && o0 + l < CO; l++) {
+                int o = o0 + l;
+#if NHWC
+                out[((long)oy * OW + ox) * CO + o] = (char)a[l];
 #else
-                out[((long)o * OH + oy) * OW + ox] = v;
+                out[((long)o * OH + oy) * OW + ox] = (char)a[l];
 #endif
             }
         }

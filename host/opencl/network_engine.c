@@ -491,17 +491,32 @@ static int load_mac(accsim_netcl *e, const accsim_op *op, op_plan *p, accsim_err
     free(fold);
     if (!p->fold)
         return -1;
+    /* Per-lane requantization parameters, padded to NB * V lanes. */
     size_t co = (size_t)g->CO;
     if (g->req_fixed) {
-        p->req_a = make_buffer(e, CL_MEM_READ_ONLY, co * sizeof(int32_t), op->requant.multiplier,
-                               "multipliers", err);
-        p->req_b = p->req_a ? make_buffer(e, CL_MEM_READ_ONLY, co * sizeof(int32_t),
-                                          op->requant.shift, "shifts", err)
+        int32_t *m = calloc(lanes, sizeof *m), *sh = calloc(lanes, sizeof *sh);
+        if (!m || !sh) {
+            free(m);
+            free(sh);
+            return accsim_fail(err, "out of memory");
+        }
+        memcpy(m, op->requant.multiplier, co * sizeof *m);
+        memcpy(sh, op->requant.shift, co * sizeof *sh);
+        p->req_a = make_buffer(e, CL_MEM_READ_ONLY, lanes * sizeof *m, m, "multipliers", err);
+        p->req_b = p->req_a ? make_buffer(e, CL_MEM_READ_ONLY, lanes * sizeof *sh, sh, "shifts",
+                                          err)
                             : NULL;
+        free(m);
+        free(sh);
         return p->req_b ? 0 : -1;
     }
-    p->req_a = make_buffer(e, CL_MEM_READ_ONLY, co * sizeof(double), op->requant.scale, "scales",
-                           err);
+    double *sc = malloc(lanes * sizeof *sc);
+    if (!sc)
+        return accsim_fail(err, "out of memory");
+    for (size_t l = 0; l < lanes; l++)
+        sc[l] = l < co ? op->requant.scale[l] : 1.0;
+    p->req_a = make_buffer(e, CL_MEM_READ_ONLY, lanes * sizeof *sc, sc, "scales", err);
+    free(sc);
     return p->req_a ? 0 : -1;
 }
 
