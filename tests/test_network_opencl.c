@@ -200,18 +200,18 @@ Test(network_opencl, conv2d_parameter_tuples, .timeout = 600)
      * alternating; the random cases cover the rest). */
     for (int bias = 0; bias < 3; bias++)
         for (int zp = 0; zp < 3; zp++) {
-            int order = (bias * 3 + zp) % 2;
-                conv_case c = {.layout = (bias + zp) % 2 ? ACCSIM_NCHW : ACCSIM_NHWC, .H = 5,
-                               .W = 4, .C = 3, .O = 5, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
-                               .pad_mode = 2, .pads = {1, 0, 2, 1}, .groups = 1};
-                c.m = random_mac(&rng, 27);
-                c.m.order = order;
-                c.m.bias = bias;
-                c.m.zp_mode = zp;
-                c.m.tile = (order + bias + zp) % 3 == 0 ? 0 : (order + bias + zp) % 3 == 1 ? 9 : 4;
-                c.m.fixed = (bias + zp) % 2;
-                run_conv_case(e, &c, &rng);
-            }
+            int order = (bias + zp) % 2;
+            conv_case c = {.layout = bias % 2 ? ACCSIM_NCHW : ACCSIM_NHWC, .H = 5, .W = 4,
+                           .C = 3, .O = 5, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad_mode = 2,
+                           .pads = {1, 0, 2, 1}, .groups = 1};
+            c.m = random_mac(&rng, 27);
+            c.m.order = order;
+            c.m.bias = bias;
+            c.m.zp_mode = zp;
+            c.m.tile = (order + bias + zp) % 3 == 0 ? 0 : (order + bias + zp) % 3 == 1 ? 9 : 4;
+            c.m.fixed = zp % 2 == 0;
+            run_conv_case(e, &c, &rng);
+        }
     accsim_netcl_destroy(e);
 }
 
