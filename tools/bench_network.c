@@ -138,7 +138,9 @@ int main(int argc, char **argv)
     accsim_netcl *e;
     if (accsim_netcl_create(&e, device, &err) != 0) {
         fprintf(stderr, "%s\n", err.message);
-        return 1;
+        free(inputs);
+        accsim_network_free(&net);
+        return 77; /* ctest: skipped */
     }
     printf("device: %s\n", accsim_netcl_device_name(e));
     accsim_netcl_set_batch(e, batch);
