@@ -19,11 +19,15 @@
  * is the one-add-at-a-time result; otherwise the positions are done again
  * with every add saturated or wrapped. Widths are kernel arguments; the
  * overflow mode and "a register of the layer is 32 bits wide" select one of
- * four specialized copies of the row loop (the kernel's mode argument).
+ * four specialized copies of the clamped loop (the kernel's mode argument).
  *
  * Float requantization (MAC layers, add) needs cl_khr_fp64: the host refuses
  * to load such a network on a device without it. */
 #ifdef ACCSIM_NETWORK_CL
+
+/* Every helper is inlined into its kernel (PoCL otherwise kept mac_outputs a
+ * call, with the mode tested at run time and the statistics in memory). */
+#define NET_INLINE inline __attribute__((always_inline))
 
 #pragma OPENCL FP_CONTRACT OFF
 #if NEED_FP64
@@ -32,7 +36,7 @@
 
 /* ---- TFLite fixed-point helpers (as accsim_srdhm etc. in interp.c) ------- */
 
-inline int net_srdhm(int a, int b)
+NET_INLINE int net_srdhm(int a, int b)
 {
     bool overflow = a == b && a == INT_MIN;
     long ab = (long)a * (long)b;
@@ -41,7 +45,7 @@ inline int net_srdhm(int a, int b)
     return overflow ? INT_MAX : high;
 }
 
-inline int net_rdbp(int x, int exponent)
+NET_INLINE int net_rdbp(int x, int exponent)
 {
     const int mask = (int)((1L << exponent) - 1);
     const int remainder = x & mask;
@@ -49,19 +53,19 @@ inline int net_rdbp(int x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-inline int net_mbqm(int x, int multiplier, int shift)
+NET_INLINE int net_mbqm(int x, int multiplier, int shift)
 {
     int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     int shifted = as_int(as_uint(x) << left); /* wraps, as interp.c */
     return net_rdbp(net_srdhm(shifted, multiplier), right);
 }
 
-inline int net_mbqm_small(int x, int multiplier, int left_shift)
+NET_INLINE int net_mbqm_small(int x, int multiplier, int left_shift)
 {
     return net_rdbp(net_srdhm(x, multiplier), -left_shift);
 }
 
-inline char net_clamp8(long v, int lo, int hi)
+NET_INLINE char net_clamp8(long v, int lo, int hi)
 {
     return (char)(v < lo ? lo : v > hi ? hi : v);
 }
@@ -94,7 +98,7 @@ inline char net_clamp8(long v, int lo, int hi)
 /* One add of int32 terms into a register of width B (range [lo, hi],
  * sh = 32 - B), saturating or wrapping, counting events into *ev and the
  * held values into [*mn, *mx]. */
-inline VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
 {
     VT held;
     if (mode == MODE_EXACT) {
@@ -118,7 +122,7 @@ inline VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *
 }
 
 /* One add of an int64 term (bias, folded zero-point constant). */
-inline VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
 {
     VT held;
     if (mode == MODE_EXACT) {
@@ -137,7 +141,7 @@ inline VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev,
 
 /* The input value of reduction position (c, ky, kx) for every lane; valid
  * false for padding taps (then the zero point). */
-inline VT tap(global const char *img, long addr, const int *goff)
+NET_INLINE VT tap(global const char *img, long addr, const int *goff)
 {
 #if SAME_GROUP
     return (VT)((int)img[addr + goff[0]]);
@@ -150,7 +154,7 @@ inline VT tap(global const char *img, long addr, const int *goff)
 }
 
 /* Input offset of tap (c, y, x) of group 0. */
-inline long in_offset(int c, int y, int x)
+NET_INLINE long in_offset(int c, int y, int x)
 {
 #if NHWC
     return ((long)y * W + x) * C + c;
@@ -164,7 +168,7 @@ inline long in_offset(int c, int y, int x)
  * add at a time; the NX positions are independent chains that share each
  * weight vector. Statistics of the inner (tile) registers go to imn/imx, of
  * the outer (or only) ones to omn/omx; events to ev (all [NX]). */
-inline void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
+NET_INLINE void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
                         int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
                         VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
                         VT *imx, VT *omn, VT *omx)
@@ -233,11 +237,60 @@ inline void mac_outputs(const int mode, const bool interior, global const char *
     }
 }
 
+/* mac_outputs with every add saturated or wrapped: one specialized copy per
+ * mode (1 saturate, 2 saturate with a 32-bit register, 3 wrap, 4 wrap with a
+ * 32-bit register) and per interior/border. */
+NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int iy0, int ix0,
+                            const int *goff, global const char *wb, VT bias, VL fold, VT lo,
+                            VT hi, int sh, VT lo2, VT hi2, int sh2, VT *acc, VT *e, VT *imn,
+                            VT *imx, VT *omn, VT *omx)
+{
+    if (interior) {
+        switch (mode) {
+        case 1:
+            mac_outputs(1, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 2:
+            mac_outputs(2, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 3:
+            mac_outputs(3, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        default:
+            mac_outputs(4, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        }
+    } else {
+        switch (mode) {
+        case 1:
+            mac_outputs(1, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 2:
+            mac_outputs(2, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 3:
+            mac_outputs(3, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        default:
+            mac_outputs(4, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        }
+    }
+}
+
 /* Requantization of V accumulators (multipliers, shifts, scales per lane):
  * net_mbqm and the float rule of interp.c on vectors, then + ZOUT and the
  * clamp. */
 #if REQ_FIXED
-inline VT requant_fixed(VT x, VT m, VT shift)
+NET_INLINE VT requant_fixed(VT x, VT m, VT shift)
 {
     VT left = max(shift, (VT)(0)), right = max(-shift, (VT)(0));
     VT a = AS_VT(AS_VU(x) << AS_VU(left)); /* wraps, as interp.c */
@@ -255,7 +308,7 @@ inline VT requant_fixed(VT x, VT m, VT shift)
     return clamp(add_sat(r, (VT)(ZOUT)), (VT)(CLO), (VT)(CHI));
 }
 #else
-inline VT requant_float(VT x, CAT(double, V) scale)
+NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
 {
     CAT(double, V) q = rint(CAT(convert_double, V)(x) * scale) + (double)ZOUT;
     return CAT(convert_int, V)(clamp(q, (double)CLO, (double)CHI));
@@ -264,9 +317,9 @@ inline VT requant_float(VT x, CAT(double, V) scale)
 
 /* All outputs of one row (oy) for one block of channels, NX at a time
  * (NX divides OW); accumulates the statistics in the lanes. */
-inline void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
+NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
-                    VT hi2, int sh2, int try_fast, const int mode,
+                    VT hi2, int sh2, int try_fast, int mode,
 #if REQ_FIXED
                     global const int *mult, global const int *shift,
 #else
@@ -303,14 +356,9 @@ inline void mac_row(global const char *img, global char *out, int oy, int o0, co
                 imn[j] = imx[j] = omn[j] = omx[j] = 0;
         }
 #endif
-        if (!done) {
-            if (interior)
-                mac_outputs(mode, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
-                            sh2, acc, e, imn, imx, omn, omx);
-            else
-                mac_outputs(mode, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2,
-                            hi2, sh2, acc, e, imn, imx, omn, omx);
-        }
+        if (!done)
+            mac_clamped(mode, interior, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
         for (int j = 0; j < NX; j++) {
             *ev += e[j];
             *pmn = min(*pmn, min(imn[j], omn[j]));
@@ -375,50 +423,14 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
     VT bias = VLOAD(b, biasv);
     VL fold = CAT(vload, V)(b, foldv);
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
-    /* mode: 1 saturate, 2 saturate with a 32-bit register, 3 wrap, 4 wrap with
-     * a 32-bit register: one specialized copy of the row each. */
-    switch (mode) {
-    case 1:
-        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 1,
+    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
+            (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode,
 #if REQ_FIXED
             mult, shift,
 #else
             scale,
 #endif
             &ev, &pmn, &pmx, &fmn, &fmx);
-        break;
-    case 2:
-        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 2,
-#if REQ_FIXED
-            mult, shift,
-#else
-            scale,
-#endif
-            &ev, &pmn, &pmx, &fmn, &fmx);
-        break;
-    case 3:
-        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 3,
-#if REQ_FIXED
-            mult, shift,
-#else
-            scale,
-#endif
-            &ev, &pmn, &pmx, &fmn, &fmx);
-        break;
-    default:
-        mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s), (VT)(hi_s),
-            sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, 4,
-#if REQ_FIXED
-            mult, shift,
-#else
-            scale,
-#endif
-            &ev, &pmn, &pmx, &fmn, &fmx);
-        break;
-    }
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);
     VSTORE(pmn, 0, a);
@@ -487,7 +499,7 @@ kernel void net_pool(global char *arena, ulong in_off, ulong out_off)
 #if ADD_FIXED && OUT_COUNT % 16 == 0
 /* 16 elements per work-item: TFLite's fixed-point helpers on int16 lanes,
  * the same integer semantics as net_srdhm and net_rdbp. */
-inline int16 net_srdhm16(int16 a, int b)
+NET_INLINE int16 net_srdhm16(int16 a, int b)
 {
     int16 overflow = (a == (int16)(b)) & (a == (int16)(INT_MIN));
     long16 ab = convert_long16(a) * (long16)((long)b);
@@ -496,7 +508,7 @@ inline int16 net_srdhm16(int16 a, int b)
     return select(high, (int16)(INT_MAX), overflow);
 }
 
-inline int16 net_rdbp16(int16 x, int exponent)
+NET_INLINE int16 net_rdbp16(int16 x, int exponent)
 {
     const int mask = (int)((1L << exponent) - 1);
     int16 remainder = x & mask;
@@ -504,7 +516,7 @@ inline int16 net_rdbp16(int16 x, int exponent)
     return (x >> exponent) - (remainder > threshold);
 }
 
-inline int16 net_mbqm_small16(int16 x, int multiplier, int left_shift)
+NET_INLINE int16 net_mbqm_small16(int16 x, int multiplier, int left_shift)
 {
     return net_rdbp16(net_srdhm16(x, multiplier), -left_shift);
 }
