@@ -237,9 +237,9 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
     }
 }
 
-/* mac_outputs with every add saturated or wrapped: one specialized copy per
- * mode (1 saturate, 2 saturate with a 32-bit register, 3 wrap, 4 wrap with a
- * 32-bit register) and per interior/border. */
+/* mac_outputs with every add saturated or wrapped: for interior positions one
+ * specialized copy per mode (1 saturate, 2 saturate with a 32-bit register,
+ * 3 wrap, 4 wrap with a 32-bit register); borders share one. */
 NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int iy0, int ix0,
                             const int *goff, global const char *wb, VT bias, VL fold, VT lo,
                             VT hi, int sh, VT lo2, VT hi2, int sh2, VT *acc, VT *e, VT *imn,
@@ -265,24 +265,9 @@ NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int
             break;
         }
     } else {
-        switch (mode) {
-        case 1:
-            mac_outputs(1, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
-            break;
-        case 2:
-            mac_outputs(2, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
-            break;
-        case 3:
-            mac_outputs(3, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
-            break;
-        default:
-            mac_outputs(4, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
-            break;
-        }
+        /* Borders are a minority: one copy, the mode tested per add. */
+        mac_outputs(mode, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                    acc, e, imn, imx, omn, omx);
     }
 }
 
