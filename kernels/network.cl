@@ -1,0 +1,592 @@
+/* Kernels of the generic network engine (host/opencl/network_engine.c): one
+ * program per distinct op shape, specialized by -D constants that the host
+ * derives from the network description (the *_geom_fill functions there, which
+ * also give the launch geometry). Semantics are
+ * those of the C reference interpreter (host/network/interp.c,
+ * docs/network-format.md), bit for bit.
+ *
+ * Everything is inside #ifdef ACCSIM_NETWORK_CL: accsim_cl_load_sources
+ * concatenates every kernels/ *.cl file into the course engine's program, where
+ * this file must compile to nothing. The network engine builds this file
+ * alone, with ACCSIM_NETWORK_CL defined.
+ *
+ * MAC layers (OP_MAC): a work-item computes one output row (all ox) for one
+ * image and a block of V consecutive output channels, one channel per vector
+ * lane (NX positions at a time); each lane walks its own reduction in the
+ * description's order. First a pass without clamps (FAST, when the host
+ * proved that no exact sum leaves int32, and try_fast, the host's guess that
+ * it will pay): when no register's exact value ever left its range, that pass
+ * is the one-add-at-a-time result; otherwise the positions are done again
+ * with every add saturated or wrapped. Widths are kernel arguments; the
+ * overflow mode and "a register of the layer is 32 bits wide" select one of
+ * four specialized copies of the clamped loop (the kernel's mode argument).
+ *
+ * Float requantization (MAC layers, add) needs cl_khr_fp64: the host refuses
+ * to load such a network on a device without it. */
+#ifdef ACCSIM_NETWORK_CL
+
+/* Every helper is inlined into its kernel (PoCL otherwise kept mac_outputs a
+ * call, with the mode tested at run time and the statistics in memory). */
+#define NET_INLINE inline __attribute__((always_inline))
+
+#pragma OPENCL FP_CONTRACT OFF
+#if NEED_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+/* ---- TFLite fixed-point helpers (as accsim_srdhm etc. in interp.c) ------- */
+
+NET_INLINE int net_srdhm(int a, int b)
+{
+    bool overflow = a == b && a == INT_MIN;
+    long ab = (long)a * (long)b;
+    long nudge = ab >= 0 ? (1L << 30) : (1L - (1L << 30));
+    int high = (int)((ab + nudge) / (1L << 31)); /* truncating division */
+    return overflow ? INT_MAX : high;
+}
+
+NET_INLINE int net_rdbp(int x, int exponent)
+{
+    const int mask = (int)((1L << exponent) - 1);
+    const int remainder = x & mask;
+    const int threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+NET_INLINE int net_mbqm(int x, int multiplier, int shift)
+{
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int shifted = as_int(as_uint(x) << left); /* wraps, as interp.c */
+    return net_rdbp(net_srdhm(shifted, multiplier), right);
+}
+
+NET_INLINE int net_mbqm_small(int x, int multiplier, int left_shift)
+{
+    return net_rdbp(net_srdhm(x, multiplier), -left_shift);
+}
+
+NET_INLINE char net_clamp8(long v, int lo, int hi)
+{
+    return (char)(v < lo ? lo : v > hi ? hi : v);
+}
+
+#if OP_MAC
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VT CAT(int, V)
+#define VU CAT(uint, V)
+#define VL CAT(long, V)
+#define VLOAD CAT(vload, V)
+#define VSTORE CAT(vstore, V)
+#define AS_VT CAT(as_int, V)
+#define AS_VU CAT(as_uint, V)
+#define TO_VT CAT(convert_int, V)
+#define TO_VL CAT(convert_long, V)
+
+/* Reduction positions per output. */
+#define R (KH * KW * CG)
+
+/* Register modes: 0 no clamps (the exact sum, which the host proved fits
+ * int32), 1 saturate, 2 saturate with a 32-bit register in the layer, 3 wrap,
+ * 4 wrap with a 32-bit register. Passed as constants, so every use is
+ * specialized after inlining. */
+#define MODE_EXACT 0
+#define MODE_WRAP(m) ((m) >= 3)
+#define MODE_WIDE(m) ((m) == 2 || (m) == 4)
+
+/* One add of int32 terms into a register of width B (range [lo, hi],
+ * sh = 32 - B), saturating or wrapping, counting events into *ev and the
+ * held values into [*mn, *mx]. */
+NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+{
+    VT held;
+    if (mode == MODE_EXACT) {
+        held = s + t;
+    } else {
+        VT w = AS_VT(AS_VU(s) + AS_VU(t)); /* the sum modulo 2^32 */
+        /* Exact unless it left int32 (then beyond any range); without a
+         * 32-bit register no add can leave int32. */
+        VT e = MODE_WIDE(mode) ? add_sat(s, t) : w;
+        if (MODE_WRAP(mode)) {
+            held = (w << sh) >> sh;
+            *ev -= held != e;
+        } else {
+            held = clamp(e, lo, hi);
+            *ev -= held != w;
+        }
+    }
+    *mn = min(*mn, held);
+    *mx = max(*mx, held);
+    return held;
+}
+
+/* One add of an int64 term (bias, folded zero-point constant). */
+NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+{
+    VT held;
+    if (mode == MODE_EXACT) {
+        held = s + TO_VT(t);
+    } else {
+        VL e = TO_VL(s) + t;
+        VL h = MODE_WRAP(mode) ? (e << (long)(32 + sh)) >> (long)(32 + sh)
+                               : clamp(e, TO_VL(lo), TO_VL(hi));
+        *ev -= TO_VT(h != e);
+        held = TO_VT(h);
+    }
+    *mn = min(*mn, held);
+    *mx = max(*mx, held);
+    return held;
+}
+
+/* The input value of reduction position (c, ky, kx) for every lane; valid
+ * false for padding taps (then the zero point). */
+NET_INLINE VT tap(global const char *img, long addr, const int *goff)
+{
+#if SAME_GROUP
+    return (VT)((int)img[addr + goff[0]]);
+#else
+    int xs[V];
+    for (int l = 0; l < V; l++)
+        xs[l] = img[addr + goff[l]];
+    return VLOAD(0, xs);
+#endif
+}
+
+/* Input offset of tap (c, y, x) of group 0. */
+NET_INLINE long in_offset(int c, int y, int x)
+{
+#if NHWC
+    return ((long)y * W + x) * C + c;
+#else
+    return ((long)c * H + y) * W + x;
+#endif
+}
+
+/* The accumulations of NX output positions of one row (ox0, ox0 + 1, ..)
+ * for the V lanes of a block: the definition of docs/network-format.md, one
+ * add at a time; the NX positions are independent chains that share each
+ * weight vector. Statistics of the inner (tile) registers go to imn/imx, of
+ * the outer (or only) ones to omn/omx; events to ev (all [NX]). */
+NET_INLINE void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
+                        int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
+                        VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
+                        VT *imx, VT *omn, VT *omx)
+{
+    VT t[NX];
+#pragma unroll
+    for (int j = 0; j < NX; j++) {
+        outer[j] = 0;
+        t[j] = 0;
+#if BIAS == 1
+        outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+                                &omx[j]);
+#endif
+#if ZP_MODE == 1
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+#endif
+    }
+    int r = 0;
+#if ORDER_HWC
+    for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx < KW; kx++)
+            for (int c = 0; c < CG; c++) {
+#else
+    for (int c = 0; c < CG; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+#endif
+                VT wv = CAT(convert_int, V)(VLOAD(r, wb));
+                int y = iy0 + ky;
+#pragma unroll
+                for (int j = 0; j < NX; j++) {
+                    int x = ix0 + j * SW + kx;
+                    bool valid = interior || (y >= 0 && y < H && x >= 0 && x < W);
+                    if (valid || ZP_MODE != 0) {
+                        VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
+                        VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * wv;
+#if TILE
+                        t[j] = reg_add(mode, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j]);
+#else
+                        outer[j] = reg_add(mode, outer[j], p, lo2, hi2, sh2, &ev[j], &omn[j],
+                                           &omx[j]);
+#endif
+                    }
+                }
+                r++;
+#if TILE
+                if (r % TILE == 0 || r == R) {
+#pragma unroll
+                    for (int j = 0; j < NX; j++) {
+                        outer[j] = reg_add(mode, outer[j], t[j], lo2, hi2, sh2, &ev[j],
+                                           &omn[j], &omx[j]);
+                        t[j] = 0;
+                    }
+                }
+#endif
+            }
+#pragma unroll
+    for (int j = 0; j < NX; j++) {
+#if ZP_MODE == 2
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+#endif
+#if BIAS == 2
+        outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
+                                &omx[j]);
+#endif
+    }
+}
+
+/* mac_outputs with every add saturated or wrapped: for interior positions one
+ * specialized copy per mode (1 saturate, 2 saturate with a 32-bit register,
+ * 3 wrap, 4 wrap with a 32-bit register); borders share one. */
+NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int iy0, int ix0,
+                            const int *goff, global const char *wb, VT bias, VL fold, VT lo,
+                            VT hi, int sh, VT lo2, VT hi2, int sh2, VT *acc, VT *e, VT *imn,
+                            VT *imx, VT *omn, VT *omx)
+{
+    if (interior) {
+        switch (mode) {
+        case 1:
+            mac_outputs(1, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 2:
+            mac_outputs(2, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        case 3:
+            mac_outputs(3, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        default:
+            mac_outputs(4, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                        acc, e, imn, imx, omn, omx);
+            break;
+        }
+    } else {
+        /* Borders are a minority: one copy, the mode tested per add. */
+        mac_outputs(mode, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
+                    acc, e, imn, imx, omn, omx);
+    }
+}
+
+/* Requantization of V accumulators (multipliers, shifts, scales per lane):
+ * net_mbqm and the float rule of interp.c on vectors, then + ZOUT and the
+ * clamp. */
+#if REQ_FIXED
+NET_INLINE VT requant_fixed(VT x, VT m, VT shift)
+{
+    VT left = max(shift, (VT)(0)), right = max(-shift, (VT)(0));
+    VT a = AS_VT(AS_VU(x) << AS_VU(left)); /* wraps, as interp.c */
+    /* SaturatingRoundingDoublingHighMul(a, m) */
+    VT overflow = (a == m) & (a == (VT)(INT_MIN));
+    VL ab = TO_VL(a) * TO_VL(m);
+    VL nudge = select((VL)(1L - (1L << 30)), (VL)(1L << 30), ab >= 0);
+    VT high = TO_VT((ab + nudge) / (1L << 31)); /* truncating division */
+    VT h = select(high, (VT)(INT_MAX), overflow);
+    /* RoundingDivideByPOT(h, right) */
+    VT mask = AS_VT((AS_VU((VT)(1)) << AS_VU(right)) - (VU)(1));
+    VT remainder = h & mask;
+    VT threshold = (mask >> 1) - (h < 0); /* a true comparison is -1 */
+    VT r = (h >> right) - (remainder > threshold);
+    return clamp(add_sat(r, (VT)(ZOUT)), (VT)(CLO), (VT)(CHI));
+}
+#else
+NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
+{
+    CAT(double, V) q = rint(CAT(convert_double, V)(x) * scale) + (double)ZOUT;
+    return CAT(convert_int, V)(clamp(q, (double)CLO, (double)CHI));
+}
+#endif
+
+/* All outputs of one row (oy) for one block of channels, NX at a time
+ * (NX divides OW); accumulates the statistics in the lanes. */
+NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
+                    global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
+                    VT hi2, int sh2, int try_fast, int mode,
+#if REQ_FIXED
+                    global const int *mult, global const int *shift,
+#else
+                    global const double *scale,
+#endif
+                    VT *ev, VT *pmn, VT *pmx, VT *fmn, VT *fmx)
+{
+    int iy0 = oy * SH - PT;
+    for (int ox0 = 0; ox0 < OW; ox0 += NX) {
+        int ix0 = ox0 * SW - PL;
+        bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + (NX - 1) * SW + KW <= W;
+        VT acc[NX], e[NX], imn[NX], imx[NX], omn[NX], omx[NX];
+#pragma unroll
+        for (int j = 0; j < NX; j++)
+            e[j] = imn[j] = imx[j] = omn[j] = omx[j] = 0;
+        bool done = false;
+#if FAST
+        if (!try_fast)
+            ;
+        else if (interior)
+            mac_outputs(MODE_EXACT, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
+        else
+            mac_outputs(MODE_EXACT, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
+        VT okv = (VT)(-1);
+#pragma unroll
+        for (int j = 0; j < NX; j++)
+            okv &= (imn[j] >= lo) & (imx[j] <= hi) & (omn[j] >= lo2) & (omx[j] <= hi2);
+        done = try_fast && all(okv);
+        if (!done) {
+#pragma unroll
+            for (int j = 0; j < NX; j++)
+                imn[j] = imx[j] = omn[j] = omx[j] = 0;
+        }
+#endif
+        if (!done)
+            mac_clamped(mode, interior, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
+                        sh2, acc, e, imn, imx, omn, omx);
+        for (int j = 0; j < NX; j++) {
+            *ev += e[j];
+            *pmn = min(*pmn, min(imn[j], omn[j]));
+            *pmx = max(*pmx, max(imx[j], omx[j]));
+            *fmn = min(*fmn, acc[j]);
+            *fmx = max(*fmx, acc[j]);
+            int ox = ox0 + j;
+#if REQ_FIXED
+            VT q = requant_fixed(acc[j], VLOAD(0, mult + o0), VLOAD(0, shift + o0));
+#else
+            VT q = requant_float(acc[j], VLOAD(0, scale + o0));
+#endif
+#if NHWC
+            if (o0 + V <= CO) {
+                VSTORE(CAT(convert_char, V)(q), 0, out + ((long)oy * OW + ox) * CO + o0);
+                continue;
+            }
+#endif
+            int a[V];
+            VSTORE(q, 0, a);
+            for (int l = 0; l < V && o0 + l < CO; l++) {
+                int o = o0 + l;
+#if NHWC
+                out[((long)oy * OW + ox) * CO + o] = (char)a[l];
+#else
+                out[((long)o * OH + oy) * OW + ox] = (char)a[l];
+#endif
+            }
+        }
+    }
+}
+
+/* global size [NB * OH, images]. weights [NB][R][V] (lanes past C_out zero),
+ * bias and fold [NB * V]; stats [image][stat_stride] from stat_base: events,
+ * psum min, psum max, out min, out max (initialized by the host). */
+kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
+                    global const int *biasv, global const long *foldv,
+#if REQ_FIXED
+                    global const int *mult, global const int *shift,
+#else
+                    global const double *scale,
+#endif
+                    global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
+                    int lo2_s, int hi2_s, int sh2, int try_fast, int mode)
+{
+    const int gid = get_global_id(0);
+    const int img_i = get_global_id(1);
+    const int b = gid % NB, oy = gid / NB;
+    const int o0 = b * V;
+    global const char *img = arena + in_off + (ulong)img_i * IN_COUNT;
+    global char *out = arena + out_off + (ulong)img_i * OUT_COUNT;
+    int goff[V];
+    for (int l = 0; l < V; l++) {
+        int o = min(o0 + l, CO - 1);
+        int g = o / PG;
+#if NHWC
+        goff[l] = g * CG;
+#else
+        goff[l] = g * CG * H * W;
+#endif
+    }
+    VT bias = VLOAD(b, biasv);
+    VL fold = CAT(vload, V)(b, foldv);
+    VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
+    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
+            (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode,
+#if REQ_FIXED
+            mult, shift,
+#else
+            scale,
+#endif
+            &ev, &pmn, &pmx, &fmn, &fmx);
+    int e[V], a[V], c[V], d[V], f[V];
+    VSTORE(ev, 0, e);
+    VSTORE(pmn, 0, a);
+    VSTORE(pmx, 0, c);
+    VSTORE(fmn, 0, d);
+    VSTORE(fmx, 0, f);
+    int se = 0, sa = 0, sc = 0, sd = INT_MAX, sf = INT_MIN;
+    for (int l = 0; l < V && o0 + l < CO; l++) {
+        se += e[l];
+        sa = min(sa, a[l]);
+        sc = max(sc, c[l]);
+        sd = min(sd, d[l]);
+        sf = max(sf, f[l]);
+    }
+    global int *st = stats + (long)img_i * stat_stride + stat_base;
+    if (se)
+        atomic_add(&st[0], se);
+    if (sa < 0)
+        atomic_min(&st[1], sa);
+    if (sc > 0)
+        atomic_max(&st[2], sc);
+    atomic_min(&st[3], sd);
+    atomic_max(&st[4], sf);
+}
+
+#endif /* OP_MAC */
+
+#if OP_POOL
+/* global size [OUT_COUNT, images]. */
+kernel void net_pool(global char *arena, ulong in_off, ulong out_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    global const char *in = arena + in_off + (ulong)img_i * IN_COUNT;
+    global char *out = arena + out_off + (ulong)img_i * OUT_COUNT;
+#if NHWC
+    int c = i % C, ox = (i / C) % OW, oy = i / (C * OW);
+#else
+    int ox = i % OW, oy = (i / OW) % OH, c = i / (OW * OH);
+#endif
+    int iy0 = oy * SH - PT, ix0 = ox * SW - PL;
+    int y0 = max(iy0, 0), y1 = min(iy0 + KH, H);
+    int x0 = max(ix0, 0), x1 = min(ix0 + KW, W);
+    int m = INT_MIN, sum = 0, count = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+#if NHWC
+            int v = in[((long)y * W + x) * C + c];
+#else
+            int v = in[((long)c * H + y) * W + x];
+#endif
+            m = max(m, v);
+            sum += v;
+            count++;
+        }
+#if POOL_MAX
+    int r = m;
+#else
+    int r = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+#endif
+    out[i] = net_clamp8(r, CLO, CHI);
+}
+#endif
+
+#if OP_ADD
+#if ADD_FIXED && OUT_COUNT % 16 == 0
+/* 16 elements per work-item: TFLite's fixed-point helpers on int16 lanes,
+ * the same integer semantics as net_srdhm and net_rdbp. */
+NET_INLINE int16 net_srdhm16(int16 a, int b)
+{
+    int16 overflow = (a == (int16)(b)) & (a == (int16)(INT_MIN));
+    long16 ab = convert_long16(a) * (long16)((long)b);
+    long16 nudge = select((long16)(1L - (1L << 30)), (long16)(1L << 30), ab >= 0);
+    int16 high = convert_int16((ab + nudge) / (1L << 31));
+    return select(high, (int16)(INT_MAX), overflow);
+}
+
+NET_INLINE int16 net_rdbp16(int16 x, int exponent)
+{
+    const int mask = (int)((1L << exponent) - 1);
+    int16 remainder = x & mask;
+    int16 threshold = (int16)(mask >> 1) - (x < 0); /* a true comparison is -1 */
+    return (x >> exponent) - (remainder > threshold);
+}
+
+NET_INLINE int16 net_mbqm_small16(int16 x, int multiplier, int left_shift)
+{
+    return net_rdbp16(net_srdhm16(x, multiplier), -left_shift);
+}
+
+/* global size [OUT_COUNT / 16, images]. */
+kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off, int m0, int s0,
+                    int m1, int s1, int mo, int so)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    int16 a = convert_int16(vload16(i, arena + a_off + (ulong)img_i * OUT_COUNT));
+    int16 b = convert_int16(vload16(i, arena + b_off + (ulong)img_i * OUT_COUNT));
+    int16 va = (a - ZA) * (1 << LEFT_SHIFT);
+    int16 vb = (b - ZB) * (1 << LEFT_SHIFT);
+    va = net_mbqm_small16(va, m0, s0);
+    vb = net_mbqm_small16(vb, m1, s1);
+    int16 sum = as_int16(as_uint16(va) + as_uint16(vb));
+    long16 r = convert_long16(net_mbqm_small16(sum, mo, so)) + ZOUT;
+    r = clamp(r, (long16)(CLO), (long16)(CHI));
+    vstore16(convert_char16(r), i, arena + out_off + (ulong)img_i * OUT_COUNT);
+}
+#else
+/* global size [OUT_COUNT, images]. */
+kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
+#if ADD_FIXED
+                    int m0, int s0, int m1, int s1, int mo, int so
+#else
+                    double f0, double f1
+#endif
+)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    int a = arena[a_off + (ulong)img_i * OUT_COUNT + i];
+    int b = arena[b_off + (ulong)img_i * OUT_COUNT + i];
+    long r;
+#if ADD_FIXED
+    int va = (a - ZA) * (1 << LEFT_SHIFT);
+    int vb = (b - ZB) * (1 << LEFT_SHIFT);
+    va = net_mbqm_small(va, m0, s0);
+    vb = net_mbqm_small(vb, m1, s1);
+    r = (long)net_mbqm_small(as_int(as_uint(va) + as_uint(vb)), mo, so) + ZOUT;
+#else
+    double v = rint(f0 * (a - ZA) + f1 * (b - ZB));
+    r = v < -1000 ? -1000 : v > 1000 ? 1000 : (long)v + ZOUT;
+#endif
+    arena[out_off + (ulong)img_i * OUT_COUNT + i] = net_clamp8(r, CLO, CHI);
+}
+#endif
+#endif
+
+#if OP_CLAMP
+kernel void net_clamp(global char *arena, ulong in_off, ulong out_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    arena[out_off + (ulong)img_i * OUT_COUNT + i] =
+        net_clamp8(arena[in_off + (ulong)img_i * OUT_COUNT + i], CLO, CHI);
+}
+#endif
+
+#if OP_IO
+/* The chosen images into the input tensor's region: global [IN_COUNT, images]. */
+kernel void net_gather(global const char *inputs, global const uint *index, global char *arena,
+                       ulong in_off)
+{
+    const int i = get_global_id(0);
+    const int img_i = get_global_id(1);
+    arena[in_off + (ulong)img_i * IN_COUNT + i] = inputs[(ulong)index[img_i] * IN_COUNT + i];
+}
+
+/* Output tensor and prediction (first maximum) per image: global [images]. */
+kernel void net_collect(global const char *arena, ulong out_off, global char *outputs,
+                        global uint *predictions)
+{
+    const int img_i = get_global_id(0);
+    global const char *o = arena + out_off + (ulong)img_i * OUT_COUNT;
+    uint best = 0;
+    for (int c = 0; c < OUT_COUNT; c++) {
+        outputs[(ulong)img_i * OUT_COUNT + c] = o[c];
+        if (o[c] > o[best])
+            best = (uint)c;
+    }
+    predictions[img_i] = best;
+}
+#endif
+
+#endif /* ACCSIM_NETWORK_CL */
