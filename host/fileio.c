@@ -591,7 +591,7 @@ int accsim_read_file(const char *path, size_t max_bytes, char **data, size_t *si
     *data = NULL;
     *size = 0;
     FILE *fp;
-    long long file_size;
+    long long file_size = 0;
     if (accsim_open_regular(path, &fp, &file_size, err) != 0)
         return -1;
     if (file_size < 0 || (unsigned long long)file_size > max_bytes) {
