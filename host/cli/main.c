@@ -49,10 +49,12 @@ void cli_usage(FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\ncommon options:\n"
-            "  --model DIR          model directory (also $ACCSIM_MODEL; default: the shipped LeNet-5)\n"
+            "  --model DIR          a network description (DIR/network.json, docs/network-format.md)\n"
+            "                       or a course-format model (also $ACCSIM_MODEL; default: the shipped LeNet-5);\n"
+            "                       tools/import_tflite.py makes a description from an int8 TFLite model\n"
             "  --data DIR           CIFAR-10 binary batches (also $ACCSIM_DATA; default data/cifar-10-batches-bin)\n"
             "  --split test|train|both\n"
-            "  --bits B|B1,B2,B3,B4,B5   accumulator width(s), 2..32 (default 32)\n"
+            "  --bits B|B1,B2,...   accumulator width, 2..32, for every MAC layer or one per MAC layer (default 32)\n"
             "  --overflow saturate|wrap  what an out-of-range add does (default saturate)\n"
             "  --engine auto|cpu|opencl  (default auto: OpenCL when a platform exists)\n"
             "  --device N|NAME      OpenCL device index or name substring (also $ACCSIM_DEVICE)\n"
