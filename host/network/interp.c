@@ -726,9 +726,8 @@ static void *work(void *arg)
     return NULL;
 }
 
-int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
-                       const int8_t *inputs, size_t count, accsim_network_result *res,
-                       accsim_error *err)
+int accsim_network_check_run(const accsim_network *net, const accsim_network_config *cfg,
+                             size_t count, const accsim_network_result *res, accsim_error *err)
 {
     if (res->count != count || res->mac_count != net->mac_count ||
         res->output_count != net->tensors[net->output].count)
@@ -744,6 +743,15 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
             return accsim_fail(err, "outer register width of MAC layer %d (%s): %d is outside 2..32",
                                m, name, cfg->bits_out[m]);
     }
+    return 0;
+}
+
+int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
+                       const int8_t *inputs, size_t count, accsim_network_result *res,
+                       accsim_error *err)
+{
+    if (accsim_network_check_run(net, cfg, count, res, err) != 0)
+        return -1;
     if ((cfg->histograms && (!cfg->out_range || !cfg->peak_range)) ||
         (cfg->psum_histograms && !cfg->psum_range))
         return accsim_fail(err, "network run: histograms need their ranges");

@@ -763,18 +763,9 @@ int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
     const accsim_network *net = e->net;
     if (!net)
         return accsim_fail(err, "network engine: no network loaded");
-    if (res->count != count || res->mac_count != net->mac_count ||
-        res->output_count != e->out_count)
-        return accsim_fail(err, "network run: the result was not made for this network and count");
-    for (int m = 0; m < net->mac_count; m++) {
-        const char *name = net->ops[net->mac_ops[m]].name;
-        if (!cfg->bits || cfg->bits[m] < 2 || cfg->bits[m] > 32)
-            return accsim_fail(err, "accumulator width of MAC layer %d (%s): %d is outside 2..32",
-                               m, name, cfg->bits ? cfg->bits[m] : 0);
-        if (cfg->bits_out && (cfg->bits_out[m] < 2 || cfg->bits_out[m] > 32))
-            return accsim_fail(err, "outer register width of MAC layer %d (%s): %d is outside 2..32",
-                               m, name, cfg->bits_out[m]);
-    }
+    /* The same checks as the interpreter's, so both refuse alike. */
+    if (accsim_network_check_run(net, cfg, count, res, err) != 0)
+        return -1;
     for (size_t i = 0; i < count; i++) {
         size_t idx = indices ? indices[i] : i;
         if (idx >= e->count)

@@ -224,6 +224,11 @@ int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pix
                                    size_t count, int8_t *out, accsim_error *err);
 
 /* Runs images inputs[count][input_count] (already int8). */
+/* Checks a run's request against the network before any work: the result
+ * made for this network and count, widths 2..32 per MAC layer, the overflow
+ * mode. Every engine of descriptions calls it. */
+int accsim_network_check_run(const accsim_network *net, const accsim_network_config *cfg,
+                             size_t count, const accsim_network_result *res, accsim_error *err);
 int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
                        const int8_t *inputs, size_t count, accsim_network_result *res,
                        accsim_error *err);
