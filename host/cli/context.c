@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#ifdef ACCSIM_HAVE_OPENCL
+#include "opencl/network_engine.h"
+#endif
 
 #define SHIPPED_MODEL "data/lenet5-cifar10"
 
@@ -184,17 +187,17 @@ int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *er
         return -1;
     }
     /* Another network than the course model: the C reference engine, unless
-     * the user insists on OpenCL (then the engine says why it cannot). */
+     * the user insists on OpenCL: then the generic network engine, which
+     * computes outputs and counters (not yet histograms or restarts). */
     bool auto_kind = !opts->engine.kind || strcmp(opts->engine.kind, "auto") == 0;
-    if (!net->course && opts->engine.kind && strcmp(opts->engine.kind, "opencl") == 0) {
-        accsim_fail(err, "the OpenCL engine runs the course LeNet-5 only; %s is another network "
-                         "(use --engine cpu, the C reference engine, which runs any)",
-                    net->name[0] ? net->name : net->dir);
-        cli_context_close(ctx);
-        return -1;
-    }
     if (!net->course && auto_kind) {
         ctx->engine = accsim_cpu_engine_create(err);
+    } else if (!net->course && strcmp(opts->engine.kind, "opencl") == 0) {
+#ifdef ACCSIM_HAVE_OPENCL
+        ctx->engine = accsim_netcl_engine_create(&opts->engine, err);
+#else
+        accsim_fail(err, "this accsim was built without OpenCL (ACCSIM_OPENCL=OFF)");
+#endif
     } else {
         ctx->engine = accsim_engine_create(&opts->engine, err);
     }

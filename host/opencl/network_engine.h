@@ -53,4 +53,9 @@ double accsim_netcl_op_cpu_seconds(const accsim_netcl *e, int op);
 /* Programs built so far (the cache holds one per distinct option string). */
 int accsim_netcl_programs_built(const accsim_netcl *e);
 
+/* The same engine behind the engine interface (network_vtable.c): outputs and
+ * per-image counters; runs that ask for histograms or restarts are refused. */
+#include "accsim/engine.h"
+accsim_engine *accsim_netcl_engine_create(const accsim_engine_options *opts, accsim_error *err);
+
 #endif

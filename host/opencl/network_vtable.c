@@ -1,0 +1,99 @@
+/* The generic OpenCL engine for descriptions (network_engine.c) behind the
+ * engine interface, for `run` and `verify` on any network with
+ * `--engine opencl`. It computes outputs and every per-image counter, bit for
+ * bit as the C reference; histograms, capture and restart (what the analyses
+ * need) are not on the device yet, and a run that asks for them is refused
+ * with a message that says so. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accsim/engine.h"
+#include "opencl/network_engine.h"
+
+typedef struct netcl_vtable {
+    accsim_netcl *cl;
+    const accsim_network *net;
+} netcl_vtable;
+
+static int netcl_vt_load(accsim_engine *engine, const accsim_network *net, const int8_t *inputs,
+                         size_t count, accsim_error *err)
+{
+    netcl_vtable *e = engine->impl;
+    e->net = net;
+    return accsim_netcl_load(e->cl, net, inputs, count, err);
+}
+
+static int netcl_vt_run(accsim_engine *engine, const accsim_config *cfg, const uint32_t *indices,
+                        size_t count, accsim_result *res, accsim_progress *progress,
+                        accsim_error *err)
+{
+    (void)progress;
+    netcl_vtable *e = engine->impl;
+    const accsim_network *net = e->net;
+    if (!net)
+        return accsim_fail(err, "OpenCL network engine: no network loaded");
+    if (accsim_config_check(cfg, net, err) != 0)
+        return -1;
+    if (cfg->histograms || cfg->psum_histograms || cfg->capture_activations || cfg->start_layer)
+        return accsim_fail(err, "the OpenCL engine for descriptions computes outputs and "
+                                "counters only; histograms and restarts (hist, sweep, search, "
+                                "study) need --engine cpu for now");
+    int bits_out[ACCSIM_MAX_LAYERS];
+    for (int l = 0; l < net->mac_count; l++)
+        bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
+    accsim_network_config ncfg = {
+        .bits = cfg->bits, .bits_out = bits_out, .overflow = cfg->overflow};
+    /* The device writes straight into the engine result's arrays. */
+    accsim_network_result nres = {
+        .count = count,
+        .mac_count = net->mac_count,
+        .output_count = res->output_count,
+        .outputs = res->outputs,
+        .predictions = res->predictions,
+        .saturations = res->saturations,
+        .out_min = res->out_min,
+        .out_max = res->out_max,
+        .psum_min = res->psum_min,
+        .psum_max = res->psum_max,
+    };
+    return accsim_netcl_run(e->cl, &ncfg, indices, count, &nres, err);
+}
+
+static void netcl_vt_destroy(accsim_engine *engine)
+{
+    netcl_vtable *e = engine->impl;
+    if (e)
+        accsim_netcl_destroy(e->cl);
+    free(e);
+    free(engine);
+}
+
+static const accsim_engine_ops netcl_vt_ops = {
+    .load = netcl_vt_load,
+    .run = netcl_vt_run,
+    .destroy = netcl_vt_destroy,
+};
+
+accsim_engine *accsim_netcl_engine_create(const accsim_engine_options *opts, accsim_error *err)
+{
+    accsim_engine *engine = calloc(1, sizeof *engine);
+    netcl_vtable *e = calloc(1, sizeof *e);
+    if (!engine || !e) {
+        free(engine);
+        free(e);
+        accsim_fail(err, "out of memory");
+        return NULL;
+    }
+    if (accsim_netcl_create(&e->cl, opts ? opts->device : NULL, err) != 0) {
+        free(engine);
+        free(e);
+        return NULL;
+    }
+    engine->ops = &netcl_vt_ops;
+    engine->kind = "opencl";
+    engine->impl = e;
+    snprintf(engine->description, sizeof engine->description, "OpenCL (network engine): %.400s",
+             accsim_netcl_device_name(e->cl));
+    return engine;
+}
