@@ -118,3 +118,23 @@ void accsim_result_free(accsim_result *res)
         free(res->acts[l]);
     memset(res, 0, sizeof *res);
 }
+
+accsim_network_result accsim_result_as_network(const accsim_result *res)
+{
+    accsim_network_result view = {
+        .count = res->count,
+        .mac_count = res->layers,
+        .output_count = res->output_count,
+        .outputs = res->outputs,
+        .predictions = res->predictions,
+        .saturations = res->saturations,
+        .out_min = res->out_min,
+        .out_max = res->out_max,
+        .psum_min = res->psum_min,
+        .psum_max = res->psum_max,
+        .hist = res->hist,
+    };
+    for (int l = 0; l < res->layers && l < ACCSIM_MAX_LAYERS; l++)
+        view.acts[l] = res->acts[l];
+    return view;
+}

@@ -75,21 +75,7 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         .progress = progress,
     };
     /* The interpreter writes straight into the engine result's arrays. */
-    accsim_network_result nres = {
-        .count = count,
-        .mac_count = net->mac_count,
-        .output_count = res->output_count,
-        .outputs = res->outputs,
-        .predictions = res->predictions,
-        .saturations = res->saturations,
-        .out_min = res->out_min,
-        .out_max = res->out_max,
-        .psum_min = res->psum_min,
-        .psum_max = res->psum_max,
-        .hist = res->hist,
-    };
-    for (int l = 0; l < net->mac_count; l++)
-        nres.acts[l] = res->acts[l];
+    accsim_network_result nres = accsim_result_as_network(res);
     return accsim_network_run(net, &ncfg, e->inputs, count, &nres, err);
 }
 

@@ -44,19 +44,10 @@ static int netcl_vt_run(accsim_engine *engine, const accsim_config *cfg, const u
         bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
     accsim_network_config ncfg = {
         .bits = cfg->bits, .bits_out = bits_out, .overflow = cfg->overflow};
-    /* The device writes straight into the engine result's arrays. */
-    accsim_network_result nres = {
-        .count = count,
-        .mac_count = net->mac_count,
-        .output_count = res->output_count,
-        .outputs = res->outputs,
-        .predictions = res->predictions,
-        .saturations = res->saturations,
-        .out_min = res->out_min,
-        .out_max = res->out_max,
-        .psum_min = res->psum_min,
-        .psum_max = res->psum_max,
-    };
+    /* The device writes straight into the engine result's arrays; it fills
+     * no histograms (refused above). */
+    accsim_network_result nres = accsim_result_as_network(res);
+    nres.hist = NULL;
     return accsim_netcl_run(e->cl, &ncfg, indices, count, &nres, err);
 }
 

@@ -86,6 +86,10 @@ int accsim_result_init(accsim_result *res, const accsim_network *net, size_t cou
                        const accsim_config *cfg, accsim_error *err);
 void accsim_result_free(accsim_result *res);
 
+/* The engine result's arrays seen as the network run's result (the same
+ * layout), so that description engines write straight into them. */
+struct accsim_network_result accsim_result_as_network(const accsim_result *res);
+
 typedef struct accsim_engine accsim_engine;
 
 typedef struct accsim_engine_ops {
