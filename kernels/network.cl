@@ -21,6 +21,15 @@
  * overflow mode and "a register of the layer is 32 bits wide" select one of
  * four specialized copies of the clamped loop (the kernel's mode argument).
  *
+ * Histograms (HIST: outputs and per-output peaks; PSUM_HIST: every value a
+ * register held) are separate programs, so the counter path is unchanged:
+ * each work-group counts into local histograms with local atomics (PoCL runs
+ * work-items as vector lanes, so a plain ++ on a shared bin loses counts),
+ * merged into the layer's global histograms (HIST_WORDS words, in
+ * accsim_layer_hist's field order) with one atomic add per nonzero bin. With
+ * PSUM_HIST there is no unclamped first pass: every held value is recorded as
+ * it is added, as the interpreter does one add at a time.
+ *
  * Float requantization (MAC layers, add) needs cl_khr_fp64: the host refuses
  * to load such a network on a device without it. */
 #ifdef ACCSIM_NETWORK_CL
@@ -84,6 +93,16 @@ NET_INLINE char net_clamp8(long v, int lo, int hi)
 #define TO_VT CAT(convert_int, V)
 #define TO_VL CAT(convert_long, V)
 
+/* REQ_PARAMS: the requantization tables, fixed (multipliers, shifts) or float
+ * (scales), as parameters and as arguments. */
+#if REQ_FIXED
+#define REQ_PARAMS global const int *mult, global const int *shift
+#define REQ_ARGS mult, shift
+#else
+#define REQ_PARAMS global const double *scale
+#define REQ_ARGS scale
+#endif
+
 /* Reduction positions per output. */
 #define R (KH * KW * CG)
 
@@ -95,10 +114,80 @@ NET_INLINE char net_clamp8(long v, int lo, int hi)
 #define MODE_WRAP(m) ((m) >= 3)
 #define MODE_WIDE(m) ((m) == 2 || (m) == 4)
 
+/* ---- Histograms ---------------------------------------------------------- */
+
+/* One layer's histogram words, in accsim_layer_hist's order (BITS_BINS and
+ * LIN_BINS come from the host, ACCSIM_BITS_BINS and ACCSIM_LIN_BINS). */
+#define H_OUT_BITS 0
+#define H_OUT_LIN (H_OUT_BITS + BITS_BINS)
+#define H_PEAK_BITS (H_OUT_LIN + LIN_BINS)
+#define H_PEAK_LIN (H_PEAK_BITS + BITS_BINS)
+#define H_PSUM_BITS (H_PEAK_LIN + LIN_BINS)
+#define H_PSUM_LIN (H_PSUM_BITS + BITS_BINS)
+#define HIST_WORDS (H_PSUM_LIN + LIN_BINS)
+#define ANY_HIST (HIST || PSUM_HIST)
+
+/* What the recording needs besides the local histograms: the lanes that are
+ * real output channels (a block's last lanes may be padding) and the linear
+ * ranges (lo, shift) of accsim_config. */
+typedef struct hist_ctx {
+    int lanes;
+    int out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift;
+} hist_ctx;
+
+/* accsim_bits_needed for int32: -1 needs as few bits as 0; clz(0) is 32. */
+NET_INLINE int net_bits_needed(int v)
+{
+    uint magnitude = v < 0 ? ~as_uint(v) : as_uint(v);
+    return 33 - (int)clz(magnitude);
+}
+
+/* lin_bin of interp.c: below lo bin 0, above the last bin the last. */
+NET_INLINE uint net_lin_bin(long v, int lo, int shift)
+{
+    if (v < lo)
+        return 0;
+    ulong bin = (ulong)(v - lo) >> shift;
+    return bin < LIN_BINS - 1 ? (uint)bin : LIN_BINS - 1;
+}
+
+/* Every real lane's held value into the partial-sum histograms. */
+NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, VT held)
+{
+#if PSUM_HIST
+    int a[V];
+    VSTORE(held, 0, a);
+    for (int l = 0; l < hc->lanes; l++) {
+        atomic_inc(&lh[H_PSUM_BITS + net_bits_needed(a[l])]);
+        atomic_inc(&lh[H_PSUM_LIN + net_lin_bin(a[l], hc->psum_lo, hc->psum_shift)]);
+    }
+#endif
+}
+
+/* One output position's final accumulators and peaks (the extremes of the
+ * values its registers held, from 0) for every real lane. */
+NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, VT acc, VT pmn, VT pmx)
+{
+#if HIST
+    int a[V], lo[V], hi[V];
+    VSTORE(acc, 0, a);
+    VSTORE(pmn, 0, lo);
+    VSTORE(pmx, 0, hi);
+    for (int l = 0; l < hc->lanes; l++) {
+        long magnitude = max(-(long)lo[l], (long)hi[l]);
+        atomic_inc(&lh[H_OUT_BITS + net_bits_needed(a[l])]);
+        atomic_inc(&lh[H_OUT_LIN + net_lin_bin(a[l], hc->out_lo, hc->out_shift)]);
+        atomic_inc(&lh[H_PEAK_BITS + max(net_bits_needed(lo[l]), net_bits_needed(hi[l]))]);
+        atomic_inc(&lh[H_PEAK_LIN + net_lin_bin(magnitude, hc->peak_lo, hc->peak_shift)]);
+    }
+#endif
+}
+
 /* One add of int32 terms into a register of width B (range [lo, hi],
  * sh = 32 - B), saturating or wrapping, counting events into *ev and the
  * held values into [*mn, *mx]. */
-NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx,
+                      local uint *lh, const hist_ctx *hc)
 {
     VT held;
     if (mode == MODE_EXACT) {
@@ -118,11 +207,13 @@ NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, 
     }
     *mn = min(*mn, held);
     *mx = max(*mx, held);
+    hist_psum(lh, hc, held);
     return held;
 }
 
 /* One add of an int64 term (bias, folded zero-point constant). */
-NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx)
+NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn,
+                           VT *mx, local uint *lh, const hist_ctx *hc)
 {
     VT held;
     if (mode == MODE_EXACT) {
@@ -136,6 +227,7 @@ NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT 
     }
     *mn = min(*mn, held);
     *mx = max(*mx, held);
+    hist_psum(lh, hc, held);
     return held;
 }
 
@@ -171,7 +263,7 @@ NET_INLINE long in_offset(int c, int y, int x)
 NET_INLINE void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
                         int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
                         VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
-                        VT *imx, VT *omn, VT *omx)
+                        VT *imx, VT *omn, VT *omx, local uint *lh, const hist_ctx *hc)
 {
     VT t[NX];
 #pragma unroll
@@ -180,10 +272,11 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
         t[j] = 0;
 #if BIAS == 1
         outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
-                                &omx[j]);
+                                &omx[j], lh, hc);
 #endif
 #if ZP_MODE == 1
-        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j],
+                                lh, hc);
 #endif
     }
     int r = 0;
@@ -206,10 +299,10 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
                         VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
                         VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * wv;
 #if TILE
-                        t[j] = reg_add(mode, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j]);
+                        t[j] = reg_add(mode, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j], lh, hc);
 #else
                         outer[j] = reg_add(mode, outer[j], p, lo2, hi2, sh2, &ev[j], &omn[j],
-                                           &omx[j]);
+                                           &omx[j], lh, hc);
 #endif
                     }
                 }
@@ -219,7 +312,7 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
 #pragma unroll
                     for (int j = 0; j < NX; j++) {
                         outer[j] = reg_add(mode, outer[j], t[j], lo2, hi2, sh2, &ev[j],
-                                           &omn[j], &omx[j]);
+                                           &omn[j], &omx[j], lh, hc);
                         t[j] = 0;
                     }
                 }
@@ -228,11 +321,12 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
 #pragma unroll
     for (int j = 0; j < NX; j++) {
 #if ZP_MODE == 2
-        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j]);
+        outer[j] = reg_add_long(mode, outer[j], fold, lo2, hi2, sh2, &ev[j], &omn[j], &omx[j],
+                                lh, hc);
 #endif
 #if BIAS == 2
         outer[j] = reg_add_long(mode, outer[j], TO_VL(bias), lo2, hi2, sh2, &ev[j], &omn[j],
-                                &omx[j]);
+                                &omx[j], lh, hc);
 #endif
     }
 }
@@ -243,31 +337,31 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
 NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int iy0, int ix0,
                             const int *goff, global const char *wb, VT bias, VL fold, VT lo,
                             VT hi, int sh, VT lo2, VT hi2, int sh2, VT *acc, VT *e, VT *imn,
-                            VT *imx, VT *omn, VT *omx)
+                            VT *imx, VT *omn, VT *omx, local uint *lh, const hist_ctx *hc)
 {
     if (interior) {
         switch (mode) {
         case 1:
             mac_outputs(1, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
+                        acc, e, imn, imx, omn, omx, lh, hc);
             break;
         case 2:
             mac_outputs(2, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
+                        acc, e, imn, imx, omn, omx, lh, hc);
             break;
         case 3:
             mac_outputs(3, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
+                        acc, e, imn, imx, omn, omx, lh, hc);
             break;
         default:
             mac_outputs(4, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                        acc, e, imn, imx, omn, omx);
+                        acc, e, imn, imx, omn, omx, lh, hc);
             break;
         }
     } else {
         /* Borders are a minority: one copy, the mode tested per add. */
         mac_outputs(mode, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2, sh2,
-                    acc, e, imn, imx, omn, omx);
+                    acc, e, imn, imx, omn, omx, lh, hc);
     }
 }
 
@@ -304,13 +398,8 @@ NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
  * (NX divides OW); accumulates the statistics in the lanes. */
 NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
-                    VT hi2, int sh2, int try_fast, int mode,
-#if REQ_FIXED
-                    global const int *mult, global const int *shift,
-#else
-                    global const double *scale,
-#endif
-                    VT *ev, VT *pmn, VT *pmx, VT *fmn, VT *fmx)
+                    VT hi2, int sh2, int try_fast, int mode, REQ_PARAMS, VT *ev, VT *pmn,
+                    VT *pmx, VT *fmn, VT *fmx, local uint *lh, const hist_ctx *hc)
 {
     int iy0 = oy * SH - PT;
     for (int ox0 = 0; ox0 < OW; ox0 += NX) {
@@ -321,15 +410,15 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
         for (int j = 0; j < NX; j++)
             e[j] = imn[j] = imx[j] = omn[j] = omx[j] = 0;
         bool done = false;
-#if FAST
+#if FAST && !PSUM_HIST
         if (!try_fast)
             ;
         else if (interior)
             mac_outputs(MODE_EXACT, true, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
-                        sh2, acc, e, imn, imx, omn, omx);
+                        sh2, acc, e, imn, imx, omn, omx, lh, hc);
         else
             mac_outputs(MODE_EXACT, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
-                        sh2, acc, e, imn, imx, omn, omx);
+                        sh2, acc, e, imn, imx, omn, omx, lh, hc);
         VT okv = (VT)(-1);
 #pragma unroll
         for (int j = 0; j < NX; j++)
@@ -343,8 +432,9 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
 #endif
         if (!done)
             mac_clamped(mode, interior, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
-                        sh2, acc, e, imn, imx, omn, omx);
+                        sh2, acc, e, imn, imx, omn, omx, lh, hc);
         for (int j = 0; j < NX; j++) {
+            hist_output(lh, hc, acc[j], min(imn[j], omn[j]), max(imx[j], omx[j]));
             *ev += e[j];
             *pmn = min(*pmn, min(imn[j], omn[j]));
             *pmx = max(*pmx, max(imx[j], omx[j]));
@@ -376,23 +466,18 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
     }
 }
 
-/* global size [NB * OH, images]. weights [NB][R][V] (lanes past C_out zero),
- * bias and fold [NB * V]; stats [image][stat_stride] from stat_base: events,
- * psum min, psum max, out min, out max (initialized by the host). */
-kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
-                    global const int *biasv, global const long *foldv,
-#if REQ_FIXED
-                    global const int *mult, global const int *shift,
-#else
-                    global const double *scale,
-#endif
-                    global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
-                    int lo2_s, int hi2_s, int sh2, int try_fast, int mode)
+/* One work-item of net_mac: output row oy = gid / NB, channel block
+ * gid % NB, of image img_i. */
+NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_off, ulong out_off,
+                             global const char *weights, global const int *biasv,
+                             global const long *foldv, REQ_PARAMS, global int *stats,
+                             int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
+                             int lo2_s, int hi2_s, int sh2, int try_fast, int mode,
+                             local uint *lh, hist_ctx *hc)
 {
-    const int gid = get_global_id(0);
-    const int img_i = get_global_id(1);
     const int b = gid % NB, oy = gid / NB;
     const int o0 = b * V;
+    hc->lanes = min(V, CO - o0);
     global const char *img = arena + in_off + (ulong)img_i * IN_COUNT;
     global char *out = arena + out_off + (ulong)img_i * OUT_COUNT;
     int goff[V];
@@ -409,13 +494,8 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
     VL fold = CAT(vload, V)(b, foldv);
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
     mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
-            (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode,
-#if REQ_FIXED
-            mult, shift,
-#else
-            scale,
-#endif
-            &ev, &pmn, &pmx, &fmn, &fmx);
+            (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode, REQ_ARGS, &ev, &pmn,
+            &pmx, &fmn, &fmx, lh, hc);
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);
     VSTORE(pmn, 0, a);
@@ -439,6 +519,44 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
         atomic_max(&st[2], sc);
     atomic_min(&st[3], sd);
     atomic_max(&st[4], sf);
+}
+
+/* global size [NB * OH, images]. weights [NB][R][V] (lanes past C_out zero),
+ * bias and fold [NB * V]; stats [image][stat_stride] from stat_base: events,
+ * psum min, psum max, out min, out max (initialized by the host); hist: the
+ * layer's HIST_WORDS words from hist_base (zeroed by the host), with the
+ * linear ranges of accsim_config (unused without HIST and PSUM_HIST). */
+kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
+                    global const int *biasv, global const long *foldv, REQ_PARAMS,
+                    global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
+                    int lo2_s, int hi2_s, int sh2, int try_fast, int mode, global uint *hist,
+                    int hist_base, int out_lo, int out_shift, int peak_lo, int peak_shift,
+                    int psum_lo, int psum_shift)
+{
+    hist_ctx hc = {0, out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift};
+#if ANY_HIST
+    local uint lh[HIST_WORDS];
+    const int lid = get_local_id(0) + get_local_id(1) * get_local_size(0);
+    const int lsize = get_local_size(0) * get_local_size(1);
+    for (int i = lid; i < HIST_WORDS; i += lsize)
+        lh[i] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+#else
+    local uint *lh = 0;
+    (void)hist;
+    (void)hist_base;
+#endif
+    net_mac_body(get_global_id(0), get_global_id(1), arena, in_off, out_off, weights, biasv,
+                 foldv, REQ_ARGS, stats, stat_stride, stat_base, lo_s, hi_s, sh, lo2_s, hi2_s,
+                 sh2, try_fast, mode, lh, &hc);
+#if ANY_HIST
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = lid; i < HIST_WORDS; i += lsize) {
+        uint n = lh[i];
+        if (n)
+            atomic_add(&hist[hist_base + i], n);
+    }
+#endif
 }
 
 #endif /* OP_MAC */

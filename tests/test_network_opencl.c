@@ -45,11 +45,60 @@ static int8_t *random_inputs(const accsim_network *net, size_t count, nb_rng *rn
     return x;
 }
 
+/* What a comparison asks for besides outputs and counters. */
+typedef struct extras {
+    bool hist, psum;  /* output/peak histograms, every-partial-sum histograms */
+    bool capture;     /* restart state of every computed MAC layer */
+    int start_layer;  /* > 0: restart there from start_acts */
+    const int8_t *start_acts;
+} extras;
+
+/* Histogram ranges per layer for width bits: the register's range, or
+ * (shifted) a part of it, so that values fall below and above the bins too. */
+static void set_ranges(const accsim_network *net, const int *bits, int variant,
+                       accsim_lin_range *out, accsim_lin_range *peak, accsim_lin_range *psum)
+{
+    for (int m = 0; m < net->mac_count; m++) {
+        int64_t half = (int64_t)1 << (bits[m] - 1);
+        int64_t lo = variant ? -half / 4 : -half, hi = variant ? half / 8 : half - 1;
+        out[m] = accsim_lin_range_for(lo, hi);
+        peak[m] = accsim_lin_range_for(variant ? half / 16 : 0, hi);
+        psum[m] = accsim_lin_range_for(lo / 2, hi);
+    }
+}
+
+static void expect_same_hist(const accsim_network *net, const accsim_network_result *got,
+                             const accsim_network_result *ref, const char *label)
+{
+    static const char *fields[] = {"out_bits", "out_lin", "peak_bits",
+                                   "peak_lin", "psum_bits", "psum_lin"};
+    static const size_t offsets[] = {0,
+                                     ACCSIM_BITS_BINS,
+                                     ACCSIM_BITS_BINS + ACCSIM_LIN_BINS,
+                                     2 * ACCSIM_BITS_BINS + ACCSIM_LIN_BINS,
+                                     2 * ACCSIM_BITS_BINS + 2 * ACCSIM_LIN_BINS,
+                                     3 * ACCSIM_BITS_BINS + 2 * ACCSIM_LIN_BINS,
+                                     3 * ACCSIM_BITS_BINS + 3 * ACCSIM_LIN_BINS};
+    for (int m = 0; m < net->mac_count; m++) {
+        const uint64_t *a = (const uint64_t *)&got->hist[m], *b = (const uint64_t *)&ref->hist[m];
+        for (int f = 0; f < 6; f++)
+            for (size_t k = offsets[f]; k < offsets[f + 1]; k++)
+                cr_assert_eq(a[k], b[k], "%s: MAC layer %d histogram %s bin %zu: %llu, expected %llu",
+                             label, m, fields[f], k - offsets[f], (unsigned long long)a[k],
+                             (unsigned long long)b[k]);
+    }
+}
+
 /* Runs both engines on images[count] with the configuration and compares
- * everything. indices: which loaded images (the engine has all of them). */
-static void compare(accsim_netcl *e, const accsim_network *net, const int8_t *inputs,
-                    size_t loaded, const uint32_t *indices, size_t count, const int *bits,
-                    const int *bits_out, accsim_overflow ov, const char *label)
+ * everything: outputs, predictions, counters, and per x the histograms and
+ * captured restart states. indices: which loaded images (the engine has all
+ * of them; a restart takes its images from x->start_acts instead). The
+ * reference's captures are returned in ref_acts[] when not NULL (the caller
+ * frees them). */
+static void compare_x(accsim_netcl *e, const accsim_network *net, const int8_t *inputs,
+                      size_t loaded, const uint32_t *indices, size_t count, const int *bits,
+                      const int *bits_out, accsim_overflow ov, const extras *x, const char *label,
+                      int8_t **ref_acts)
 {
     accsim_error err;
     size_t in_count = accsim_network_input_count(net);
@@ -60,23 +109,39 @@ static void compare(accsim_netcl *e, const accsim_network *net, const int8_t *in
         cr_assert_lt(idx, loaded);
         memcpy(sel + i * in_count, inputs + idx * in_count, in_count);
     }
-    accsim_network_config cfg = {.bits = bits, .bits_out = bits_out, .overflow = ov, .threads = 1};
+    accsim_lin_range out[NB_MAX_OPS], peak[NB_MAX_OPS], psum[NB_MAX_OPS];
+    set_ranges(net, bits, bits[0] % 2, out, peak, psum);
+    accsim_network_config cfg = {.bits = bits, .bits_out = bits_out, .overflow = ov, .threads = 1,
+                                 .histograms = x->hist, .psum_histograms = x->psum,
+                                 .out_range = out, .peak_range = peak, .psum_range = psum,
+                                 .capture = x->capture, .start_layer = x->start_layer,
+                                 .start_acts = x->start_acts};
     accsim_network_result ref, got;
     cr_assert_eq(accsim_network_result_init(&ref, net, count, &err), 0);
     cr_assert_eq(accsim_network_result_init(&got, net, count, &err), 0);
+    size_t bytes[NB_MAX_OPS];
+    cr_assert_eq(accsim_network_restart_sizes(net, bytes), 0);
+    for (int m = 0; x->capture && m < net->mac_count; m++) {
+        ref.acts[m] = calloc(count * bytes[m] + 1, 1);
+        got.acts[m] = calloc(count * bytes[m] + 1, 1);
+        cr_assert(ref.acts[m] && got.acts[m]);
+    }
     cr_assert_eq(accsim_network_run(net, &cfg, sel, count, &ref, &err), 0, "%s", err.message);
     cr_assert_eq(accsim_netcl_run(e, &cfg, indices, count, &got, &err), 0, "%s: %s", label,
                  err.message);
+    char what_run[400];
+    snprintf(what_run, sizeof what_run, "%s %s B=%d%s%s%s start %d", label,
+             ov == ACCSIM_WRAP ? "wrap" : "saturate", bits[0], x->hist ? " hist" : "",
+             x->psum ? " psum" : "", x->capture ? " capture" : "", x->start_layer);
     for (size_t i = 0; i < count; i++) {
         for (size_t c = 0; c < ref.output_count; c++)
             cr_assert_eq(got.outputs[i * ref.output_count + c],
                          ref.outputs[i * ref.output_count + c],
-                         "%s %s B=%d: image %zu output %zu: %d, expected %d", label,
-                         ov == ACCSIM_WRAP ? "wrap" : "saturate", bits[0], i, c,
+                         "%s: image %zu output %zu: %d, expected %d", what_run, i, c,
                          got.outputs[i * ref.output_count + c],
                          ref.outputs[i * ref.output_count + c]);
-        cr_assert_eq(got.predictions[i], ref.predictions[i], "%s: prediction of image %zu", label,
-                     i);
+        cr_assert_eq(got.predictions[i], ref.predictions[i], "%s: prediction of image %zu",
+                     what_run, i);
         for (int m = 0; m < net->mac_count; m++) {
             size_t s = i * (size_t)net->mac_count + (size_t)m;
             const char *what = NULL;
@@ -91,18 +156,59 @@ static void compare(accsim_netcl *e, const accsim_network *net, const int8_t *in
                 what = "out_min", a = got.out_min[s], b = ref.out_min[s];
             else if (got.out_max[s] != ref.out_max[s])
                 what = "out_max", a = got.out_max[s], b = ref.out_max[s];
-            cr_assert_null(what, "%s %s B=%d: image %zu MAC layer %d: %s %lld, expected %lld",
-                           label, ov == ACCSIM_WRAP ? "wrap" : "saturate", bits[m], i, m,
-                           what ? what : "", a, b);
+            cr_assert_null(what, "%s: image %zu MAC layer %d (B=%d): %s %lld, expected %lld",
+                           what_run, i, m, bits[m], what ? what : "", a, b);
         }
+    }
+    expect_same_hist(net, &got, &ref, what_run);
+    for (int m = 0; x->capture && m < net->mac_count; m++)
+        for (size_t i = 0; i < count; i++)
+            cr_assert_eq(memcmp(got.acts[m] + i * bytes[m], ref.acts[m] + i * bytes[m], bytes[m]),
+                         0, "%s: restart state of MAC layer %d, image %zu", what_run, m, i);
+    for (int m = 0; m < net->mac_count; m++) {
+        if (ref_acts)
+            ref_acts[m] = ref.acts[m];
+        else
+            free(ref.acts[m]);
+        free(got.acts[m]);
     }
     accsim_network_result_free(&ref);
     accsim_network_result_free(&got);
     free(sel);
 }
 
+static void compare(accsim_netcl *e, const accsim_network *net, const int8_t *inputs,
+                    size_t loaded, const uint32_t *indices, size_t count, const int *bits,
+                    const int *bits_out, accsim_overflow ov, const char *label)
+{
+    extras none = {0};
+    compare_x(e, net, inputs, loaded, indices, count, bits, bits_out, ov, &none, label, NULL);
+}
+
+/* With histograms as asked (hist, psum), capture from every MAC layer, then
+ * a restart from every MAC layer (from the reference's captured state) with
+ * the same requests: all equal. */
+static void compare_restarts(accsim_netcl *e, const accsim_network *net, const int8_t *inputs,
+                             size_t loaded, const uint32_t *indices, size_t count,
+                             const int *bits, const int *bits_out, accsim_overflow ov, bool hist,
+                             bool psum, const char *label)
+{
+    int8_t *acts[NB_MAX_OPS] = {0};
+    extras x = {.hist = hist, .psum = psum, .capture = true};
+    compare_x(e, net, inputs, loaded, indices, count, bits, bits_out, ov, &x, label, acts);
+    for (int m = 1; m < net->mac_count; m++) {
+        x.start_layer = m;
+        x.start_acts = acts[m];
+        compare_x(e, net, inputs, loaded, NULL, count, bits, bits_out, ov, &x, label, NULL);
+    }
+    for (int m = 0; m < net->mac_count; m++)
+        free(acts[m]);
+}
+
 /* Loads the network with count random images and compares at every width
- * (all layers alike, and bits_out = B + 3 capped when tiled), both modes. */
+ * (all layers alike, and bits_out = B + 3 capped when tiled), both modes:
+ * the counters alone, and with histograms (outputs and peaks, partial sums,
+ * or both, in turn), capture and restart from every MAC layer. */
 static void check_all_widths(accsim_netcl *e, const accsim_network *net, size_t count,
                              nb_rng *rng, const char *label)
 {
@@ -117,7 +223,9 @@ static void check_all_widths(accsim_netcl *e, const accsim_network *net, size_t 
                 bits_out[m] = widths[(w + 2 + m) % NWIDTHS];
             }
             compare(e, net, x, count, NULL, count, bits, NULL, (accsim_overflow)ov, label);
-            compare(e, net, x, count, NULL, count, bits, bits_out, (accsim_overflow)ov, label);
+            int kind = (w + ov) % 3;
+            compare_restarts(e, net, x, count, NULL, count, bits, bits_out, (accsim_overflow)ov,
+                             kind != 1, kind != 0, label);
         }
     free(x);
 }

@@ -110,12 +110,9 @@ int cmd_verify(const cli_options *opts)
     if (run_timed(ctx.engine, &cfg, indices, count, &first, opts->quiet, &t_first, &err) != 0)
         goto done;
     ranges_from(&first, count, &cfg);
-    /* The course engine computes every histogram; the network engine (any
-     * other description) does not yet, so there only outputs and counters
-     * are compared, and the report says so. */
-    const bool histograms = ctx.net->course != NULL;
-    cfg.histograms = histograms;
-    cfg.psum_histograms = histograms;
+    /* Both OpenCL engines (course and network) compute every histogram. */
+    cfg.histograms = true;
+    cfg.psum_histograms = true;
 
     if (accsim_result_init(&a, ctx.net, count, &cfg, &err) != 0)
         goto done;
@@ -149,10 +146,10 @@ int cmd_verify(const cli_options *opts)
             events += a.saturations[i];
             saturated += a.saturations[i] != 0;
         }
-        size_t bins = histograms ? (size_t)ctx.net->mac_count * 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) : 0;
-        printf("identical: %zu images, outputs, predictions, %zu histogram bins%s, flags, counters, "
+        size_t bins = (size_t)ctx.net->mac_count * 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS);
+        printf("identical: %zu images, outputs, predictions, %zu histogram bins, flags, counters, "
                "peaks (%" PRIu64 " saturation events in %" PRIu64 " image-layers)\n",
-               count, bins, histograms ? "" : " (not yet on the network engine)", events, saturated);
+               count, bins, events, saturated);
         status = 0;
     }
 done:

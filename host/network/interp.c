@@ -581,6 +581,17 @@ int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes)
     return 0;
 }
 
+int accsim_network_restart_tensors(const accsim_network *net, int layer, int *tensors)
+{
+    live_plan lp = {0};
+    if (layer < 0 || layer >= net->mac_count || live_build(net, &lp) != 0)
+        return -1;
+    int n = lp.ntensors[layer];
+    memcpy(tensors, lp.tensors + (size_t)layer * (size_t)net->tensor_count, (size_t)n * sizeof *tensors);
+    live_free(&lp);
+    return n;
+}
+
 size_t accsim_network_restart_bytes(const accsim_network *net, int layer)
 {
     live_plan lp = {0};

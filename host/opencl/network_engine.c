@@ -13,6 +13,7 @@
  * mode change builds nothing. */
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +31,17 @@ struct accsim_kernel_source {
 extern const struct accsim_kernel_source accsim_embedded_kernels[];
 
 #define MAX_V 16
+
+/* One MAC layer's histograms on the device: uint32 words in accsim_layer_hist's
+ * field order (kernels/network.cl's H_* offsets, from BITS_BINS and LIN_BINS). */
+#define HIST_WORDS (sizeof(accsim_layer_hist) / sizeof(uint64_t))
+_Static_assert(HIST_WORDS == 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) &&
+                   offsetof(accsim_layer_hist, out_lin) == 8 * ACCSIM_BITS_BINS &&
+                   offsetof(accsim_layer_hist, peak_bits) ==
+                       8 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) &&
+                   offsetof(accsim_layer_hist, psum_bits) ==
+                       16 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS),
+               "network.cl lays the histograms out as accsim_layer_hist");
 
 typedef struct prog_entry {
     char *key; /* kernel name, then the options */
@@ -74,8 +86,18 @@ struct accsim_netcl {
     /* loaded */
     const accsim_network *net;
     size_t count, in_count, out_count, batch;
-    cl_mem inputs, arena, index, outputs, predictions, stats, zeros;
+    cl_mem inputs, arena, index, outputs, predictions, stats, zeros, hist;
     size_t *tensor_off; /* [tensor_count] region offsets (elements per image, times batch) */
+    /* Restart state per MAC layer (accsim_network_restart_bytes): its tensors
+     * live_tensors[m * tensor_count ..][live_count[m]], live_bytes[m] in all;
+     * mac_pos[m] its position in execution order. */
+    int *live_tensors, *live_count, *mac_pos;
+    size_t *live_bytes;
+    /* Values the registers of MAC layer m hold per image at most (every
+     * product, tile sum, bias and folded constant): bounds a batch so that
+     * no device histogram bin (uint32) can overflow. */
+    uint64_t *held_per_image;
+    uint32_t *hist_host; /* [mac_count][HIST_WORDS] one batch's counts */
     op_plan *plans;     /* [plan_count] */
     int plan_count;     /* the network's op_count (unload does not read the network) */
     char io_options[256];
@@ -224,6 +246,16 @@ static void unload(accsim_netcl *e)
     e->op_cpu = NULL;
     free(e->tensor_off);
     e->tensor_off = NULL;
+    free(e->live_tensors);
+    free(e->live_count);
+    free(e->mac_pos);
+    free(e->live_bytes);
+    free(e->held_per_image);
+    free(e->hist_host);
+    e->live_tensors = e->live_count = e->mac_pos = NULL;
+    e->live_bytes = NULL;
+    e->held_per_image = NULL;
+    e->hist_host = NULL;
     release(&e->inputs);
     release(&e->arena);
     release(&e->index);
@@ -231,6 +263,7 @@ static void unload(accsim_netcl *e)
     release(&e->predictions);
     release(&e->stats);
     release(&e->zeros);
+    release(&e->hist);
     e->net = NULL;
 }
 
@@ -375,11 +408,11 @@ static void mac_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
                "-DPG=%d -DKH=%d -DKW=%d -DSH=%d -DSW=%d -DPT=%d -DPL=%d -DORDER_HWC=%d "
                "-DTILE=%d -DBIAS=%d -DZP_MODE=%d -DZIN=%d -DZOUT=%d -DREQ_FIXED=%d -DCLO=%d "
                "-DCHI=%d -DV=%d -DNB=%d -DNX=%d -DSAME_GROUP=%d -DFAST=%d -DIN_COUNT=%zu "
-               "-DOUT_COUNT=%zu -DNEED_FP64=%d",
+               "-DOUT_COUNT=%zu -DNEED_FP64=%d -DBITS_BINS=%d -DLIN_BINS=%d",
                g->nhwc, g->H, g->W, g->C, g->OH, g->OW, g->CO, g->CG, g->PG, g->KH, g->KW, g->SH,
                g->SW, g->PT, g->PL, g->order_hwc, g->tile, g->bias, g->zp_mode, g->zin, g->zout,
                g->req_fixed, g->clo, g->chi, g->V, g->NB, g->NX, g->same_group, g->fast, g->in_count,
-               g->out_count, !g->req_fixed);
+               g->out_count, !g->req_fixed, ACCSIM_BITS_BINS, ACCSIM_LIN_BINS);
 }
 
 static void pool_geom_fill(const accsim_network *net, const accsim_op *op, op_plan *p)
@@ -520,6 +553,41 @@ static int load_mac(accsim_netcl *e, const accsim_op *op, op_plan *p, accsim_err
     return p->req_a ? 0 : -1;
 }
 
+/* Each MAC layer's restart state (which tensors, how many bytes), position in
+ * execution order and held values per image, after the plans are made. */
+static int load_layer_facts(accsim_netcl *e, accsim_error *err)
+{
+    const accsim_network *net = e->net;
+    size_t mc = (size_t)(net->mac_count ? net->mac_count : 1), T = (size_t)net->tensor_count;
+    e->live_tensors = calloc(mc * T + 1, sizeof *e->live_tensors);
+    e->live_count = calloc(mc, sizeof *e->live_count);
+    e->mac_pos = calloc(mc, sizeof *e->mac_pos);
+    e->live_bytes = calloc(mc, sizeof *e->live_bytes);
+    e->held_per_image = calloc(mc, sizeof *e->held_per_image);
+    e->hist_host = calloc(mc * HIST_WORDS, sizeof *e->hist_host);
+    if (!e->live_tensors || !e->live_count || !e->mac_pos || !e->live_bytes ||
+        !e->held_per_image || !e->hist_host)
+        return accsim_fail(err, "out of memory");
+    for (int k = 0; k < net->op_count; k++) {
+        int m = net->ops[net->exec_order[k]].mac_index;
+        if (m >= 0)
+            e->mac_pos[m] = k;
+    }
+    for (int m = 0; m < net->mac_count; m++) {
+        int *list = e->live_tensors + (size_t)m * T;
+        e->live_count[m] = accsim_network_restart_tensors(net, m, list);
+        if (e->live_count[m] < 0)
+            return accsim_fail(err, "out of memory");
+        for (int a = 0; a < e->live_count[m]; a++)
+            e->live_bytes[m] += net->tensors[list[a]].count;
+        const mac_geom *g = &e->plans[net->mac_ops[m]].g;
+        uint64_t R = (uint64_t)g->KH * (uint64_t)g->KW * (uint64_t)g->CG;
+        uint64_t tiles = g->tile > 0 ? (R + (uint64_t)g->tile - 1) / (uint64_t)g->tile : 0;
+        e->held_per_image[m] = (uint64_t)g->out_count * (R + tiles + 2);
+    }
+    return 0;
+}
+
 int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *inputs,
                       size_t count, accsim_error *err)
 {
@@ -602,7 +670,10 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
     e->stats = e->predictions ? make_buffer(e, CL_MEM_READ_WRITE, batch * mc * 32, NULL,
                                             "statistics", err)
                               : NULL;
-    if (!e->stats) {
+    e->hist = e->stats ? make_buffer(e, CL_MEM_READ_WRITE, mc * HIST_WORDS * sizeof(cl_uint),
+                                     NULL, "histograms", err)
+                       : NULL;
+    if (!e->hist) {
         unload(e);
         return -1;
     }
@@ -640,6 +711,10 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
             unload(e);
             return -1;
         }
+    }
+    if (load_layer_facts(e, err) != 0) {
+        unload(e);
+        return -1;
     }
     return 0;
 }
@@ -684,7 +759,11 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     int bits_out = op->tile > 0 ? (cfg->bits_out ? cfg->bits_out[m] : bits) : bits;
     bool wide = bits == 32 || bits_out == 32;
     cl_int mode = (cfg->overflow == ACCSIM_WRAP ? 3 : 1) + wide;
-    cl_kernel k = get_kernel(e, p->kernel_name, p->options, err);
+    /* Histograms are other programs (the counter path stays as it is). */
+    char options[sizeof p->options + 64];
+    snprintf(options, sizeof options, "%s -DHIST=%d -DPSUM_HIST=%d", p->options,
+             cfg->histograms ? 1 : 0, cfg->psum_histograms ? 1 : 0);
+    cl_kernel k = get_kernel(e, p->kernel_name, options, err);
     if (!k)
         return -1;
     cl_ulong in_off = e->tensor_off[op->inputs[0]], out_off = e->tensor_off[op->output];
@@ -721,6 +800,18 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     cl_int try_fast = p->try_fast;
     SET_ARG(k, a++, try_fast, "clSetKernelArg");
     SET_ARG(k, a++, mode, "clSetKernelArg");
+    cl_int hist_base = (cl_int)((size_t)m * HIST_WORDS);
+    accsim_lin_range none = {0, 0};
+    accsim_lin_range ranges[3] = {cfg->histograms ? cfg->out_range[m] : none,
+                                  cfg->histograms ? cfg->peak_range[m] : none,
+                                  cfg->psum_histograms ? cfg->psum_range[m] : none};
+    SET_ARG(k, a++, e->hist, "clSetKernelArg");
+    SET_ARG(k, a++, hist_base, "clSetKernelArg");
+    for (int r = 0; r < 3; r++) {
+        cl_int lo = ranges[r].lo, shift = ranges[r].shift;
+        SET_ARG(k, a++, lo, "clSetKernelArg");
+        SET_ARG(k, a++, shift, "clSetKernelArg");
+    }
     return launch(e, k, p->global0, n, 2, op->name, err);
 }
 
@@ -756,6 +847,219 @@ static int run_other(accsim_netcl *e, op_plan *p, size_t n, accsim_error *err)
     return launch(e, k, p->global0, n, 2, op->name, err);
 }
 
+/* What the interpreter refuses besides accsim_network_check_run, alike:
+ * histograms without ranges, a bad start layer, restart without its state,
+ * capture without buffers. */
+static int check_extras(const accsim_netcl *e, const accsim_network_config *cfg, size_t count,
+                        const accsim_network_result *res, accsim_error *err)
+{
+    const accsim_network *net = e->net;
+    if ((cfg->histograms && (!cfg->out_range || !cfg->peak_range)) ||
+        (cfg->psum_histograms && !cfg->psum_range))
+        return accsim_fail(err, "network run: histograms need their ranges");
+    if (cfg->start_layer < 0 || (cfg->start_layer > 0 && cfg->start_layer >= net->mac_count))
+        return accsim_fail(err, "start layer %d is outside 0..%d", cfg->start_layer,
+                           net->mac_count - 1);
+    if (cfg->start_layer > 0 && !cfg->start_acts)
+        return accsim_fail(err, "start layer %s needs its restart state",
+                           net->ops[net->mac_ops[cfg->start_layer]].name);
+    int start_pos = cfg->start_layer > 0 ? e->mac_pos[cfg->start_layer] : 0;
+    for (int m = 0; cfg->capture && count > 0 && m < net->mac_count; m++)
+        if (e->mac_pos[m] >= start_pos && !res->acts[m])
+            return accsim_fail(err, "network run: no buffer to capture %s's restart state",
+                               net->ops[net->mac_ops[m]].name);
+    return 0;
+}
+
+/* Copies MAC layer m's restart state of n images between the arena's tensor
+ * regions and host rows ([n][live_bytes[m]], tensors concatenated in tensor
+ * order): to the device (restart) or from it (capture). Not blocking; the
+ * host rows must stay until the queue is finished. */
+static int transfer_state(accsim_netcl *e, int m, size_t n, const int8_t *to_device,
+                          int8_t *from_device, accsim_error *err)
+{
+    const accsim_network *net = e->net;
+    const int *list = e->live_tensors + (size_t)m * (size_t)net->tensor_count;
+    size_t at = 0, row = e->live_bytes[m];
+    for (int a = 0; a < e->live_count[m]; a++) {
+        size_t c = net->tensors[list[a]].count;
+        size_t buffer_origin[3] = {e->tensor_off[list[a]], 0, 0}, host_origin[3] = {at, 0, 0};
+        size_t region[3] = {c, n, 1};
+        cl_int rc = to_device ? clEnqueueWriteBufferRect(e->queue, e->arena, CL_FALSE,
+                                                         buffer_origin, host_origin, region, c, 0,
+                                                         row, 0, to_device, 0, NULL, NULL)
+                              : clEnqueueReadBufferRect(e->queue, e->arena, CL_FALSE,
+                                                        buffer_origin, host_origin, region, c, 0,
+                                                        row, 0, from_device, 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return accsim_cl_fail(err, to_device ? "writing a restart state"
+                                                 : "reading a restart state",
+                                  rc);
+        at += c;
+    }
+    return 0;
+}
+
+/* Images per batch: the loaded batch, fewer when histograms are on, so that
+ * no device bin (uint32) can overflow in one batch; 0 (with the error) when
+ * one image alone could overflow one. */
+static size_t batch_images(const accsim_netcl *e, const accsim_network_config *cfg, int start_pos,
+                           accsim_error *err)
+{
+    if (!cfg->histograms && !cfg->psum_histograms)
+        return e->batch;
+    const accsim_network *net = e->net;
+    uint64_t most = 1;
+    for (int m = 0; m < net->mac_count; m++) {
+        if (e->mac_pos[m] < start_pos)
+            continue;
+        uint64_t v = cfg->psum_histograms ? e->held_per_image[m]
+                                          : (uint64_t)e->plans[net->mac_ops[m]].g.out_count;
+        most = v > most ? v : most;
+    }
+    if (most > UINT32_MAX) {
+        accsim_fail(err, "network run: a layer holds %" PRIu64 " values per image, more than "
+                         "the device's 32-bit histogram bins can count",
+                    most);
+        return 0;
+    }
+    uint64_t fit = UINT32_MAX / most;
+    return fit < e->batch ? (size_t)fit : e->batch;
+}
+
+/* Enqueues the work of one batch of n images, from the gathered images or
+ * the uploaded restart state, capturing restart states on the way. */
+static int enqueue_batch(accsim_netcl *e, const accsim_network_config *cfg,
+                         const uint32_t *indices, size_t done, size_t n, int start_pos,
+                         uint32_t *idx, accsim_network_result *res, accsim_error *err)
+{
+    const accsim_network *net = e->net;
+    size_t mc = (size_t)net->mac_count;
+    cl_int crc;
+    if (mc) {
+        cl_int pattern[8] = {0, 0, 0, INT32_MAX, INT32_MIN, 0, 0, 0};
+        crc = clEnqueueFillBuffer(e->queue, e->stats, pattern, sizeof pattern, 0,
+                                  n * mc * sizeof pattern, 0, NULL, NULL);
+        if (crc != CL_SUCCESS)
+            return accsim_cl_fail(err, "clearing the statistics", crc);
+    }
+    if (mc && (cfg->histograms || cfg->psum_histograms)) {
+        cl_uint zero = 0;
+        crc = clEnqueueFillBuffer(e->queue, e->hist, &zero, sizeof zero, 0,
+                                  mc * HIST_WORDS * sizeof zero, 0, NULL, NULL);
+        if (crc != CL_SUCCESS)
+            return accsim_cl_fail(err, "clearing the histograms", crc);
+    }
+    if (cfg->start_layer > 0) {
+        int m = cfg->start_layer;
+        if (transfer_state(e, m, n, cfg->start_acts + done * e->live_bytes[m], NULL, err) != 0)
+            return -1;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            idx[i] = indices ? indices[done + i] : (uint32_t)(done + i);
+        crc = clEnqueueWriteBuffer(e->queue, e->index, CL_FALSE, 0, n * sizeof *idx, idx, 0,
+                                   NULL, NULL);
+        if (crc != CL_SUCCESS)
+            return accsim_cl_fail(err, "writing the image indices", crc);
+        cl_kernel gather = get_kernel(e, "net_gather", e->io_options, err);
+        if (!gather)
+            return -1;
+        cl_ulong in_off = e->tensor_off[net->input];
+        cl_uint a = 0;
+        SET_ARG(gather, a++, e->inputs, "clSetKernelArg");
+        SET_ARG(gather, a++, e->index, "clSetKernelArg");
+        SET_ARG(gather, a++, e->arena, "clSetKernelArg");
+        SET_ARG(gather, a++, in_off, "clSetKernelArg");
+        if (launch(e, gather, e->in_count, n, 2, "net_gather", err) != 0)
+            return -1;
+    }
+    double t0 = e->profile && clFinish(e->queue) == CL_SUCCESS ? cpu_seconds() : 0;
+    for (int k = start_pos; k < net->op_count; k++) {
+        op_plan *p = &e->plans[net->exec_order[k]];
+        int m = p->op->mac_index;
+        int rc;
+        if (m >= 0) {
+            if (cfg->capture &&
+                transfer_state(e, m, n, NULL, res->acts[m] + done * e->live_bytes[m], err) != 0)
+                return -1;
+            rc = run_mac(e, cfg, p, n, err);
+        } else {
+            rc = run_other(e, p, n, err);
+        }
+        if (rc != 0)
+            return -1;
+        if (e->profile && clFinish(e->queue) == CL_SUCCESS) {
+            double t1 = cpu_seconds();
+            e->op_cpu[net->exec_order[k]] += t1 - t0;
+            t0 = t1;
+        }
+    }
+    cl_kernel collect = get_kernel(e, "net_collect", e->io_options, err);
+    if (!collect)
+        return -1;
+    cl_ulong out_off = e->tensor_off[net->output];
+    cl_uint a = 0;
+    SET_ARG(collect, a++, e->arena, "clSetKernelArg");
+    SET_ARG(collect, a++, out_off, "clSetKernelArg");
+    SET_ARG(collect, a++, e->outputs, "clSetKernelArg");
+    SET_ARG(collect, a++, e->predictions, "clSetKernelArg");
+    return launch(e, collect, n, 1, 1, "net_collect", err);
+}
+
+/* Reads one batch's results back into res (rows done..done+n) once the
+ * queue has run it: outputs, predictions, the counters of the layers the run
+ * computed, histogram counts added. */
+static int read_batch(accsim_netcl *e, const accsim_network_config *cfg, size_t done, size_t n,
+                      int start_pos, int32_t *st, accsim_network_result *res, accsim_error *err)
+{
+    const accsim_network *net = e->net;
+    size_t mc = (size_t)net->mac_count;
+    bool hist = mc && res->hist && (cfg->histograms || cfg->psum_histograms);
+    cl_int crc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, n * e->out_count,
+                                     res->outputs + done * e->out_count, 0, NULL, NULL);
+    if (crc == CL_SUCCESS)
+        crc = clEnqueueReadBuffer(e->queue, e->predictions, CL_FALSE, 0, n * sizeof(uint32_t),
+                                  res->predictions + done, 0, NULL, NULL);
+    if (crc == CL_SUCCESS && mc)
+        crc = clEnqueueReadBuffer(e->queue, e->stats, CL_FALSE, 0, n * mc * 32, st, 0, NULL,
+                                  NULL);
+    if (crc == CL_SUCCESS && hist)
+        crc = clEnqueueReadBuffer(e->queue, e->hist, CL_FALSE, 0,
+                                  mc * HIST_WORDS * sizeof *e->hist_host, e->hist_host, 0, NULL,
+                                  NULL);
+    if (crc == CL_SUCCESS)
+        crc = clFinish(e->queue);
+    if (crc != CL_SUCCESS)
+        return accsim_cl_fail(err, "running the network", crc);
+    for (size_t m = 0; m < mc; m++) {
+        /* Layers before the start are not computed: their rows stay as they are. */
+        if (e->mac_pos[m] < start_pos)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            const int32_t *s = st + (i * mc + m) * 8;
+            size_t r = (done + i) * mc + m;
+            res->saturations[r] = (uint32_t)s[0];
+            res->psum_min[r] = s[1];
+            res->psum_max[r] = s[2];
+            res->out_min[r] = s[3];
+            res->out_max[r] = s[4];
+        }
+        if (hist) {
+            uint64_t *dst = (uint64_t *)&res->hist[m];
+            const uint32_t *src = e->hist_host + m * HIST_WORDS;
+            for (size_t b = 0; b < HIST_WORDS; b++)
+                dst[b] += src[b];
+        }
+        /* Whether the unclamped pass paid off: events in at most 1 output in 64. */
+        op_plan *p = &e->plans[net->mac_ops[m]];
+        uint64_t events = 0;
+        for (size_t i = 0; i < n; i++)
+            events += res->saturations[(done + i) * mc + m];
+        p->try_fast = events * 64 <= (uint64_t)n * p->g.out_count;
+    }
+    return 0;
+}
+
 int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
                      const uint32_t *indices, size_t count, accsim_network_result *res,
                      accsim_error *err)
@@ -764,117 +1068,38 @@ int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
     if (!net)
         return accsim_fail(err, "network engine: no network loaded");
     /* The same checks as the interpreter's, so both refuse alike. */
-    if (accsim_network_check_run(net, cfg, count, res, err) != 0)
+    if (accsim_network_check_run(net, cfg, count, res, err) != 0 ||
+        check_extras(e, cfg, count, res, err) != 0)
         return -1;
-    for (size_t i = 0; i < count; i++) {
+    /* A restart takes its images from start_acts, by position (as the interpreter). */
+    for (size_t i = 0; cfg->start_layer == 0 && i < count; i++) {
         size_t idx = indices ? indices[i] : i;
         if (idx >= e->count)
             return accsim_fail(err, "network run: image %zu is not in the loaded set of %zu", idx,
                                e->count);
     }
+    int start_pos = cfg->start_layer > 0 ? e->mac_pos[cfg->start_layer] : 0;
+    size_t step = batch_images(e, cfg, start_pos, err);
+    if (step == 0)
+        return -1;
     size_t mc = (size_t)net->mac_count;
-    size_t sn = e->batch * (mc ? mc : 1) * 8;
+    /* As the interpreter: the histograms start from zero whatever is asked. */
+    if (res->hist)
+        memset(res->hist, 0, (mc ? mc : 1) * sizeof *res->hist);
     uint32_t *idx = malloc(e->batch * sizeof *idx);
-    int32_t *st = malloc(sn * sizeof *st);
+    int32_t *st = malloc(e->batch * (mc ? mc : 1) * 8 * sizeof *st);
     if (!idx || !st) {
         free(idx);
         free(st);
         return accsim_fail(err, "out of memory");
     }
     int rc = 0;
-    cl_kernel gather = get_kernel(e, "net_gather", e->io_options, err);
-    cl_kernel collect = gather ? get_kernel(e, "net_collect", e->io_options, err) : NULL;
-    if (!collect)
-        rc = -1;
     for (size_t done = 0; done < count && rc == 0;) {
-        size_t n = count - done < e->batch ? count - done : e->batch;
-        for (size_t i = 0; i < n; i++)
-            idx[i] = indices ? indices[done + i] : (uint32_t)(done + i);
-        cl_int crc = clEnqueueWriteBuffer(e->queue, e->index, CL_FALSE, 0, n * sizeof *idx, idx, 0,
-                                          NULL, NULL);
-        if (crc != CL_SUCCESS) {
-            rc = accsim_cl_fail(err, "writing the image indices", crc);
-            break;
-        }
-        if (mc) {
-            cl_int pattern[8] = {0, 0, 0, INT32_MAX, INT32_MIN, 0, 0, 0};
-            crc = clEnqueueFillBuffer(e->queue, e->stats, pattern, sizeof pattern, 0,
-                                      n * mc * sizeof pattern, 0, NULL, NULL);
-            if (crc != CL_SUCCESS) {
-                rc = accsim_cl_fail(err, "clearing the statistics", crc);
-                break;
-            }
-        }
-        cl_ulong in_off = e->tensor_off[net->input], out_off = e->tensor_off[net->output];
-        cl_uint a = 0;
-        crc = clSetKernelArg(gather, a++, sizeof(cl_mem), &e->inputs);
-        crc |= clSetKernelArg(gather, a++, sizeof(cl_mem), &e->index);
-        crc |= clSetKernelArg(gather, a++, sizeof(cl_mem), &e->arena);
-        crc |= clSetKernelArg(gather, a++, sizeof in_off, &in_off);
-        if (crc != CL_SUCCESS) {
-            rc = accsim_cl_fail(err, "clSetKernelArg", crc);
-            break;
-        }
-        rc = launch(e, gather, e->in_count, n, 2, "net_gather", err);
-        double t0 = e->profile && clFinish(e->queue) == CL_SUCCESS ? cpu_seconds() : 0;
-        for (int k = 0; k < net->op_count && rc == 0; k++) {
-            op_plan *p = &e->plans[net->exec_order[k]];
-            if (p->op->mac_index >= 0)
-                rc = run_mac(e, cfg, p, n, err);
-            else
-                rc = run_other(e, p, n, err);
-            if (rc == 0 && e->profile && clFinish(e->queue) == CL_SUCCESS) {
-                double t1 = cpu_seconds();
-                e->op_cpu[net->exec_order[k]] += t1 - t0;
-                t0 = t1;
-            }
-        }
-        if (rc != 0)
-            break;
-        a = 0;
-        crc = clSetKernelArg(collect, a++, sizeof(cl_mem), &e->arena);
-        crc |= clSetKernelArg(collect, a++, sizeof out_off, &out_off);
-        crc |= clSetKernelArg(collect, a++, sizeof(cl_mem), &e->outputs);
-        crc |= clSetKernelArg(collect, a++, sizeof(cl_mem), &e->predictions);
-        if (crc != CL_SUCCESS) {
-            rc = accsim_cl_fail(err, "clSetKernelArg", crc);
-            break;
-        }
-        rc = launch(e, collect, n, 1, 1, "net_collect", err);
-        if (rc != 0)
-            break;
-        crc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, n * e->out_count,
-                                  res->outputs + done * e->out_count, 0, NULL, NULL);
-        if (crc == CL_SUCCESS)
-            crc = clEnqueueReadBuffer(e->queue, e->predictions, CL_FALSE, 0, n * sizeof(uint32_t),
-                                      res->predictions + done, 0, NULL, NULL);
-        if (crc == CL_SUCCESS && mc)
-            crc = clEnqueueReadBuffer(e->queue, e->stats, CL_FALSE, 0, n * mc * 32, st, 0, NULL,
-                                      NULL);
-        if (crc == CL_SUCCESS)
-            crc = clFinish(e->queue);
-        if (crc != CL_SUCCESS) {
-            rc = accsim_cl_fail(err, "running the network", crc);
-            break;
-        }
-        for (size_t i = 0; i < n; i++)
-            for (size_t m = 0; m < mc; m++) {
-                const int32_t *s = st + (i * mc + m) * 8;
-                size_t r = (done + i) * mc + m;
-                res->saturations[r] = (uint32_t)s[0];
-                res->psum_min[r] = s[1];
-                res->psum_max[r] = s[2];
-                res->out_min[r] = s[3];
-                res->out_max[r] = s[4];
-            }
-        /* Whether the unclamped pass paid off: events in at most 1 output in 64. */
-        for (size_t m = 0; m < mc; m++) {
-            op_plan *p = &e->plans[net->mac_ops[m]];
-            uint64_t events = 0;
-            for (size_t i = 0; i < n; i++)
-                events += res->saturations[(done + i) * mc + m];
-            p->try_fast = events * 64 <= (uint64_t)n * p->g.out_count;
-        }
+        size_t n = count - done < step ? count - done : step;
+        rc = enqueue_batch(e, cfg, indices, done, n, start_pos, idx, res, err);
+        if (rc == 0)
+            rc = read_batch(e, cfg, done, n, start_pos, st, res, err);
+        accsim_progress_advance(cfg->progress, n);
         done += n;
     }
     if (rc != 0)

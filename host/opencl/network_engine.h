@@ -39,7 +39,10 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
                       size_t count, accsim_error *err);
 
 /* Runs the images indices[0..count) (of the loaded set; NULL: 0..count-1) into
- * res (accsim_network_result_init for count images). cfg->threads is ignored. */
+ * res (accsim_network_result_init for count images), with everything
+ * accsim_network_run does: histograms, capture into res->acts, restart from
+ * cfg->start_acts (then indices are not used, as there). cfg->threads and
+ * cfg->indices are ignored (indices is the parameter). */
 int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
                      const uint32_t *indices, size_t count, accsim_network_result *res,
                      accsim_error *err);
@@ -53,8 +56,7 @@ double accsim_netcl_op_cpu_seconds(const accsim_netcl *e, int op);
 /* Programs built so far (the cache holds one per distinct option string). */
 int accsim_netcl_programs_built(const accsim_netcl *e);
 
-/* The same engine behind the engine interface (network_vtable.c): outputs and
- * per-image counters; runs that ask for histograms or restarts are refused. */
+/* The same engine behind the engine interface (network_vtable.c). */
 #include "accsim/engine.h"
 accsim_engine *accsim_netcl_engine_create(const accsim_engine_options *opts, accsim_error *err);
 

@@ -1,9 +1,8 @@
 /* The generic OpenCL engine for descriptions (network_engine.c) behind the
- * engine interface, for `run` and `verify` on any network with
- * `--engine opencl`. It computes outputs and every per-image counter, bit for
- * bit as the C reference; histograms, capture and restart (what the analyses
- * need) are not on the device yet, and a run that asks for them is refused
- * with a message that says so. */
+ * engine interface, for every command on any network with `--engine opencl`
+ * (run, verify, hist, sweep, minwidth, search, study). It computes outputs,
+ * every per-image counter, the histograms, capture and restart, bit for bit
+ * as the C reference. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,26 +27,31 @@ static int netcl_vt_run(accsim_engine *engine, const accsim_config *cfg, const u
                         size_t count, accsim_result *res, accsim_progress *progress,
                         accsim_error *err)
 {
-    (void)progress;
     netcl_vtable *e = engine->impl;
     const accsim_network *net = e->net;
     if (!net)
         return accsim_fail(err, "OpenCL network engine: no network loaded");
     if (accsim_config_check(cfg, net, err) != 0)
         return -1;
-    if (cfg->histograms || cfg->psum_histograms || cfg->capture_activations || cfg->start_layer)
-        return accsim_fail(err, "the OpenCL engine for descriptions computes outputs and "
-                                "counters only; histograms and restarts (hist, sweep, search, "
-                                "study) need --engine cpu for now");
     int bits_out[ACCSIM_MAX_LAYERS];
     for (int l = 0; l < net->mac_count; l++)
         bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
     accsim_network_config ncfg = {
-        .bits = cfg->bits, .bits_out = bits_out, .overflow = cfg->overflow};
-    /* The device writes straight into the engine result's arrays; it fills
-     * no histograms (refused above). */
+        .bits = cfg->bits,
+        .bits_out = bits_out,
+        .overflow = cfg->overflow,
+        .histograms = cfg->histograms,
+        .psum_histograms = cfg->psum_histograms,
+        .out_range = cfg->out_range,
+        .peak_range = cfg->peak_range,
+        .psum_range = cfg->psum_range,
+        .capture = cfg->capture_activations,
+        .start_layer = cfg->start_layer,
+        .start_acts = cfg->start_acts,
+        .progress = progress,
+    };
+    /* The device's results go straight into the engine result's arrays. */
     accsim_network_result nres = accsim_result_as_network(res);
-    nres.hist = NULL;
     return accsim_netcl_run(e->cl, &ncfg, indices, count, &nres, err);
 }
 

@@ -208,6 +208,10 @@ void accsim_network_result_free(accsim_network_result *res);
  * read by it or later, or the network output), concatenated in tensor index
  * order. For a chain it is the layer's input tensor. */
 size_t accsim_network_restart_bytes(const accsim_network *net, int layer);
+/* The tensors of that state in its order (tensor indices into tensors[],
+ * room for tensor_count): how many; -1 for a bad layer or out of memory.
+ * For engines that lay the state out themselves (the OpenCL network engine). */
+int accsim_network_restart_tensors(const accsim_network *net, int layer, int *tensors);
 /* Every MAC layer's restart bytes at once (bytes[mac_count]); -1: out of memory. */
 int accsim_network_restart_sizes(const accsim_network *net, size_t *bytes);
 
