@@ -39,10 +39,9 @@ typedef struct cli_options {
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */
     accsim_split split;       /* --split test|train|both (default test) */
     bool split_given;
-    int bits[ACCSIM_LAYERS];  /* --bits for the course model: B | B1,B2,B3,B4,B5 (default 32);
-                               * commands use cli_context.bits / cli_resolve_bits */
     bool bits_given;
-    /* --bits as given: one width, or one per MAC layer of any network. */
+    /* --bits as given: one width, or one per MAC layer of the network (commands
+     * use cli_context.bits / cli_resolve_bits). */
     int bits_list[CLI_MAX_WIDTHS];
     int bits_count;
     accsim_overflow overflow; /* --overflow saturate|wrap */

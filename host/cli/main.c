@@ -1,5 +1,5 @@
-/* accsim: bit-exact simulation of narrow saturating accumulators in a
- * quantized LeNet-5. This file only dispatches to the subcommands. */
+/* accsim: bit-exact simulation of narrow saturating accumulators in quantized
+ * CNNs. This file only dispatches to the subcommands. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +89,26 @@ static int check_outputs(const cli_options *opts)
     return 0;
 }
 
+/* --bits with a list must give one width per MAC layer of the network that
+ * --model names: checked before any work, as a usage error (the message
+ * names the count expected and the layers). A network that does not load is
+ * left to the command, which says why. */
+static int check_bits_count(const cli_options *opts)
+{
+    if (!(opts->given & CLI_OPT_BITS) || opts->bits_count == 1)
+        return 0;
+    cli_network nw;
+    accsim_error err;
+    if (cli_network_open(opts, &nw, &err) != 0)
+        return 0;
+    int bits[ACCSIM_MAX_LAYERS];
+    int rc = cli_resolve_bits(opts, &nw.net, bits, &err);
+    cli_network_close(&nw);
+    if (rc != 0)
+        fprintf(stderr, "accsim: %s\n", err.message);
+    return rc;
+}
+
 /* Standard output is a result too: a full disk, /dev/full or a closed pipe
  * must not pass as success. Checked when the command returns (while errno
  * still says why; other libraries' exit handlers may flush stdout first) and
@@ -171,11 +191,8 @@ int main(int argc, char **argv)
         accsim_error err;
         if ((commands[i].accepts & CLI_OPT_MODEL) && cli_import_model_option(&opts, &err) != 0)
             return cli_error(&err);
-        if (opts.bits_count != 1 && opts.bits_count != ACCSIM_LAYERS && !cli_model_is_network(&opts)) {
-            fprintf(stderr, "accsim: --bits: give one width, or five for the course model's layers "
-                            "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);
+        if (check_bits_count(&opts) != 0)
             return 2;
-        }
         return check_stdout(commands[i].run(&opts));
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);
