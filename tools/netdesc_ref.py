@@ -10,7 +10,8 @@ of |products| plus |bias| and reports the largest bound seen.
 
 Supported: layout NHWC and NCHW, input quantize offset/affine (not course),
 conv2d (groups, padding, stride), fully_connected, add (fixed and float),
-avg_pool, max_pool, clamp, reshape; requantize fixed (double rounding) and float.
+avg_pool, max_pool, clamp, reshape; requantize fixed (double rounding) and float
+(precision float64, and float32 for MAC layers and add).
 Accumulator options do not change exact sums; folded zero points are honoured
 (padding taps then count as x = z, which adds 0 after folding).
 """
@@ -67,6 +68,26 @@ def mbqm_smaller_than_one(x, m, s):
 
 def round_half_even(x):
     return np.rint(x)
+
+
+def fma32(a, b, c):
+    """float32 fmaf(a, b, c), correctly rounded, for int-valued a (|a| < 2^29) and
+    float32 b, c: a * b is exact in double; the double sum s = a*b + c and its error
+    (TwoSum) give the exact value; s rounds to the right float32 unless s is itself
+    a float32 midpoint, where the error's sign decides."""
+    p = np.asarray(a, dtype=np.float64) * np.float64(b)
+    c64 = np.asarray(c, dtype=np.float32).astype(np.float64)
+    s = p + c64
+    bb = s - p
+    err = (p - (s - bb)) + (c64 - bb)
+    f = s.astype(np.float32)
+    toward = np.where(s > f.astype(np.float64), np.float32(np.inf), np.float32(-np.inf))
+    nxt = np.nextafter(f, toward.astype(np.float32))
+    mid = (f.astype(np.float64) != s) & (np.abs(s - f) == np.abs(nxt.astype(np.float64) - s))
+    up = np.maximum(f, nxt)
+    down = np.minimum(f, nxt)
+    fixed = np.where(err > 0, up, np.where(err < 0, down, f))
+    return np.where(mid, fixed, f).astype(np.float32)
 
 
 class Net:
@@ -175,6 +196,10 @@ class Net:
             if rq.get("rounding", "double") != "double":
                 raise ValueError("rounding %r not supported here" % rq["rounding"])
             r = mbqm(acc, self.npy(rq["multiplier"], np.int64), self.npy(rq["shift"], np.int64))
+        elif rq["kind"] == "float" and rq.get("precision", "float64") == "float32":
+            # (float)acc * (float)scale, one float32 product, rounded half to even.
+            sc = self.npy(rq["scale"], np.float64).astype(np.float32)
+            r = np.rint(acc.astype(np.float32) * sc).astype(np.int64)
         elif rq["kind"] == "float":
             r = round_half_even(acc.astype(np.float64) * self.npy(rq["scale"], np.float64))
             r = r.astype(np.int64)
@@ -278,6 +303,13 @@ class Net:
             v1 = mbqm_smaller_than_one((a - zin[0]) * (1 << ls), m1, s1)
             v2 = mbqm_smaller_than_one((b - zin[1]) * (1 << ls), m2, s2)
             r = mbqm_smaller_than_one(v1 + v2, rq["output_multiplier"], rq["output_shift"]) + zo
+        elif rq.get("precision", "float64") == "float32":
+            # fmaf(x1 + k, a1, fmaf(x2 + k, a2, offset)) - k on the values (k: the
+            # value_offset, 128 for a uint8 model); the offset holds the zero points.
+            a1, a2 = (np.float32(v) for v in rq["scales"])
+            k = int(rq.get("value_offset", 0))
+            t = fma32(a + k, a1, fma32(b + k, a2, np.float32(rq["offset"])))
+            r = np.clip(np.rint(t) - k, -128, 127).astype(np.int64)
         else:
             a1, a2 = rq["scales"]
             r = round_half_even(a1 * (a - zin[0]) + a2 * (b - zin[1])).astype(np.int64) + zo
