@@ -56,12 +56,12 @@ endforeach()
 
 # (c) refusals: a message naming the cause, exit 1, no output directory.
 set(_onnx_reject_cases
-  "unsupported|node 'the_tanh' \\(Tanh\\) is not supported"
+  "unsupported|node 'the_tanh' .Tanh. is not supported"
   "float|a float model"
   "truncated|truncated"
   "empty|empty file"
   "notonnx|not an ONNX model"
-  "batchnorm|node 'bn1' \\(BatchNormalization\\)")
+  "batchnorm|node 'bn1' .BatchNormalization.: BatchNormalization is not supported")
 foreach(c ${_onnx_reject_cases})
   string(REPLACE "|" ";" _parts "${c}")
   list(GET _parts 0 _model)
