@@ -4,10 +4,13 @@
  *
  *   accsim_bench_network [--model DIR] [--images N] [--bits B,B,..] [--repeat R]
  *                        [--device SPEC] [--batch N] [--check N] [--profile 1]
+ *                        [--hist 0|1|2]
  *
  * Reports G MAC/s (products added per second, all MAC layers, statistics on)
  * and images/s per width and overflow mode; --check N compares N images with
- * the interpreter (every output and statistic). */
+ * the interpreter (every output and statistic, and every histogram bin).
+ * --hist 1 adds the output and peak histograms, 2 also every partial sum's
+ * (ranges: each layer's register range). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +85,7 @@ int main(int argc, char **argv)
 {
     const char *model = NULL, *device = NULL;
     size_t images = 256, batch = 0, check = 16;
-    int profile = 0, repeat = 3, bits_list[16] = {32, 16}, nbits = 2;
+    int profile = 0, repeat = 3, bits_list[16] = {32, 16}, nbits = 2, hist = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -97,6 +100,8 @@ int main(int argc, char **argv)
             images = strtoul(v, NULL, 10);
         else if (strcmp(a, "--batch") == 0)
             batch = strtoul(v, NULL, 10);
+        else if (strcmp(a, "--hist") == 0)
+            hist = atoi(v);
         else if (strcmp(a, "--profile") == 0)
             profile = atoi(v);
         else if (strcmp(a, "--check") == 0)
@@ -157,7 +162,14 @@ int main(int argc, char **argv)
         for (int b = 0; b < nbits && rc == 0; b++) {
             for (int m = 0; m < net.mac_count; m++)
                 bits[m] = bits_list[b];
-            accsim_network_config cfg = {.bits = bits, .overflow = (accsim_overflow)ov};
+            accsim_lin_range ranges[256];
+            for (int m = 0; m < net.mac_count; m++)
+                ranges[m] = accsim_lin_range_for(-((int64_t)1 << (bits[m] - 1)),
+                                                 ((int64_t)1 << (bits[m] - 1)) - 1);
+            accsim_network_config cfg = {.bits = bits, .overflow = (accsim_overflow)ov,
+                                         .histograms = hist >= 1, .psum_histograms = hist >= 2,
+                                         .out_range = ranges, .peak_range = ranges,
+                                         .psum_range = ranges};
             if (accsim_network_result_init(&res, &net, images, &err) != 0)
                 return 1;
             t0 = now();
@@ -186,13 +198,24 @@ int main(int argc, char **argv)
             uint64_t sat = 0;
             for (size_t i = 0; i < images * (size_t)net.mac_count; i++)
                 sat += res.saturations[i];
-            printf("opencl B=%-2d %-8s: %7.1f images/s  %6.2f G MAC/s  (%zu images, best of %d: "
+            printf("opencl B=%-2d %-8s%s: %7.1f images/s  %6.2f G MAC/s  (%zu images, best of %d: "
                    "%.3f s; first run incl. builds %.2f s; saturations/image %.0f)\n"
                    "  CPU time %.3f s: %.2f G MAC per CPU-second\n",
-                   bits_list[b], ov ? "wrap" : "saturate", images / best,
+                   bits_list[b], ov ? "wrap" : "saturate",
+                   hist == 0 ? "" : hist == 1 ? " hist" : " hist+psum", images / best,
                    (double)macs * images / best / 1e9, images, repeat, best, warm,
                    (double)sat / images, cpu, (double)macs * images / cpu / 1e9);
             size_t n = check < images ? check : images;
+            accsim_network_result part, *got = &res;
+            if (n > 0 && n < images && hist) {
+                /* Histograms sum over the run: rerun just the checked images. */
+                if (accsim_network_result_init(&part, &net, n, &err) != 0 ||
+                    accsim_netcl_run(e, &cfg, NULL, n, &part, &err) != 0) {
+                    fprintf(stderr, "%s\n", err.message);
+                    return 1;
+                }
+                got = &part;
+            }
             if (n > 0) {
                 accsim_network_result_init(&ref, &net, n, &err);
                 accsim_network_config c1 = cfg;
@@ -204,22 +227,26 @@ int main(int argc, char **argv)
                 size_t mc = (size_t)net.mac_count;
                 for (size_t i = 0; i < n; i++) {
                     bad += memcmp(ref.outputs + i * ref.output_count,
-                                  res.outputs + i * ref.output_count, ref.output_count) != 0;
-                    bad += ref.predictions[i] != res.predictions[i];
+                                  got->outputs + i * ref.output_count, ref.output_count) != 0;
+                    bad += ref.predictions[i] != got->predictions[i];
                     for (size_t m = 0; m < mc; m++) {
                         size_t s = i * mc + m;
-                        bad += ref.saturations[s] != res.saturations[s] ||
-                               ref.psum_min[s] != res.psum_min[s] ||
-                               ref.psum_max[s] != res.psum_max[s] ||
-                               ref.out_min[s] != res.out_min[s] || ref.out_max[s] != res.out_max[s];
+                        bad += ref.saturations[s] != got->saturations[s] ||
+                               ref.psum_min[s] != got->psum_min[s] ||
+                               ref.psum_max[s] != got->psum_max[s] ||
+                               ref.out_min[s] != got->out_min[s] || ref.out_max[s] != got->out_max[s];
                     }
                 }
+                if (hist)
+                    bad += memcmp(ref.hist, got->hist, (size_t)net.mac_count * sizeof *ref.hist) != 0;
                 printf("  interpreter on %zu images: %.2f G MAC/s (all cores); %s\n", n,
                        (double)macs * n / tc / 1e9,
                        bad ? "MISMATCH" : "outputs and statistics identical");
                 if (bad)
                     rc = 1;
                 accsim_network_result_free(&ref);
+                if (got != &res)
+                    accsim_network_result_free(got);
             }
             accsim_network_result_free(&res);
         }
