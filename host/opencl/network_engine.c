@@ -10,7 +10,15 @@
  * option string: layers of the same shape share one; widths and the overflow
  * mode are kernel arguments (the kernel holds one specialized copy of its
  * loop per overflow mode and "some register is 32 bits wide"), so a width or
- * mode change builds nothing. */
+ * mode change builds nothing.
+ *
+ * Histograms: a MAC layer's kernel counts into work-group local histograms
+ * merged into one global block per layer (uint32 words, accsim_layer_hist's
+ * order), read back and added to the result after every batch; a batch is
+ * cut short so that no bin can overflow (batch_images). Capture and restart
+ * copy a layer's restart state (the live tensors, accsim_network_restart_
+ * tensors) between the arena's regions and the host's rows with rectangular
+ * transfers, in queue order with the kernels. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
