@@ -110,9 +110,12 @@ int cmd_verify(const cli_options *opts)
     if (run_timed(ctx.engine, &cfg, indices, count, &first, opts->quiet, &t_first, &err) != 0)
         goto done;
     ranges_from(&first, count, &cfg);
-    /* Both OpenCL engines (course and network) compute every histogram. */
+    /* Both OpenCL engines (course and network) compute every histogram. The
+     * network engine's every-partial-sum histograms cost about as much as
+     * the interpreter's (an atomic count per add), so on descriptions they
+     * are compared with --psum, as hist collects them. */
     cfg.histograms = true;
-    cfg.psum_histograms = true;
+    cfg.psum_histograms = ctx.net->course != NULL || opts->psum;
 
     if (accsim_result_init(&a, ctx.net, count, &cfg, &err) != 0)
         goto done;
@@ -146,10 +149,12 @@ int cmd_verify(const cli_options *opts)
             events += a.saturations[i];
             saturated += a.saturations[i] != 0;
         }
-        size_t bins = (size_t)ctx.net->mac_count * 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS);
-        printf("identical: %zu images, outputs, predictions, %zu histogram bins, flags, counters, "
-               "peaks (%" PRIu64 " saturation events in %" PRIu64 " image-layers)\n",
-               count, bins, events, saturated);
+        size_t bins = (size_t)ctx.net->mac_count * (cfg.psum_histograms ? 3 : 2) *
+                      (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS);
+        printf("identical: %zu images, outputs, predictions, %zu histogram bins%s, flags, "
+               "counters, peaks (%" PRIu64 " saturation events in %" PRIu64 " image-layers)\n",
+               count, bins, cfg.psum_histograms ? "" : " (partial sums: --psum)", events,
+               saturated);
         status = 0;
     }
 done:
