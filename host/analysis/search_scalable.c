@@ -27,14 +27,14 @@
  * 2. The setting (a heuristic; each step is exact):
  *    a. per-layer minima m[L]: with every other layer at 32 bits, the
  *       smallest width from which every wider width meets the target;
- *    b. repair: from m, while the target is missed, widen by one bit the
- *       layer with the most correct images gained per unit of energy (widths
- *       stay at most the largest need of the baseline, where every image is
- *       the baseline's, so this ends with the target met);
+ *    b. repair: from m, widen every layer by one bit more at a time (at most
+ *       to the largest need of the baseline, where every image is the
+ *       baseline's, so this ends with the target met);
  *    c. descent: while some layer narrowed by one bit still meets the target,
  *       take the one saving the most energy; when none does, try narrowing one
  *       layer by a bit while widening another by a bit, when that costs less.
- *       Energy falls strictly at every step, so the descent ends.
+ *       Energy falls strictly at every step, so the descent ends; it also
+ *       stops after max_evaluations evaluations in all (default 60 per layer).
  *
  * 3. The certified lower bound. floor[L]: for a MAC layer that every path
  *    from the input to the output passes through, the widths at which the
@@ -385,66 +385,35 @@ static int single_minima(scalable *S, accsim_error *err)
     return 0;
 }
 
-/* 2b: from the minima, widen until the target is met. */
+/* 2b: from the minima, widen every layer by the same number of bits (at
+ * most to its top, where every image is the baseline's) until the target is
+ * met: one evaluation per step, whatever the number of layers. */
 static int repair(scalable *S, accsim_error *err)
 {
     const int L = S->w.L;
-    int cur[ACCSIM_MAX_LAYERS];
-    memcpy(cur, S->out->single_min, sizeof cur);
-    if (try_setting(S, cur, 0, err) != 0)
-        return -1;
-    walk_commit(&S->w, cur, &S->trial);
-    if (path_add(S, err) != 0)
-        return -1;
-    while (S->w.ncorrect < S->target) {
-        uint64_t e = accsim_network_energy(S->net, cur);
-        int pick = -1;
-        double best_score = 0, best_gain = 0;
-        size_t best_correct = 0;
-        uint64_t best_de = 0;
+    for (int k = 0; k <= 32; k++) {
+        int cur[ACCSIM_MAX_LAYERS];
+        bool at_top = true;
         for (int l = 0; l < L; l++) {
-            if (cur[l] >= S->top[l])
-                continue;
-            cur[l]++;
-            uint64_t de = accsim_network_energy(S->net, cur) - e;
-            int rc = try_setting(S, cur, 0, err);
-            cur[l]--;
-            if (rc != 0)
-                return -1;
-            size_t c = S->trial.correct_total;
-            double gain = (double)c - (double)S->w.ncorrect;
-            double score = gain / (double)(de ? de : 1);
-            /* most gained per energy; when nothing gains, the most correct, then the cheapest */
-            bool better;
-            if (pick < 0)
-                better = true;
-            else if (gain > 0 || best_gain > 0)
-                better = gain > 0 && (best_gain <= 0 || score > best_score);
-            else
-                better = c > best_correct || (c == best_correct && de < best_de);
-            if (better) {
-                pick = l;
-                best_gain = gain;
-                best_score = score;
-                best_correct = c;
-                best_de = de;
-                keep_trial(S);
-            }
+            int wd = S->out->single_min[l] + k;
+            cur[l] = wd < S->top[l] ? wd : S->top[l];
+            at_top = at_top && cur[l] == S->top[l];
         }
-        assert(pick >= 0); /* at the tops every image is the baseline's: the target holds */
-        cur[pick]++;
-        walk_commit(&S->w, cur, &S->best);
-        if (path_add(S, err) != 0)
+        if (try_setting(S, cur, at_top ? 0 : S->target, err) != 0)
             return -1;
+        if (!S->trial.complete || S->trial.correct_total < S->target)
+            continue;
+        walk_commit(&S->w, cur, &S->trial);
+        return path_add(S, err);
     }
-    return 0;
+    return accsim_fail(err, "search: the largest needs miss the target (internal error)");
 }
 
 /* 2c: the descent. */
-static int descend(scalable *S, accsim_error *err)
+static int descend(scalable *S, size_t max_evaluations, accsim_error *err)
 {
     const int L = S->w.L;
-    for (;;) {
+    while (S->out->evaluations < max_evaluations) {
         int cur[ACCSIM_MAX_LAYERS], pick[ACCSIM_MAX_LAYERS];
         memcpy(cur, S->w.bits, sizeof cur);
         const uint64_t cur_e = accsim_network_energy(S->net, cur);
@@ -484,6 +453,8 @@ static int descend(scalable *S, accsim_error *err)
         if (path_add(S, err) != 0)
             return -1;
     }
+    S->out->descent_stopped = true;
+    return 0;
 }
 
 /* A min-heap of settings by energy, then widths. */
@@ -681,7 +652,7 @@ int accsim_search_scalable(const accsim_baseline *b, const accsim_search_options
         rc = repair(&S, err);
     }
     if (rc == 0)
-        rc = descend(&S, err);
+        rc = descend(&S, opts->max_evaluations ? opts->max_evaluations : 60 * (size_t)L, err);
     if (rc == 0) {
         out->found = true;
         memcpy(out->bits, S.w.bits, sizeof(int) * (size_t)L);

@@ -144,6 +144,8 @@ typedef struct accsim_search_options {
     size_t bound_images;            /* scalable: images the lower bound may re-run
                                        (0: 4 times the set) */
     size_t chunk;                   /* scalable: images per engine run (0: count/16 in 16..256) */
+    size_t max_evaluations;         /* scalable: evaluations before the descent stops (0: 60
+                                       per MAC layer) */
 } accsim_search_options;
 
 enum { ACCSIM_SEARCH_AUTO = 0, ACCSIM_SEARCH_EXACT = 1, ACCSIM_SEARCH_SCALABLE = 2 };
@@ -186,6 +188,7 @@ typedef struct accsim_search_result {
     size_t evaluations;             /* exact evaluations of settings by the heuristic */
     size_t bound_settings;          /* settings refuted in energy order for the bound */
     bool bound_exhausted;           /* the bound stopped at its image budget */
+    bool descent_stopped;           /* the descent stopped at its evaluation budget */
     accsim_pareto_point *path;      /* the heuristic's accepted settings, in order */
     size_t path_count;
 } accsim_search_result;
