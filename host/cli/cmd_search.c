@@ -24,9 +24,11 @@ static void print_scalable(const accsim_network *net, const accsim_search_result
     printf("%s; energy %" PRIu64 " (an estimate, not a bound: accuracy is not monotone in the widths)\n",
            line.s, r->single_min_energy);
     an_str_free(&line);
-    printf("%zu exact evaluations (%zu accepted steps), %zu settings refuted in energy order, "
+    printf("%zu exact evaluations (%zu accepted steps%s), %zu settings refuted in energy order, "
            "%zu image runs, %.2f s\n",
-           r->evaluations, r->path_count, r->bound_settings, r->images_run, r->seconds);
+           r->evaluations, r->path_count,
+           r->descent_stopped ? "; the descent stopped at its evaluation budget" : "",
+           r->bound_settings, r->images_run, r->seconds);
     double gap = r->energy ? 100.0 * (double)(r->energy - r->lower_bound) / (double)r->energy : 0;
     if (r->proved)
         printf("certified lower bound %" PRIu64 " = the answer's energy: the answer is the least "

@@ -91,11 +91,11 @@ static void write_scalable_text(FILE *md, const accsim_network *net,
                 "with the others at 32 bits, the smallest width from which every wider one meets the "
                 "target (%s; their energy, %" PRIu64 ", is an estimate, not a bound: accuracy is not "
                 "monotone in the widths, so a narrower layer can be made up for by another); from "
-                "there it widened, one bit at a time, the layer gaining most correct images per unit "
-                "of energy until the target was met, then narrowed one layer (or one layer while "
-                "widening another) as long as the energy fell and the target held: %zu exact "
-                "evaluations.\n\n",
-            L, mins.s, r->single_min_energy, r->evaluations);
+                "there it widened every layer by one more bit at a time until the target was met, "
+                "then narrowed one layer (or one layer while widening another) as long as the "
+                "energy fell and the target held: %zu exact evaluations%s.\n\n",
+            L, mins.s, r->single_min_energy, r->evaluations,
+            r->descent_stopped ? " (the descent stopped at its budget of evaluations)" : "");
     if (r->proved)
         fprintf(md, "Proof: every setting of %s (per layer: above the widths at which a layer every "
                     "path passes through makes every image's prediction the same; up to the width at "
