@@ -552,46 +552,46 @@ int cmd_study(const cli_options *opts)
         if (scalable) {
             write_scalable_text(md, net, &search, &t_pa, s.set[sel].name);
         } else {
-        cat_ranges(&txt, net, search.lo, search.hi, 0);
-        if (!search_skipped[0])
-        fprintf(md, "Proof: the search box was %s "
-                    "(%zu settings; per layer up to the largest need of any image, lower edges widened while "
-                    "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
-                    "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
-                    "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
-                    "accuracy in the widths is assumed.\n\n",
-                txt.s, search.box_settings,
-                search.decided_by_bounds, search.settings_visited, search.nodes_run);
-        an_str_free(&txt);
-        an_str safe_t = {0}, coll_t = {0};
-        cat_ints(&safe_t, search.safe, L);
-        cat_ints(&coll_t, search.collapse, L);
-        char names[512];
-        if (search_skipped[0])
-            ;
-        else if (search.proved)
-            fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
-                        "a partial sum need more than %s bits (%s), so wider "
-                        "settings compute the same and cost more; at or below %s bits a "
-                        "layer's largest value requantizes to 0 and every image gets one prediction (at most "
-                        "the largest class, below the target; 0: never). The %zu settings between those "
-                        "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
-                        "most of the others on the first images alone, which they miss by more than the "
-                        "images not run could make up), except those with a layer wider than every image's "
-                        "need at that layer given the layers before, among the images that decided them: a "
-                        "cheaper setting computes exactly the same there. None meets the target: the answer "
-                        "is the least energy over all settings.\n\n",
-                    safe_t.s, study_layer_span(net, names, sizeof names), coll_t.s,
-                    search.proof_settings, search.proof_by_bounds);
-        else
-            fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
-                        "switched off): the answer is the least energy within the box.\n\n");
-        an_str_free(&safe_t);
-        an_str_free(&coll_t);
-        fprintf(md, "![Pareto front](pareto.png)\n\n");
-        table_markdown(&t_pa, md);
-        fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "
-                    "on it when it is more accurate than every cheaper one.\n", search.box_settings);
+            cat_ranges(&txt, net, search.lo, search.hi, 0);
+            if (!search_skipped[0])
+            fprintf(md, "Proof: the search box was %s "
+                        "(%zu settings; per layer up to the largest need of any image, lower edges widened while "
+                        "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
+                        "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
+                        "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
+                        "accuracy in the widths is assumed.\n\n",
+                    txt.s, search.box_settings,
+                    search.decided_by_bounds, search.settings_visited, search.nodes_run);
+            an_str_free(&txt);
+            an_str safe_t = {0}, coll_t = {0};
+            cat_ints(&safe_t, search.safe, L);
+            cat_ints(&coll_t, search.collapse, L);
+            char names[512];
+            if (search_skipped[0])
+                ;
+            else if (search.proved)
+                fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
+                            "a partial sum need more than %s bits (%s), so wider "
+                            "settings compute the same and cost more; at or below %s bits a "
+                            "layer's largest value requantizes to 0 and every image gets one prediction (at most "
+                            "the largest class, below the target; 0: never). The %zu settings between those "
+                            "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
+                            "most of the others on the first images alone, which they miss by more than the "
+                            "images not run could make up), except those with a layer wider than every image's "
+                            "need at that layer given the layers before, among the images that decided them: a "
+                            "cheaper setting computes exactly the same there. None meets the target: the answer "
+                            "is the least energy over all settings.\n\n",
+                        safe_t.s, study_layer_span(net, names, sizeof names), coll_t.s,
+                        search.proof_settings, search.proof_by_bounds);
+            else
+                fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
+                            "switched off): the answer is the least energy within the box.\n\n");
+            an_str_free(&safe_t);
+            an_str_free(&coll_t);
+            fprintf(md, "![Pareto front](pareto.png)\n\n");
+            table_markdown(&t_pa, md);
+            fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "
+                        "on it when it is more accurate than every cheaper one.\n", search.box_settings);
         }
         an_str_free(&txt);
         fprintf(md, "\n## Energy of A, B and C\n\n");
