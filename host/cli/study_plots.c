@@ -273,8 +273,24 @@ void sp_pareto_plot(FILE *g, double baseline_accuracy, uint64_t energy_lo, uint6
                  : "Energy-accuracy Pareto front (test, per-layer widths in the search box)",
             baseline_accuracy, 0.9 * (double)energy_lo / 1e6, 1.3 * (double)energy_hi / 1e6);
     /* Round ticks where they fall inside the range; gnuplot's own elsewhere. */
-    if (energy_hi <= 1000000000u)
+    if (energy_hi <= 1000000000u) {
         fprintf(g, "set xtics (100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 800, 1000)\n");
+    } else { /* 1, 1.5, 2, 3, 5, 7 times each power of ten in range (millions) */
+        static const double steps[] = {1, 1.5, 2, 3, 5, 7};
+        double lo = 0.9 * (double)energy_lo / 1e6, hi = 1.3 * (double)energy_hi / 1e6;
+        char list[512] = "";
+        size_t at = 0;
+        int ticks = 0;
+        for (double d = 1; d <= hi; d *= 10)
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+                if (steps[k] * d >= lo && steps[k] * d <= hi && at + 32 < sizeof list) {
+                    at += (size_t)snprintf(list + at, sizeof list - at, "%s%.0f", ticks ? ", " : "",
+                                           steps[k] * d);
+                    ticks++;
+                }
+        if (ticks >= 2) /* else gnuplot's own */
+            fprintf(g, "set xtics (%s)\n", list);
+    }
     if (path) {
         fprintf(g, "plot 'pareto.dat' index 0 using ($1/1e6):2 with linespoints lw 1.5 pt 7 ps 0.8 "
                    "title 'accepted settings, in order', "
