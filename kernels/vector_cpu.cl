@@ -25,10 +25,11 @@
  *          wrap:     n = sign-extend B bits of wrap16(t + p), event when
  *                    sat16(t + p) != n
  *        and min/max of the saturated sums clamp to the held extremes.
- *        Event counters stay below 2^15 (at most 406 adds per output).
+ *        Event counters stay below 2^15 (the host refuses reductions of
+ *        2^15 adds or more).
  *
- * Lanes run along x in conv1 (a 28-wide row padded to 32, the padding lanes
- * computed and ignored) and along output channels in conv2 and the fully
+ * Lanes run along x in conv1 (an output row padded to the input's width,
+ * the padding lanes computed and ignored) and along output channels in conv2 and the fully
  * connected layers (weights laid out [inputs][outputs] by the host, in int32
  * for I32 and int16 for S16), so conv2 wastes no lane. Statistics use the
  * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays
@@ -50,6 +51,10 @@
 /* int16 vectors passed to builtins without AVX-512: an ABI note about calls
  * that are all inlined, printed as "N warnings generated" on every build. */
 #pragma clang diagnostic ignored "-Wpsabi"
+#endif
+
+#if LANES_I32 != 8 || LANES_S16 != 16 || FC3_PAD != LANES_S16
+#error "the host's lane counts differ from the vector types below"
 #endif
 
 #define PSUM_COPIES 8
@@ -361,7 +366,7 @@ DEFINE_PSUM_KEYS(psum_keys16_narrow, 16, 0)
 
 /* The start and the end of every layer kernel but fc3: clear the group's
  * partial-sum counts; after pooling, the group's statistics and the merge of
- * those counts (count: outputs; width, valid_width: see IS_VALID). Plain
+ * those counts (count: outputs; width, valid_width: see is_valid in accsim.cl). Plain
  * statement lists, not do-while blocks: barriers stay outside any loop. */
 #define VGROUP_START()                                                             \
     psum_zero(lid, gs, l_psum);                                                    \
@@ -441,19 +446,19 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
 #endif
 }
 
-/* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
+/* ---- conv1: IN_C x IN_H x IN_W -> C1_OUT x C1_OH x C1_OW, pool -> P1 ------ */
 
 /* The reduction, in the order of SPEC section 5, with the given step. */
 #define CONV1_SUMS(K, STEP)                                                        \
     UNROLL                                                                         \
-    for (int c = 0; c < 3; c++) {                                                  \
+    for (int c = 0; c < IN_C; c++) {                                               \
         K##_T t = 0;                                                               \
         UNROLL                                                                     \
-        for (int ky = 0; ky < 5; ky++) {                                           \
+        for (int ky = 0; ky < C1_KH; ky++) {                                       \
             UNROLL                                                                 \
-            for (int kx = 0; kx < VARYING(5); kx++) {                              \
-                K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *           \
-                          (K##_S)w[c * 25 + ky * 5 + kx];                          \
+            for (int kx = 0; kx < VARYING(C1_KW); kx++) {                          \
+                K##_T p = K##_LOAD_PIXELS(a + c * IN_H * IN_W + ky * IN_W + kx) *  \
+                          (K##_S)w[c * C1_TAPS + ky * C1_KW + kx];                 \
                 STEP(K, t, p);                                                     \
             }                                                                      \
         }                                                                          \
@@ -461,30 +466,31 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
     }
 
 /* Work-group: one image, one output channel. Work-item j computes outputs
- * (y, x0 .. x0 + N - 1), y = j / (32 / N), x0 = N (j % (32 / N)); lanes with
- * x >= 28 are padding and read into the next row (or the buffer's spare
- * bytes). Output y * 32 + x of the group, as in accsim.cl. */
+ * (y, x0 .. x0 + N - 1), y = j / (IN_W / N), x0 = N (j % (IN_W / N)); lanes
+ * with x >= C1_OW are padding and read into the next row (or the buffer's
+ * spare bytes). Output y * IN_W + x of the group, as in accsim.cl. */
+#define C1V_OUTPUTS (C1_OH * IN_W)
 #define CONV1_VECTOR_KERNEL(NAME, K, ADDS)                                         \
-    __kernel __attribute__((reqd_work_group_size(28 * 32 / K##_N, 1, 1)))         \
+    __kernel __attribute__((reqd_work_group_size(C1V_OUTPUTS / K##_N, 1, 1)))     \
     void NAME(__global const char *images, __global const uint *index,            \
               __global const int *weights, __global const long *thr,              \
               __global char *out_act, __global int *stats, __global uint *hist,   \
               int lo, int hi, int wsh, hist_ranges hr, float scale)               \
     {                                                                              \
-        const int gs = 28 * 32 / K##_N, per_row = 32 / K##_N;                      \
-        VECTOR_LOCALS(28 * 32, 28 * 32 / K##_N)                                                     \
+        const int gs = C1V_OUTPUTS / K##_N, per_row = IN_W / K##_N;                \
+        VECTOR_LOCALS(C1V_OUTPUTS, C1V_OUTPUTS / K##_N)                            \
         const int lid = get_local_id(0);                                           \
-        const int o = get_group_id(0) % 6;                                         \
-        const int img = get_group_id(0) / 6;                                       \
+        const int o = get_group_id(0) % C1_OUT;                                    \
+        const int img = get_group_id(0) / C1_OUT;                                  \
         __global int *st = stats + (img * NLAYER + 0) * NSTAT;                     \
         __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;                       \
         VGROUP_START();                                                            \
         const int x0 = (lid % per_row) * K##_N;                                    \
-        const int j = (lid / per_row) * 32 + x0;                                   \
-        const int nvalid = min(K##_N, 28 - x0);                                    \
+        const int j = (lid / per_row) * IN_W + x0;                                 \
+        const int nvalid = min(K##_N, C1_OW - x0);                                 \
         (void)nvalid;                                                              \
-        __global const char *a = images + (size_t)index[img] * 3072 + j;           \
-        __global const int *w = weights + o * 75;                                  \
+        __global const char *a = images + (size_t)index[img] * IMAGE_BYTES + j;    \
+        __global const int *w = weights + o * IN_C * C1_TAPS;                      \
         VECTOR_STATE(K);                                                           \
         CONV1_SUMS(K, VSTEP_##ADDS);                                               \
         SECOND_PASS_##ADDS(K, CONV1_SUMS);                                         \
@@ -492,26 +498,28 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
         VPUBLISH(K, j);                                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         /* ReLU, 2x2 max-pool, requantize. */                                      \
-        for (int k = lid; k < 196; k += gs) {                                      \
-            int j0 = (k / 14) * 64 + (k % 14) * 2;                                 \
-            int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33])); \
-            out_act[(size_t)img * 1176 + o * 196 + k] = (char)requant(max(v, 0), scale, thr); \
+        for (int k = lid; k < P1_H * P1_W; k += gs) {                              \
+            int j0 = (k / P1_W) * 2 * IN_W + (k % P1_W) * 2;                       \
+            int v = max(max(l_acc[j0], l_acc[j0 + 1]),                             \
+                        max(l_acc[j0 + IN_W], l_acc[j0 + IN_W + 1]));              \
+            out_act[(size_t)img * P1_COUNT + o * P1_H * P1_W + k] =                \
+                (char)requant(max(v, 0), scale, thr);                              \
         }                                                                          \
-        VGROUP_FINISH(28 * 32, 32, 28);                                            \
+        VGROUP_FINISH(C1V_OUTPUTS, IN_W, C1_OW);                                   \
     }
 
-/* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
+/* ---- conv2: C1_OUT x P1_H x P1_W -> C2_OUT x C2_OH x C2_OW, pool -> P2 ---- */
 
 #define CONV2_SUMS(K, STEP)                                                        \
     UNROLL                                                                         \
-    for (int c = 0; c < 6; c++) {                                                  \
+    for (int c = 0; c < C1_OUT; c++) {                                             \
         K##_T t = 0;                                                               \
         UNROLL                                                                     \
-        for (int ky = 0; ky < 5; ky++) {                                           \
+        for (int ky = 0; ky < C2_KH; ky++) {                                       \
             UNROLL                                                                 \
-            for (int kx = 0; kx < VARYING(5); kx++) {                              \
-                K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                       \
-                          K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);       \
+            for (int kx = 0; kx < VARYING(C2_KW); kx++) {                          \
+                K##_T p = (K##_S)a[c * P1_H * P1_W + ky * P1_W + kx] *             \
+                          K##_LOAD_WEIGHTS(w + (c * C2_TAPS + ky * C2_KW + kx) * C2_PAD); \
                 STEP(K, t, p);                                                     \
             }                                                                      \
         }                                                                          \
@@ -519,41 +527,45 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
     }
 
 /* Work-group: one image. Work-item j computes output channels
- * N (j / 100) .. + N - 1 at position p = j % 100 (y = p / 10, x = p % 10);
- * weights are [c][ky][kx][16]. Output p * 16 + channel of the group. */
+ * N (j / C2_POS) .. + N - 1 at position p = j % C2_POS (y = p / C2_OW,
+ * x = p % C2_OW); weights are [c][ky][kx][C2_PAD], channels from C2_OUT on
+ * padding. Output p * C2_PAD + channel of the group. */
+#define C2_POS (C2_OH * C2_OW)
 #define CONV2_VECTOR_KERNEL(NAME, K, ADDS)                                             \
-    __kernel __attribute__((reqd_work_group_size(100 * 16 / K##_N, 1, 1)))        \
+    __kernel __attribute__((reqd_work_group_size(C2_POS * C2_PAD / K##_N, 1, 1))) \
     void NAME(__global const char *in_act, __global const K##_S *weights,         \
               __global const long *thr, __global char *out_act, __global int *stats, \
               __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
     {                                                                              \
-        const int gs = 100 * 16 / K##_N;                                           \
-        VECTOR_LOCALS(1600, 100 * 16 / K##_N)                                                        \
+        const int gs = C2_POS * C2_PAD / K##_N;                                    \
+        VECTOR_LOCALS(C2_POS * C2_PAD, C2_POS * C2_PAD / K##_N)                    \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
         __global int *st = stats + (img * NLAYER + 1) * NSTAT;                     \
         __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;                       \
         VGROUP_START();                                                            \
-        const int o0 = (lid / 100) * K##_N, pos = lid % 100;                       \
-        const int nvalid = K##_N;                                                  \
+        const int o0 = (lid / C2_POS) * K##_N, pos = lid % C2_POS;                 \
+        const int nvalid = C2_OUT % K##_N == 0 ? K##_N : clamp(C2_OUT - o0, 0, K##_N); \
         (void)nvalid;                                                              \
-        __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
+        __global const char *a =                                                   \
+            in_act + (size_t)img * P1_COUNT + (pos / C2_OW) * P1_W + pos % C2_OW;  \
         __global const K##_S *w = weights + o0;                                    \
         VECTOR_STATE(K);                                                           \
         CONV2_SUMS(K, VSTEP_##ADDS);                                               \
         SECOND_PASS_##ADDS(K, CONV2_SUMS);                                         \
         VFINISH_MINMAX();                                                          \
-        VPUBLISH(K, pos * 16 + o0);                                                \
+        VPUBLISH(K, pos * C2_PAD + o0);                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         /* ReLU, pool, requantize: output (channel o, pooled position q). */       \
-        for (int k = lid; k < 400; k += gs) {                                      \
-            int o = k / 25, q = k % 25;                                            \
-            int p0 = (q / 5) * 20 + (q % 5) * 2;                                   \
-            int v = max(max(l_acc[p0 * 16 + o], l_acc[(p0 + 1) * 16 + o]),         \
-                        max(l_acc[(p0 + 10) * 16 + o], l_acc[(p0 + 11) * 16 + o])); \
-            out_act[(size_t)img * 400 + k] = (char)requant(max(v, 0), scale, thr); \
+        for (int k = lid; k < FC1_IN; k += gs) {                                   \
+            int o = k / (P2_H * P2_W), q = k % (P2_H * P2_W);                      \
+            int p0 = (q / P2_W) * 2 * C2_OW + (q % P2_W) * 2;                      \
+            int v = max(max(l_acc[p0 * C2_PAD + o], l_acc[(p0 + 1) * C2_PAD + o]), \
+                        max(l_acc[(p0 + C2_OW) * C2_PAD + o],                      \
+                            l_acc[(p0 + C2_OW + 1) * C2_PAD + o]));                \
+            out_act[(size_t)img * FC1_IN + k] = (char)requant(max(v, 0), scale, thr); \
         }                                                                          \
-        VGROUP_FINISH(1600, 16, 16);                                               \
+        VGROUP_FINISH(C2_POS * C2_PAD, C2_PAD, C2_OUT);                            \
     }
 
 /* ---- fully connected layers ---------------------------------------------- */
@@ -606,12 +618,12 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
         VGROUP_FINISH(N_OUT, GS, N_OUT);                                           \
     }
 
-/* fc3: 84 -> 10 plus the bias (an add like any other, in 64 bits since the
- * bias is any int32), no ReLU, the prediction. Work-group: FC3_IMAGES images,
- * one per work-item, its 10 outputs in the lanes of one vector (launching a
- * group per image cost more than the image's 840 adds). Each work-item owns
- * its image's statistics; histograms go through the group's local copy. */
-#define FC3_IMAGES 16
+/* fc3: FC3_IN -> FC3_OUT plus the bias (an add like any other, in 64 bits
+ * since the bias is any int32), no ReLU, the prediction. Work-group:
+ * FC3_IMAGES images, one per work-item, its outputs in the lanes of one
+ * vector (launching a group per image cost more than the image's few hundred
+ * adds). Each work-item owns its image's statistics; histograms go through
+ * the group's local copy. */
 #define FC3_VECTOR_KERNEL(NAME, K)                                                 \
     __kernel __attribute__((reqd_work_group_size(FC3_IMAGES, 1, 1)))              \
     void NAME(__global const char *in_act, __global const K##_S *wt,              \
@@ -633,13 +645,13 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
                 l_hist[k] = 0;                                                     \
         if (HIST || PSUM)                                                          \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        const int nvalid = img < count ? 10 : 0;                                   \
+        const int nvalid = img < count ? FC3_OUT : 0;                              \
         VECTOR_STATE(K);                                                           \
         if (img < count) {                                                         \
-            __global const char *a = in_act + (size_t)img * 84;                    \
+            __global const char *a = in_act + (size_t)img * FC3_IN;                \
             FC3_UNROLL                                                             \
-            for (int i = 0; i < VARYING(84); i++) {                                \
-                K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * 16);             \
+            for (int i = 0; i < VARYING(FC3_IN); i++) {                            \
+                K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * FC3_PAD);        \
                 VSTEP_CLAMPED(K, acc, p);                                          \
             }                                                                      \
             long16 e = convert_long16(K##_INT(acc)) + convert_long16(vload16(0, bias)); \
@@ -653,14 +665,14 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
             VPSUM_COUNT(K, n);                                                     \
             acc = n;                                                               \
             VFINISH_MINMAX();                                                      \
-            int r[16], rmn[16], rmx[16];                                           \
+            int r[K##_N], rmn[K##_N], rmx[K##_N];                                  \
             vstore16(K##_INT(acc), 0, r);                                          \
             vstore16(K##_INT(mn), 0, rmn);                                         \
             vstore16(K##_INT(mx), 0, rmx);                                         \
             int best = 0, best_q = -129;                                           \
-            for (int o = 0; o < 10; o++) {                                         \
+            for (int o = 0; o < FC3_OUT; o++) {                                    \
                 int q = requant(r[o], scale, thr);                                 \
-                outputs[(size_t)img * 10 + o] = (char)q;                           \
+                outputs[(size_t)img * FC3_OUT + o] = (char)q;                      \
                 if (q > best_q) {                                                  \
                     best = o;                                                      \
                     best_q = q;                                                    \
@@ -674,7 +686,7 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
                 }                                                                  \
             }                                                                      \
             predictions[img] = (uchar)best;                                        \
-            K##_T pad_ = K##_LANE >= (K##_S)10;                                    \
+            K##_T pad_ = K##_LANE >= (K##_S)FC3_OUT;                               \
             __global int *st = stats + (img * NLAYER + 4) * NSTAT;                 \
             st[0] = K##_HSUM(select(ev, (K##_T)0, pad_));                          \
             st[1] = K##_HMIN(select(acc, (K##_T)lane_hi, pad_));                   \
@@ -691,21 +703,21 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
         psum_merge(lid, gs, l_psum, hr, h);                                        \
     }
 
-/* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
+/* The padded output counts come from the host: FCn_PAD_I32, FCn_PAD_S16. */
 CONV1_VECTOR_KERNEL(conv1, I32, OPTIMISTIC)
 CONV2_VECTOR_KERNEL(conv2, I32, OPTIMISTIC)
-FC_VECTOR_KERNEL(fc1, I32, OPTIMISTIC, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2, I32, OPTIMISTIC, 3, 120, 84, 88)
+FC_VECTOR_KERNEL(fc1, I32, OPTIMISTIC, 2, FC1_IN, FC1_OUT, FC1_PAD_I32)
+FC_VECTOR_KERNEL(fc2, I32, OPTIMISTIC, 3, FC2_IN, FC2_OUT, FC2_PAD_I32)
 
 CONV1_VECTOR_KERNEL(conv1_s16, S16, CLAMPED)
 CONV2_VECTOR_KERNEL(conv2_s16, S16, CLAMPED)
-FC_VECTOR_KERNEL(fc1_s16, S16, CLAMPED, 2, 400, 120, 128)
-FC_VECTOR_KERNEL(fc2_s16, S16, CLAMPED, 3, 120, 84, 96)
+FC_VECTOR_KERNEL(fc1_s16, S16, CLAMPED, 2, FC1_IN, FC1_OUT, FC1_PAD_S16)
+FC_VECTOR_KERNEL(fc2_s16, S16, CLAMPED, 3, FC2_IN, FC2_OUT, FC2_PAD_S16)
 
 CONV1_VECTOR_KERNEL(conv1_n32, I32, UNCLAMPED)
 CONV2_VECTOR_KERNEL(conv2_n32, I32, UNCLAMPED)
-FC_VECTOR_KERNEL(fc1_n32, I32, UNCLAMPED, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2_n32, I32, UNCLAMPED, 3, 120, 84, 88)
+FC_VECTOR_KERNEL(fc1_n32, I32, UNCLAMPED, 2, FC1_IN, FC1_OUT, FC1_PAD_I32)
+FC_VECTOR_KERNEL(fc2_n32, I32, UNCLAMPED, 3, FC2_IN, FC2_OUT, FC2_PAD_I32)
 
 FC3_VECTOR_KERNEL(fc3_v, W32)
 FC3_VECTOR_KERNEL(fc3_s16, S16)
