@@ -83,6 +83,11 @@
 #error "conv work-group sizes do not cover the grids"
 #endif
 
+/* The layer bodies and their helpers: inlined before any optimization (as
+ * the macros they replace were), so that loops whose trip counts are the
+ * callers' constants unroll exactly as with literals. */
+#define INLINE static inline __attribute__((always_inline))
+
 /* Linear-histogram parameters of one layer: lo and shift for outputs, peaks and
  * partial sums. */
 typedef struct {
@@ -154,7 +159,7 @@ typedef struct {
  * bin from several lanes then lose counts. These scalar kernels are the GPU
  * path; CPUs run kernels/vector_cpu.cl, whose loops keep the work-item loop
  * outside. */
-static inline void psum_count(int v, const step_ctx *c)
+INLINE void psum_count(int v, const step_ctx *c)
 {
 #if PSUM
     if (c->valid)
@@ -168,7 +173,7 @@ static inline void psum_count(int v, const step_ctx *c)
  * [lo, hi], tracking the smallest and largest value held. In saturate mode
  * mn/mx track the unclamped sums: clamp is monotone, so clamping them at the
  * end (acc_finish) gives the extremes of the held values. */
-static inline int acc_step(int t, int p, acc_track *s, const step_ctx *c)
+INLINE int acc_step(int t, int p, acc_track *s, const step_ctx *c)
 {
     int sum = t + p;
 #if WRAP
@@ -185,7 +190,7 @@ static inline int acc_step(int t, int p, acc_track *s, const step_ctx *c)
     return n;
 }
 
-static inline void acc_finish(acc_track *s, const step_ctx *c)
+INLINE void acc_finish(acc_track *s, const step_ctx *c)
 {
 #if !WRAP
     s->mn = clamp(s->mn, c->lo, c->hi);
@@ -197,7 +202,7 @@ static inline void acc_finish(acc_track *s, const step_ctx *c)
 
 /* Entry j of a group is a real output when (j % width) < valid_width and
  * j < count. */
-static inline int is_valid(int j, int width, int valid_width, int count)
+INLINE int is_valid(int j, int width, int valid_width, int count)
 {
     return (j % width) < valid_width && j < count;
 }
@@ -323,7 +328,7 @@ static void group_prologue(int lid, int gs, group_mem gm)
 
 /* The group's prologue and, where the group's memory is written by others
  * before it is read, a barrier. */
-static inline void group_start(int lid, int gs, group_mem gm)
+INLINE void group_start(int lid, int gs, group_mem gm)
 {
     group_prologue(lid, gs, gm);
 #if PSUM || !SERIAL_HIST
@@ -332,7 +337,7 @@ static inline void group_start(int lid, int gs, group_mem gm)
 }
 
 /* Entry j's output (and on CPUs its statistics) for pooling and the epilogue. */
-static inline void group_publish(group_mem gm, int j, int acc, acc_track s)
+INLINE void group_publish(group_mem gm, int j, int acc, acc_track s)
 {
     gm.acc[j] = acc;
 #if SERIAL_HIST
@@ -376,12 +381,12 @@ static void group_finish(int lid, int gs, group_mem gm, int acc, acc_track s, in
 }
 
 /* Layer `layer`'s statistics of image img and its histograms. */
-static inline __global int *layer_stats(__global int *stats, int img, int layer)
+INLINE __global int *layer_stats(__global int *stats, int img, int layer)
 {
     return stats + (img * NLAYER + layer) * NSTAT;
 }
 
-static inline __global uint *layer_hist(__global uint *hist, int layer)
+INLINE __global uint *layer_hist(__global uint *hist, int layer)
 {
     return hist + layer * HIST_KINDS * LIN_BINS;
 }
@@ -392,7 +397,7 @@ static inline __global uint *layer_hist(__global uint *hist, int layer)
 /* Work-group g: image g / (C1_BLOCKS C1_OUT), output channel o, row block rb;
  * work-item j of the group is output (y, x) = (rb C1_ROWS + j / IN_W,
  * j % IN_W), x >= C1_OW padding. */
-static inline void conv1_body(int lid, int g, __global const char *images,
+INLINE void conv1_body(int lid, int g, __global const char *images,
                               __global const uint *index, __global const int *weights,
                               __global const long *thr, __global char *out_act,
                               __global int *stats, __global uint *hist, step_ctx c,
@@ -467,7 +472,7 @@ void conv1(__global const char *images, __global const uint *index,
 /* Work-group g: image g / C2_OUT, output channel g % C2_OUT; work-item j is
  * output (y, x) = (j / P1_W, j % P1_W) of a grid as wide as the input, valid
  * when x < C2_OW, y < C2_OH. */
-static inline void conv2_body(int lid, int g, __global const char *in_act,
+INLINE void conv2_body(int lid, int g, __global const char *in_act,
                               __global const int *weights, __global const long *thr,
                               __global char *out_act, __global int *stats, __global uint *hist,
                               step_ctx c, float scale, group_mem gm)
@@ -534,7 +539,7 @@ void conv2(__global const char *in_act, __global const int *weights,
  * Weights are transposed on the host to [n_in][gs] so that consecutive
  * work-items read consecutive weights. layer, n_in, n_out, gs: constants of
  * the wrapper, so the loop unrolls as with literals. */
-static inline void fc_body(int lid, int img, int layer, int n_in, int n_out, int gs,
+INLINE void fc_body(int lid, int img, int layer, int n_in, int n_out, int gs,
                            __global const char *in_act, __global const int *wt,
                            __global const long *thr, __global char *out_act,
                            __global int *stats, __global uint *hist, step_ctx c, float scale,
@@ -587,7 +592,7 @@ void fc2(__global const char *in_act, __global const int *wt, __global const lon
 /* fc3: FC3_IN -> FC3_OUT plus the bias (an add like any other: event, peak,
  * partial sum; 64-bit since the bias is any int32); no ReLU; the prediction.
  * Work-group: one image, work-item o output o. */
-static inline void fc3_body(int lid, int img, __global const char *in_act,
+INLINE void fc3_body(int lid, int img, __global const char *in_act,
                             __global const int *wt, __global const int *bias,
                             __global const long *thr, __global char *outputs,
                             __global uchar *predictions, __global int *stats,

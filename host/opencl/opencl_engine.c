@@ -226,7 +226,9 @@ static int course_geom_plan(const accsim_network *net, size_t max_group, int c1_
     if (g->c1_rows == 0)
         return GEOM_FAIL("no conv1 work-group of two rows fits the device's %zu work-items",
                          max_group);
-    g->c2_grid = round_up(g->conv_oh[1] * g->pool_w[0], 16);
+    /* A whole number of the widest vectors, so that compilers vectorizing
+     * across work-items leave no remainder. */
+    g->c2_grid = round_up(g->conv_oh[1] * g->pool_w[0], LANES_S16);
     if (geom_check(g, err) != 0)
         return -1;
 
@@ -357,7 +359,7 @@ typedef struct ocl_engine {
     cl_mem index;
     cl_mem acts[ACCSIM_LAYERS]; /* acts[L]: layer L's input, L >= 1 */
     cl_mem outputs, predictions, stats, hist;
-    int32_t *stats_init;  /* [chunk][5][5] */
+    int32_t *stats_init;  /* [chunk][ACCSIM_LAYERS][NSTAT] */
     int32_t *stats_host;
     uint32_t *hist_host;
     uint32_t *index_host;
