@@ -6,7 +6,8 @@
  * own reduction in the order of SPEC section 5.
  *
  * Lane kinds, each kernel defined once for all (W32 only for fc3, which
- * puts an image's 10 outputs in one vector and 16 images in a group):
+ * puts an image's FC3_OUT outputs in one vector and FC3_IMAGES images in a
+ * group):
  *   I32: int8 lanes, any width 2..32, optimistic: a first pass without
  *        clamps is exact for every work-item whose sums stayed inside the
  *        width's range; the others compute again, clamped
@@ -89,8 +90,8 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
 
-/* W32: int16 vectors (16 lanes of int32, two registers), for fc3's 10
- * outputs in one work-item at any width. */
+/* W32: int16 vectors (16 lanes of int32, two registers), for fc3's outputs
+ * in one work-item at any width. */
 #define W32_N 16
 #define W32_T int16
 #define W32_S int

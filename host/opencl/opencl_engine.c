@@ -5,7 +5,8 @@
  * activations), launch one kernel per layer, read back the outputs,
  * predictions, per-image statistics and the chunk's histograms (uint32 on the
  * device, added into the uint64 result on the host). Programs are built lazily,
- * one per (overflow mode, histograms, partial-sum histograms). */
+ * one per (overflow mode, histograms, partial-sum histograms), for the loaded
+ * network's shapes (course_geom_plan). */
 #include "opencl/opencl_engine.h"
 
 #include <assert.h>
@@ -29,8 +30,8 @@
 
 static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3"};
 /* kernels/vector_cpu.cl (CPU devices): the same layers with int32 lanes, and
- * with int16 lanes for layers of width <= 16. fc3 there takes 16 images per
- * work-group. */
+ * with int16 lanes for layers of width <= 16. fc3 there takes FC3_IMAGES
+ * images per work-group. */
 static const char *vec_kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3_v"};
 static const char *s16_kernel_names[ACCSIM_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
                                                       "fc2_s16", "fc3_s16"};
@@ -109,7 +110,7 @@ static int geom_conv(const accsim_network *net, int i, course_geom *g, accsim_er
     const accsim_op *conv = course_op(net, 2 * i, ACCSIM_OP_CONV2D);
     const accsim_op *pool = course_op(net, 2 * i + 1, ACCSIM_OP_MAX_POOL);
     if (!conv || !pool)
-        return GEOM_FAIL("op %d should be a conv2d, op %d a max_pool", 2 * i + 1, 2 * i + 2);
+        return GEOM_FAIL("conv %d should be a conv2d followed by a max_pool", i + 1);
     int c, h, w, pc, ph, pw;
     chw(net, conv->output, &c, &h, &w);
     chw(net, pool->output, &pc, &ph, &pw);
@@ -144,11 +145,11 @@ static int geom_read(const accsim_network *net, course_geom *g, accsim_error *er
     if (geom_conv(net, 0, g, err) != 0 || geom_conv(net, 1, g, err) != 0)
         return -1;
     if (!course_op(net, 4, ACCSIM_OP_RESHAPE))
-        return GEOM_FAIL("op 5 should be a reshape (flatten)");
+        return GEOM_FAIL("the second pool should be followed by a reshape (flatten)");
     for (int i = 0; i < 3; i++) {
         const accsim_op *fc = course_op(net, 5 + i, ACCSIM_OP_FULLY_CONNECTED);
         if (!fc)
-            return GEOM_FAIL("op %d should be fully_connected", 6 + i);
+            return GEOM_FAIL("the flatten should be followed by three fully_connected ops");
         if ((fc->bias != NULL) != (i == 2) || (fc->bias && fc->bias_first))
             return GEOM_FAIL("%s: only the last fully connected layer has a bias, added last",
                              fc->name);
