@@ -1,5 +1,5 @@
-/* accsim OpenCL kernels: LeNet-5 with narrow accumulators, bit-exact with the
- * C reference (host/cpu/engine_cpu.c) and SPEC sections 5-7.
+/* accsim OpenCL kernels: the course LeNet-5 with narrow accumulators,
+ * bit-exact with the C reference (host/cpu/engine_cpu.c) and SPEC sections 5-7.
  *
  * Build options (set by host/opencl/opencl_engine.c):
  *   WRAP=0|1         overflow mode: saturate or wrap to B bits
@@ -8,23 +8,34 @@
  *   SERIAL_HIST=0|1  1 on CPU devices: one work-item per group reduces the
  *                    group's statistics without atomics; 0 on GPUs: local
  *                    atomics by every work-item
- *   C1_ROWS          conv1 rows per work-group (even, divides 28)
  *   VECTOR_CPU=0|1   1: conv1, conv2, fc1 and fc2 come from kernels/vector_cpu.cl
- *                    (explicit 8-wide vectors for CPUs; needs SERIAL_HIST=1)
+ *                    (explicit vectors for CPUs; needs SERIAL_HIST=1)
+ * and the network's shapes, all from the description through the host's
+ * course_geom_plan (the one source of every size here and of the launches):
+ *   IN_C, IN_H, IN_W             the image
+ *   C1_OUT, C1_KH, C1_KW         conv1; C1_OH x C1_OW its accumulator grid,
+ *   P1_H, P1_W                   pooled
+ *   C2_OUT, C2_KH, C2_KW, C2_OH, C2_OW, P2_H, P2_W   conv2 likewise
+ *   FCn_IN, FCn_OUT              the fully connected layers (n = 1..3)
+ *   C1_ROWS          scalar conv1: output rows per work-group (even, divides C1_OH)
+ *   C2_GRID          scalar conv2: work-items per group (C2_OH rows of P1_W, rounded up)
+ *   C2_PAD           conv2 outputs padded in its transposed weights
+ *   FCn_PAD_I32, FCn_PAD_S16, FC3_PAD   fc outputs padded likewise (int32, int16)
+ *   LANES_I32, LANES_S16, FC3_IMAGES    vector lanes, images per vector fc3 group
  *
  * One work-item computes one accumulator output, walking the reduction in
  * exactly the order of SPEC section 5, every loop fully unrolled (constant trip
  * counts) and the input address linear in the work-item id so that CPU
- * implementations vectorize across work-items. Rows are padded (conv1: 28 -> 32
- * wide, conv2: 10 -> 14 wide, the width of its input) and the padding lanes are
- * computed but ignored.
+ * implementations vectorize across work-items. Rows are padded (conv1: its
+ * output rows to the input width, conv2: to the width of its input) and the
+ * padding lanes are computed but ignored.
  *
  * Why plain int adds are exact: |a*w| <= 2^14, and every value an accumulator
- * holds is at most the sum of the |products| before it (<= 400 * 2^14 < 2^23),
- * so t + p never overflows int32 for any width; only fc3's int32 bias add
- * needs 64 bits.
+ * holds is at most the sum of the |products| before it; the host refuses
+ * reductions of 2^15 adds or more, so that stays below 2^29 and t + p never
+ * overflows int32 for any width; only fc3's int32 bias add needs 64 bits.
  *
- * Statistics per (image, layer), in stats[img][layer][5]:
+ * Statistics per (image, layer), in stats[img][layer][NSTAT]:
  *   0 saturation events, 1 min output, 2 max output, 3 min held, 4 max held
  * Histograms, uint32 per chunk, hist[layer][kind][256]: kinds 0 out bits,
  * 1 out linear, 2 peak bits, 3 peak linear, 4 psum bits, 5 psum linear. */
@@ -41,24 +52,41 @@
 #ifndef SERIAL_HIST
 #define SERIAL_HIST 0
 #endif
-#ifndef C1_ROWS
-#define C1_ROWS 28
-#endif
 #ifndef VECTOR_CPU
 #define VECTOR_CPU 0
 #endif
+#if !defined(IN_C) || !defined(FC3_OUT) || !defined(C1_ROWS) || !defined(C2_GRID)
+#error "the network's shapes come as -D constants from host/opencl/opencl_engine.c"
+#endif
 
-#define NSTAT 5
-#define NLAYER 5
+/* Per-image statistics and histogram layout, shared with the host. */
+#define NSTAT 5      /* statistics per (image, layer), listed above */
+#define NLAYER 5     /* MAC layers: conv1, conv2, fc1, fc2, fc3 */
 #define LIN_BINS 256
 #define HIST_KINDS 6
 
-#define C1_GS (C1_ROWS * 32)
-#define C1_BLOCKS (28 / C1_ROWS)
-#define C2_GS 144
-#define FC1_GS 120
-#define FC2_GS 88
-#define FC3_GS 16
+/* Sizes derived from the shapes. */
+#define IMAGE_BYTES (IN_C * IN_H * IN_W)
+#define P1_COUNT (C1_OUT * P1_H * P1_W)  /* conv2's input per image */
+#define C1_TAPS (C1_KH * C1_KW)
+#define C2_TAPS (C2_KH * C2_KW)
+#define C1_GS (C1_ROWS * IN_W)
+#define C1_BLOCKS (C1_OH / C1_ROWS)
+#define C2_GS C2_GRID
+#define FC1_GS FC1_PAD_I32
+#define FC2_GS FC2_PAD_I32
+#define FC3_GS FC3_PAD
+#if FC1_IN != C2_OUT * P2_H * P2_W || FC2_IN != FC1_OUT || FC3_IN != FC2_OUT
+#error "the layers' sizes do not chain"
+#endif
+#if C1_OH % C1_ROWS != 0 || C1_ROWS % 2 != 0 || C2_GRID < C2_OH * P1_W
+#error "conv work-group sizes do not cover the grids"
+#endif
+
+/* The layer bodies and their helpers: inlined before any optimization (as
+ * the macros they replace were), so that loops whose trip counts are the
+ * callers' constants unroll exactly as with literals. */
+#define INLINE static inline __attribute__((always_inline))
 
 /* Linear-histogram parameters of one layer: lo and shift for outputs, peaks and
  * partial sums. */
@@ -110,63 +138,74 @@ static inline int requant(int v, float scale, __global const long *thr)
 
 /* ---- one accumulator step ------------------------------------------------ */
 
-#if PSUM
+/* What a step needs besides the two values. */
+typedef struct {
+    int lo, hi, wsh;       /* the width's range; wrap mode: 32 - B */
+    int valid;             /* the output is real, not a padding lane */
+    __local uint *l_psum;  /* the group's every-partial-sum counts (PSUM) */
+    hist_ranges hr;
+} step_ctx;
+
+/* What an accumulator went through: saturation events, and the smallest and
+ * largest value it held. */
+typedef struct {
+    uint ev;
+    int mn, mx;
+} acc_track;
+
 /* Atomics even where a work-group runs on one thread (SERIAL_HIST): PoCL may
  * still put the work-item loop innermost and vectorize across work-items
  * (seen on an AVX-512 Xeon with PoCL 3.1), and plain increments of one local
  * bin from several lanes then lose counts. These scalar kernels are the GPU
  * path; CPUs run kernels/vector_cpu.cl, whose loops keep the work-item loop
  * outside. */
-#define PSUM_COUNT(v)                                                              \
-    do {                                                                           \
-        if (valid)                                                                 \
-            atomic_inc(&l_psum[bits_needed(v)]);                                   \
-        if (valid)                                                                 \
-            atomic_inc(&l_psum[LIN_BINS + lin_bin((v), hr.psum_lo, hr.psum_shift)]); \
-    } while (0)
-#else
-#define PSUM_COUNT(v) do { } while (0)
+INLINE void psum_count(int v, const step_ctx *c)
+{
+#if PSUM
+    if (c->valid)
+        atomic_inc(&c->l_psum[bits_needed(v)]);
+    if (c->valid)
+        atomic_inc(&c->l_psum[LIN_BINS + lin_bin(v, c->hr.psum_lo, c->hr.psum_shift)]);
 #endif
+}
 
-/* STEP(t, p): t = sat(t + p) (or wrapped), counting an event when the exact sum
- * lay outside [lo, hi], tracking the smallest and largest value held. In
- * saturate mode mn/mx track the unclamped sums: clamp is monotone, so clamping
- * them at the end gives the extremes of the held values. */
+/* sat(t + p) (or wrapped), counting an event when the exact sum lay outside
+ * [lo, hi], tracking the smallest and largest value held. In saturate mode
+ * mn/mx track the unclamped sums: clamp is monotone, so clamping them at the
+ * end (acc_finish) gives the extremes of the held values. */
+INLINE int acc_step(int t, int p, acc_track *s, const step_ctx *c)
+{
+    int sum = t + p;
 #if WRAP
-#define STEP(t, p)                                                                 \
-    do {                                                                           \
-        int s_ = (t) + (p);                                                        \
-        int n_ = as_int(as_uint(s_) << wsh) >> wsh;                                \
-        ev += (s_ != n_);                                                          \
-        mn = min(mn, n_);                                                          \
-        mx = max(mx, n_);                                                          \
-        PSUM_COUNT(n_);                                                            \
-        (t) = n_;                                                                  \
-    } while (0)
-#define FINISH_MINMAX() do { } while (0)
+    int n = as_int(as_uint(sum) << c->wsh) >> c->wsh;
+    s->mn = min(s->mn, n);
+    s->mx = max(s->mx, n);
 #else
-#define STEP(t, p)                                                                 \
-    do {                                                                           \
-        int s_ = (t) + (p);                                                        \
-        int n_ = clamp(s_, lo, hi);                                                \
-        ev += (s_ != n_);                                                          \
-        mn = min(mn, s_);                                                          \
-        mx = max(mx, s_);                                                          \
-        PSUM_COUNT(n_);                                                            \
-        (t) = n_;                                                                  \
-    } while (0)
-#define FINISH_MINMAX()                                                            \
-    do {                                                                           \
-        mn = clamp(mn, lo, hi);                                                    \
-        mx = clamp(mx, lo, hi);                                                    \
-    } while (0)
+    int n = clamp(sum, c->lo, c->hi);
+    s->mn = min(s->mn, sum);
+    s->mx = max(s->mx, sum);
 #endif
+    s->ev += (sum != n);
+    psum_count(n, c);
+    return n;
+}
+
+INLINE void acc_finish(acc_track *s, const step_ctx *c)
+{
+#if !WRAP
+    s->mn = clamp(s->mn, c->lo, c->hi);
+    s->mx = clamp(s->mx, c->lo, c->hi);
+#endif
+}
 
 /* ---- per-group statistics and histograms --------------------------------- */
 
 /* Entry j of a group is a real output when (j % width) < valid_width and
  * j < count. */
-#define IS_VALID(j, width, valid_width, count) (((j) % (width)) < (valid_width) && (j) < (count))
+INLINE int is_valid(int j, int width, int valid_width, int count)
+{
+    return (j % width) < valid_width && j < count;
+}
 
 /* Folds a group's statistics into its image's: events, output extremes,
  * held extremes (stats[img][layer], see the top of this file). */
@@ -195,7 +234,7 @@ static void group_epilogue(__local const int *l_acc, __local const int *l_mn,
         l_hist[k] = 0;
 #endif
     for (int j = 0; j < count; j++) {
-        if (!IS_VALID(j, width, valid_width, count))
+        if (!is_valid(j, width, valid_width, count))
             continue;
         int a = l_acc[j], lmn = l_mn[j], lmx = l_mx[j];
         ev += l_ev[j];
@@ -224,7 +263,7 @@ static void group_epilogue(__local const int *l_acc, __local const int *l_mn,
 #define LS_OMX 2
 #define LS_PMN 3
 #define LS_PMX 4
-static void group_epilogue_atomic(int j, int a, int lmn, int lmx, uint ev, int valid,
+static void group_epilogue_atomic(int a, int lmn, int lmx, uint ev, int valid,
                                   __local int *l_stat, __local uint *l_hist, hist_ranges hr)
 {
     if (!valid)
@@ -244,327 +283,375 @@ static void group_epilogue_atomic(int j, int a, int lmn, int lmx, uint ev, int v
 }
 #endif
 
+/* A group's local memory, declared by its __kernel (OpenCL keeps __local
+ * variables at kernel scope) with GROUP_MEM_DECLARE and passed down. */
+typedef struct {
+    __local int *acc;   /* every entry's output, for pooling */
+    __local int *mn, *mx;
+    __local uint *ev;   /* SERIAL_HIST: every entry's statistics */
+    __local uint *hist; /* 4 x LIN_BINS with HIST */
+    __local uint *psum; /* 2 x LIN_BINS with PSUM */
+    __local int *stat;  /* !SERIAL_HIST: the group's statistics */
+} group_mem;
+
+#define SERIAL_ONLY(n) (SERIAL_HIST ? (n) : 1)
+#define GROUP_MEM_DECLARE(gm, GS)                                                  \
+    __local int gm##_acc[GS], gm##_mn[SERIAL_ONLY(GS)], gm##_mx[SERIAL_ONLY(GS)];   \
+    __local uint gm##_ev[SERIAL_ONLY(GS)];                                         \
+    __local uint gm##_hist[HIST ? 4 * LIN_BINS : 1];                               \
+    __local uint gm##_psum[PSUM ? 2 * LIN_BINS : 1];                               \
+    __local int gm##_stat[SERIAL_HIST ? 1 : 5];                                    \
+    const group_mem gm = {gm##_acc, gm##_mn, gm##_mx, gm##_ev, gm##_hist, gm##_psum, gm##_stat}
+
 /* Zeroes the group's local histograms (and, on GPUs, statistics); call before
  * the first barrier. */
-static void group_prologue(int lid, int gs, __local int *l_stat, __local uint *l_hist,
-                           __local uint *l_psum)
+static void group_prologue(int lid, int gs, group_mem gm)
 {
 #if !SERIAL_HIST
     if (lid == 0) {
-        l_stat[0] = 0;
-        l_stat[1] = INT_MAX;
-        l_stat[2] = INT_MIN;
-        l_stat[3] = 0;
-        l_stat[4] = 0;
+        gm.stat[0] = 0;
+        gm.stat[1] = INT_MAX;
+        gm.stat[2] = INT_MIN;
+        gm.stat[3] = 0;
+        gm.stat[4] = 0;
     }
 #if HIST
     for (int k = lid; k < 4 * LIN_BINS; k += gs)
-        l_hist[k] = 0;
+        gm.hist[k] = 0;
 #endif
 #endif
 #if PSUM
     for (int k = lid; k < 2 * LIN_BINS; k += gs)
-        l_psum[k] = 0;
+        gm.psum[k] = 0;
 #endif
 }
 
-/* After the last barrier: merges local histograms (and GPU statistics) into
- * global memory. */
-static void group_merge(int lid, int gs, __local int *l_stat, __local uint *l_hist,
-                        __local uint *l_psum, __global int *st, __global uint *hist)
+/* The group's prologue and, where the group's memory is written by others
+ * before it is read, a barrier. */
+INLINE void group_start(int lid, int gs, group_mem gm)
 {
+    group_prologue(lid, gs, gm);
+#if PSUM || !SERIAL_HIST
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+}
+
+/* Entry j's output (and on CPUs its statistics) for pooling and the epilogue. */
+INLINE void group_publish(group_mem gm, int j, int acc, acc_track s)
+{
+    gm.acc[j] = acc;
+#if SERIAL_HIST
+    gm.mn[j] = s.mn;
+    gm.mx[j] = s.mx;
+    gm.ev[j] = s.ev;
+#endif
+}
+
+/* After pooling: the group's statistics and histograms into global memory
+ * (count, width, valid_width: see is_valid). */
+static void group_finish(int lid, int gs, group_mem gm, int acc, acc_track s, int count,
+                         int width, int valid_width, __global int *st, __global uint *hist,
+                         hist_ranges hr)
+{
+#if SERIAL_HIST
+    if (lid == 0)
+        group_epilogue(gm.acc, gm.mn, gm.mx, gm.ev, count, width, valid_width, st, hist,
+                       gm.hist, hr);
+#else
+    group_epilogue_atomic(acc, s.mn, s.mx, s.ev, is_valid(lid, width, valid_width, count),
+                          gm.stat, gm.hist, hr);
+#endif
+#if PSUM || !SERIAL_HIST
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
 #if !SERIAL_HIST
     if (lid == 0)
-        publish_stats(st, (uint)l_stat[0], l_stat[1], l_stat[2], l_stat[3], l_stat[4]);
+        publish_stats(st, (uint)gm.stat[0], gm.stat[1], gm.stat[2], gm.stat[3], gm.stat[4]);
 #if HIST
     for (int k = lid; k < 4 * LIN_BINS; k += gs)
-        if (l_hist[k])
-            atomic_add(&hist[k], l_hist[k]);
+        if (gm.hist[k])
+            atomic_add(&hist[k], gm.hist[k]);
 #endif
 #endif
 #if PSUM
     for (int k = lid; k < 2 * LIN_BINS; k += gs)
-        if (l_psum[k])
-            atomic_add(&hist[4 * LIN_BINS + k], l_psum[k]);
+        if (gm.psum[k])
+            atomic_add(&hist[4 * LIN_BINS + k], gm.psum[k]);
 #endif
 }
 
-/* The common tail of every layer kernel: publish this work-item's output,
- * reduce the group. Expects lid, j (entry index), acc, mn, mx, ev in scope. */
-#if SERIAL_HIST
-#define GROUP_STATS_LOCALS(GS)                                                     \
-    __local int l_mn[GS], l_mx[GS];                                                \
-    __local uint l_ev[GS];                                                         \
-    __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum[PSUM ? 2 * LIN_BINS : 1];                                  \
-    __local int l_stat[1];
-#define GROUP_PUBLISH(j)                                                           \
-    do {                                                                           \
-        l_acc[j] = acc;                                                            \
-        l_mn[j] = mn;                                                              \
-        l_mx[j] = mx;                                                              \
-        l_ev[j] = ev;                                                              \
-    } while (0)
-#define GROUP_REDUCE(count, width, valid_width, st, hist)                          \
-    do {                                                                           \
-        if (lid == 0)                                                              \
-            group_epilogue(l_acc, l_mn, l_mx, l_ev, (count), (width), (valid_width), \
-                           (st), (hist), l_hist, hr);                              \
-    } while (0)
-#else
-#define GROUP_STATS_LOCALS(GS)                                                     \
-    __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum[PSUM ? 2 * LIN_BINS : 1];                                  \
-    __local int l_stat[5];
-#define GROUP_PUBLISH(j)                                                           \
-    do {                                                                           \
-        l_acc[j] = acc;                                                            \
-    } while (0)
-#define GROUP_REDUCE(count, width, valid_width, st, hist)                          \
-    group_epilogue_atomic(lid, acc, mn, mx, ev, IS_VALID(lid, (width), (valid_width), (count)), \
-                          l_stat, l_hist, hr)
-#endif
+/* Layer `layer`'s statistics of image img and its histograms. */
+INLINE __global int *layer_stats(__global int *stats, int img, int layer)
+{
+    return stats + (img * NLAYER + layer) * NSTAT;
+}
+
+INLINE __global uint *layer_hist(__global uint *hist, int layer)
+{
+    return hist + layer * HIST_KINDS * LIN_BINS;
+}
 
 #if !VECTOR_CPU
-/* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
+/* ---- conv1: IN_C x IN_H x IN_W -> C1_OUT x C1_OH x C1_OW, pool -> P1 ------ */
 
-/* Work-group: one image, one output channel, C1_ROWS output rows; work-item j
- * of the group is output (y, x) = (row0 + j / 32, j % 32), x >= 28 padding. */
+/* Work-group g: image g / (C1_BLOCKS C1_OUT), output channel o, row block rb;
+ * work-item j of the group is output (y, x) = (rb C1_ROWS + j / IN_W,
+ * j % IN_W), x >= C1_OW padding. */
+INLINE void conv1_body(int lid, int g, __global const char *images,
+                              __global const uint *index, __global const int *weights,
+                              __global const long *thr, __global char *out_act,
+                              __global int *stats, __global uint *hist, step_ctx c,
+                              float scale, group_mem gm)
+{
+    const int rb = g % C1_BLOCKS;
+    const int o = (g / C1_BLOCKS) % C1_OUT;
+    const int img = g / (C1_BLOCKS * C1_OUT);
+    __global int *st = layer_stats(stats, img, 0);
+    __global uint *h = layer_hist(hist, 0);
+    group_start(lid, C1_GS, gm);
+
+    /* Position of this work-item's output. The last row's padding lanes read
+     * past the image, into the next one or the buffer's padding (the host
+     * allocates spare bytes): keeping the address linear in lid is what lets
+     * CPU compilers vectorize. */
+    const int jj = rb * C1_GS + lid;
+    c.valid = (lid % IN_W) < C1_OW;
+    c.l_psum = gm.psum;
+    __global const char *a = images + (size_t)index[img] * IMAGE_BYTES + jj;
+    __global const int *w = weights + o * IN_C * C1_TAPS;
+
+    int acc = 0;
+    acc_track s = {0, 0, 0};
+UNROLL
+    for (int ch = 0; ch < IN_C; ch++) {
+        int t = 0;
+UNROLL
+        for (int ky = 0; ky < C1_KH; ky++) {
+UNROLL
+            for (int kx = 0; kx < C1_KW; kx++) {
+                int p = (int)a[ch * IN_H * IN_W + ky * IN_W + kx] *
+                        w[ch * C1_TAPS + ky * C1_KW + kx];
+                t = acc_step(t, p, &s, &c);
+            }
+        }
+        acc = acc_step(acc, t, &s, &c);
+    }
+    acc_finish(&s, &c);
+    group_publish(gm, lid, acc, s);
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    /* ReLU, 2x2 max-pool, requantize: pooled rows rb * C1_ROWS / 2 .. */
+    if (lid < (C1_ROWS / 2) * P1_W) {
+        int py = lid / P1_W, px = lid % P1_W;
+        int j0 = py * 2 * IN_W + px * 2;
+        int v = max(max(gm.acc[j0], gm.acc[j0 + 1]), max(gm.acc[j0 + IN_W], gm.acc[j0 + IN_W + 1]));
+        v = max(v, 0);
+        out_act[(size_t)img * P1_COUNT + o * P1_H * P1_W + (rb * (C1_ROWS / 2) + py) * P1_W + px] =
+            (char)requant(v, scale, thr);
+    }
+#if SERIAL_HIST
+    barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
+#endif
+    group_finish(lid, C1_GS, gm, acc, s, C1_GS, IN_W, C1_OW, st, h, c.hr);
+}
+
 __kernel __attribute__((reqd_work_group_size(C1_GS, 1, 1)))
 void conv1(__global const char *images, __global const uint *index,
            __global const int *weights, __global const long *thr,
            __global char *out_act, __global int *stats, __global uint *hist,
            int lo, int hi, int wsh, hist_ranges hr, float scale)
 {
-    __local int l_acc[C1_GS];
-    GROUP_STATS_LOCALS(C1_GS)
-    const int lid = get_local_id(0);
-    const int g = get_group_id(0);
-    const int rb = g % C1_BLOCKS;
-    const int o = (g / C1_BLOCKS) % 6;
-    const int img = g / (C1_BLOCKS * 6);
-    __global int *st = stats + (img * NLAYER + 0) * NSTAT;
-    __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;
+    GROUP_MEM_DECLARE(gm, C1_GS);
+    const step_ctx c = {lo, hi, wsh, 1, 0, hr};
+    conv1_body(get_local_id(0), get_group_id(0), images, index, weights, thr, out_act, stats,
+               hist, c, scale, gm);
+}
 
-    group_prologue(lid, C1_GS, l_stat, l_hist, l_psum);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
+/* ---- conv2: C1_OUT x P1_H x P1_W -> C2_OUT x C2_OH x C2_OW, pool -> P2 ---- */
 
-    /* Position of this work-item's output. The last row's padding lanes read
-     * past the image, into the next one or the buffer's padding (the host
-     * allocates 64 spare bytes): keeping the address linear in lid is what
-     * lets CPU compilers vectorize. */
-    const int jj = rb * C1_GS + lid;
-    const int valid = (lid & 31) < 28;
-    __global const char *a = images + (size_t)index[img] * 3072 + jj;
-    __global const int *w = weights + o * 75;
+/* Work-group g: image g / C2_OUT, output channel g % C2_OUT; work-item j is
+ * output (y, x) = (j / P1_W, j % P1_W) of a grid as wide as the input, valid
+ * when x < C2_OW, y < C2_OH. */
+INLINE void conv2_body(int lid, int g, __global const char *in_act,
+                              __global const int *weights, __global const long *thr,
+                              __global char *out_act, __global int *stats, __global uint *hist,
+                              step_ctx c, float scale, group_mem gm)
+{
+    const int o = g % C2_OUT;
+    const int img = g / C2_OUT;
+    __global int *st = layer_stats(stats, img, 1);
+    __global uint *h = layer_hist(hist, 1);
+    group_start(lid, C2_GS, gm);
 
-    int acc = 0, mn = 0, mx = 0;
-    uint ev = 0;
+    /* Padding lanes read past the image: see conv1. */
+    c.valid = is_valid(lid, P1_W, C2_OW, C2_OH * P1_W);
+    c.l_psum = gm.psum;
+    __global const char *a = in_act + (size_t)img * P1_COUNT + lid;
+    __global const int *w = weights + o; /* [c][ky][kx][C2_PAD]: see vector_cpu.cl */
+
+    int acc = 0;
+    acc_track s = {0, 0, 0};
 UNROLL
-    for (int c = 0; c < 3; c++) {
+    for (int ch = 0; ch < C1_OUT; ch++) {
         int t = 0;
 UNROLL
-        for (int ky = 0; ky < 5; ky++) {
+        for (int ky = 0; ky < C2_KH; ky++) {
 UNROLL
-            for (int kx = 0; kx < 5; kx++) {
-                int p = (int)a[c * 1024 + ky * 32 + kx] * w[c * 25 + ky * 5 + kx];
-                STEP(t, p);
+            for (int kx = 0; kx < C2_KW; kx++) {
+                int p = (int)a[ch * P1_H * P1_W + ky * P1_W + kx] *
+                        w[(ch * C2_TAPS + ky * C2_KW + kx) * C2_PAD];
+                t = acc_step(t, p, &s, &c);
             }
         }
-        STEP(acc, t);
+        acc = acc_step(acc, t, &s, &c);
     }
-    FINISH_MINMAX();
-    GROUP_PUBLISH(lid);
+    acc_finish(&s, &c);
+    group_publish(gm, lid, acc, s);
     barrier(CLK_LOCAL_MEM_FENCE);
 
-    /* ReLU, 2x2 max-pool, requantize: pooled rows rb*C1_ROWS/2 .. */
-    if (lid < (C1_ROWS / 2) * 14) {
-        int py = lid / 14, px = lid % 14;
-        int j0 = py * 2 * 32 + px * 2;
-        int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33]));
+    if (lid < P2_H * P2_W) {
+        int py = lid / P2_W, px = lid % P2_W;
+        int j0 = py * 2 * P1_W + px * 2;
+        int v = max(max(gm.acc[j0], gm.acc[j0 + 1]), max(gm.acc[j0 + P1_W], gm.acc[j0 + P1_W + 1]));
         v = max(v, 0);
-        out_act[(size_t)img * 1176 + o * 196 + (rb * (C1_ROWS / 2) + py) * 14 + px] =
-            (char)requant(v, scale, thr);
+        out_act[(size_t)img * FC1_IN + o * P2_H * P2_W + lid] = (char)requant(v, scale, thr);
     }
 #if SERIAL_HIST
     barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
 #endif
-    GROUP_REDUCE(C1_GS, 32, 28, st, h);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-    group_merge(lid, C1_GS, l_stat, l_hist, l_psum, st, h);
+    group_finish(lid, C2_GS, gm, acc, s, C2_OH * P1_W, P1_W, C2_OW, st, h, c.hr);
 }
 
-/* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
-
-/* Work-group: one image, one output channel; work-item j is output
- * (y, x) = (j / 14, j % 14) of a 14-wide grid, valid when x < 10, y < 10. */
 __kernel __attribute__((reqd_work_group_size(C2_GS, 1, 1)))
 void conv2(__global const char *in_act, __global const int *weights,
            __global const long *thr, __global char *out_act, __global int *stats,
            __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
 {
-    __local int l_acc[C2_GS];
-    GROUP_STATS_LOCALS(C2_GS)
-    const int lid = get_local_id(0);
-    const int g = get_group_id(0);
-    const int o = g % 16;
-    const int img = g / 16;
-    __global int *st = stats + (img * NLAYER + 1) * NSTAT;
-    __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;
-
-    group_prologue(lid, C2_GS, l_stat, l_hist, l_psum);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-
-    const int jj = lid; /* padding lanes read up to 64 bytes ahead: see conv1 */
-    const int valid = IS_VALID(lid, 14, 10, 140);
-    __global const char *a = in_act + (size_t)img * 1176 + jj;
-    __global const int *w = weights + o; /* [c][ky][kx][16]: see vector_cpu.cl */
-
-    int acc = 0, mn = 0, mx = 0;
-    uint ev = 0;
-UNROLL
-    for (int c = 0; c < 6; c++) {
-        int t = 0;
-UNROLL
-        for (int ky = 0; ky < 5; ky++) {
-UNROLL
-            for (int kx = 0; kx < 5; kx++) {
-                int p = (int)a[c * 196 + ky * 14 + kx] * w[(c * 25 + ky * 5 + kx) * 16];
-                STEP(t, p);
-            }
-        }
-        STEP(acc, t);
-    }
-    FINISH_MINMAX();
-    GROUP_PUBLISH(lid);
-    barrier(CLK_LOCAL_MEM_FENCE);
-
-    if (lid < 25) {
-        int py = lid / 5, px = lid % 5;
-        int j0 = py * 2 * 14 + px * 2;
-        int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 14], l_acc[j0 + 15]));
-        v = max(v, 0);
-        out_act[(size_t)img * 400 + o * 25 + lid] = (char)requant(v, scale, thr);
-    }
-#if SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE); /* keeps the pooling region vectorizable */
-#endif
-    GROUP_REDUCE(140, 14, 10, st, h);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-    group_merge(lid, C2_GS, l_stat, l_hist, l_psum, st, h);
+    GROUP_MEM_DECLARE(gm, C2_GS);
+    const step_ctx c = {lo, hi, wsh, 1, 0, hr};
+    conv2_body(get_local_id(0), get_group_id(0), in_act, weights, thr, out_act, stats, hist, c,
+               scale, gm);
 }
 
 /* ---- fully connected layers ---------------------------------------------- */
 
-/* Work-group: one image; work-item o computes output o (o >= N_OUT padding).
- * Weights are transposed on the host to [N_IN][GS] so that consecutive
- * work-items read consecutive weights. */
-#define FC_KERNEL(NAME, LAYER, N_IN, N_OUT, GS)                                    \
-    __kernel __attribute__((reqd_work_group_size(GS, 1, 1)))                      \
-    void NAME(__global const char *in_act, __global const int *wt,                \
-              __global const long *thr, __global char *out_act, __global int *stats, \
-              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)       \
-    {                                                                              \
-        __local int l_acc[GS];                                                     \
-        GROUP_STATS_LOCALS(GS)                                                     \
-        const int lid = get_local_id(0);                                           \
-        const int img = get_group_id(0);                                           \
-        __global int *st = stats + (img * NLAYER + LAYER) * NSTAT;                 \
-        __global uint *h = hist + LAYER * HIST_KINDS * LIN_BINS;                   \
-        group_prologue(lid, GS, l_stat, l_hist, l_psum);                           \
-        if (PSUM || !SERIAL_HIST)                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        __global const char *a = in_act + (size_t)img * N_IN;                      \
-        const int valid = lid < N_OUT;                                             \
-        int acc = 0, mn = 0, mx = 0;                                               \
-        uint ev = 0;                                                               \
-        UNROLL                                                                     \
-        for (int i = 0; i < N_IN; i++) {                                           \
-            int p = (int)a[i] * wt[i * GS + lid];                             \
-            STEP(acc, p);                                                          \
-        }                                                                          \
-        FINISH_MINMAX();                                                           \
-        GROUP_PUBLISH(lid);                                                        \
-        barrier(CLK_LOCAL_MEM_FENCE);                                              \
-        if (lid < N_OUT)                                                           \
-            out_act[(size_t)img * N_OUT + lid] = (char)requant(max(acc, 0), scale, thr);  \
-        GROUP_REDUCE(N_OUT, GS, N_OUT, st, h);                                     \
-        if (PSUM || !SERIAL_HIST)                                                  \
-            barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        group_merge(lid, GS, l_stat, l_hist, l_psum, st, h);                       \
+/* Work-group: one image; work-item o computes output o (o >= n_out padding).
+ * Weights are transposed on the host to [n_in][gs] so that consecutive
+ * work-items read consecutive weights. layer, n_in, n_out, gs: constants of
+ * the wrapper, so the loop unrolls as with literals. */
+INLINE void fc_body(int lid, int img, int layer, int n_in, int n_out, int gs,
+                           __global const char *in_act, __global const int *wt,
+                           __global const long *thr, __global char *out_act,
+                           __global int *stats, __global uint *hist, step_ctx c, float scale,
+                           group_mem gm)
+{
+    __global int *st = layer_stats(stats, img, layer);
+    __global uint *h = layer_hist(hist, layer);
+    group_start(lid, gs, gm);
+    __global const char *a = in_act + (size_t)img * n_in;
+    c.valid = lid < n_out;
+    c.l_psum = gm.psum;
+    int acc = 0;
+    acc_track s = {0, 0, 0};
+UNROLL
+    for (int i = 0; i < n_in; i++) {
+        int p = (int)a[i] * wt[i * gs + lid];
+        acc = acc_step(acc, p, &s, &c);
     }
+    acc_finish(&s, &c);
+    group_publish(gm, lid, acc, s);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid < n_out)
+        out_act[(size_t)img * n_out + lid] = (char)requant(max(acc, 0), scale, thr);
+    group_finish(lid, gs, gm, acc, s, n_out, gs, n_out, st, h, c.hr);
+}
 
-FC_KERNEL(fc1, 2, 400, 120, FC1_GS)
-FC_KERNEL(fc2, 3, 120, 84, FC2_GS)
+__kernel __attribute__((reqd_work_group_size(FC1_GS, 1, 1)))
+void fc1(__global const char *in_act, __global const int *wt, __global const long *thr,
+         __global char *out_act, __global int *stats, __global uint *hist, int lo, int hi,
+         int wsh, hist_ranges hr, float scale)
+{
+    GROUP_MEM_DECLARE(gm, FC1_GS);
+    const step_ctx c = {lo, hi, wsh, 1, 0, hr};
+    fc_body(get_local_id(0), get_group_id(0), 2, FC1_IN, FC1_OUT, FC1_GS, in_act, wt, thr,
+            out_act, stats, hist, c, scale, gm);
+}
+
+__kernel __attribute__((reqd_work_group_size(FC2_GS, 1, 1)))
+void fc2(__global const char *in_act, __global const int *wt, __global const long *thr,
+         __global char *out_act, __global int *stats, __global uint *hist, int lo, int hi,
+         int wsh, hist_ranges hr, float scale)
+{
+    GROUP_MEM_DECLARE(gm, FC2_GS);
+    const step_ctx c = {lo, hi, wsh, 1, 0, hr};
+    fc_body(get_local_id(0), get_group_id(0), 3, FC2_IN, FC2_OUT, FC2_GS, in_act, wt, thr,
+            out_act, stats, hist, c, scale, gm);
+}
 #endif /* !VECTOR_CPU: kernels/vector_cpu.cl has these four */
 
-/* fc3: 84 -> 10 plus the bias (an add like any other: event, peak, partial
- * sum; 64-bit since the bias is any int32); no ReLU; the prediction. */
-__kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
-void fc3(__global const char *in_act, __global const int *wt, __global const int *bias,
-         __global const long *thr, __global char *outputs, __global uchar *predictions,
-         __global int *stats, __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
+/* fc3: FC3_IN -> FC3_OUT plus the bias (an add like any other: event, peak,
+ * partial sum; 64-bit since the bias is any int32); no ReLU; the prediction.
+ * Work-group: one image, work-item o output o. */
+INLINE void fc3_body(int lid, int img, __global const char *in_act,
+                            __global const int *wt, __global const int *bias,
+                            __global const long *thr, __global char *outputs,
+                            __global uchar *predictions, __global int *stats,
+                            __global uint *hist, step_ctx c, float scale, group_mem gm,
+                            __local int *l_out)
 {
-    __local int l_acc[FC3_GS];
-    __local int l_out[FC3_GS];
-    GROUP_STATS_LOCALS(FC3_GS)
-    const int lid = get_local_id(0);
-    const int img = get_group_id(0);
-    __global int *st = stats + (img * NLAYER + 4) * NSTAT;
-    __global uint *h = hist + 4 * HIST_KINDS * LIN_BINS;
-    group_prologue(lid, FC3_GS, l_stat, l_hist, l_psum);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-    __global const char *a = in_act + (size_t)img * 84;
-    const int valid = lid < 10;
-    int acc = 0, mn = 0, mx = 0;
-    uint ev = 0;
+    __global int *st = layer_stats(stats, img, 4);
+    __global uint *h = layer_hist(hist, 4);
+    group_start(lid, FC3_GS, gm);
+    __global const char *a = in_act + (size_t)img * FC3_IN;
+    c.valid = lid < FC3_OUT;
+    c.l_psum = gm.psum;
+    int acc = 0;
+    acc_track s = {0, 0, 0};
 UNROLL
-    for (int i = 0; i < 84; i++) {
+    for (int i = 0; i < FC3_IN; i++) {
         int p = (int)a[i] * wt[i * FC3_GS + lid];
-        STEP(acc, p);
+        acc = acc_step(acc, p, &s, &c);
     }
     {
-        long e = (long)acc + (long)bias[min(lid, 9)];
+        long e = (long)acc + (long)bias[min(lid, FC3_OUT - 1)];
 #if WRAP
-        int n = (int)(((long)((ulong)e << (64 - (32 - wsh)))) >> (64 - (32 - wsh)));
-        ev += (e < (long)lo || e > (long)hi);
+        int n = (int)(((long)((ulong)e << (64 - (32 - c.wsh)))) >> (64 - (32 - c.wsh)));
+        s.ev += (e < (long)c.lo || e > (long)c.hi);
 #else
-        int n = (int)clamp(e, (long)lo, (long)hi);
-        ev += (e != (long)n);
+        int n = (int)clamp(e, (long)c.lo, (long)c.hi);
+        s.ev += (e != (long)n);
 #endif
-        mn = min(mn, n);
-        mx = max(mx, n);
-        PSUM_COUNT(n);
+        s.mn = min(s.mn, n);
+        s.mx = max(s.mx, n);
+        psum_count(n, &c);
         acc = n;
     }
-    FINISH_MINMAX();
-    GROUP_PUBLISH(lid);
-    if (lid < 10) {
+    acc_finish(&s, &c);
+    group_publish(gm, lid, acc, s);
+    if (lid < FC3_OUT) {
         int r = requant(acc, scale, thr);
-        outputs[(size_t)img * 10 + lid] = (char)r;
+        outputs[(size_t)img * FC3_OUT + lid] = (char)r;
         l_out[lid] = r;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (lid == 0) {
         int best = 0;
-        for (int k = 1; k < 10; k++)
+        for (int k = 1; k < FC3_OUT; k++)
             if (l_out[k] > l_out[best])
                 best = k;
         predictions[img] = (uchar)best;
     }
-    GROUP_REDUCE(10, FC3_GS, 10, st, h);
-#if PSUM || !SERIAL_HIST
-    barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-    group_merge(lid, FC3_GS, l_stat, l_hist, l_psum, st, h);
+    group_finish(lid, FC3_GS, gm, acc, s, FC3_OUT, FC3_GS, FC3_OUT, st, h, c.hr);
+}
+
+__kernel __attribute__((reqd_work_group_size(FC3_GS, 1, 1)))
+void fc3(__global const char *in_act, __global const int *wt, __global const int *bias,
+         __global const long *thr, __global char *outputs, __global uchar *predictions,
+         __global int *stats, __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale)
+{
+    GROUP_MEM_DECLARE(gm, FC3_GS);
+    __local int l_out[FC3_GS];
+    const step_ctx c = {lo, hi, wsh, 1, 0, hr};
+    fc3_body(get_local_id(0), get_group_id(0), in_act, wt, bias, thr, outputs, predictions,
+             stats, hist, c, scale, gm, l_out);
 }

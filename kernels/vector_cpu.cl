@@ -6,11 +6,12 @@
  * own reduction in the order of SPEC section 5.
  *
  * Lane kinds, each kernel defined once for all (W32 only for fc3, which
- * puts an image's 10 outputs in one vector and 16 images in a group):
+ * puts an image's FC3_OUT outputs in one vector and FC3_IMAGES images in a
+ * group):
  *   I32: int8 lanes, any width 2..32, optimistic: a first pass without
  *        clamps is exact for every work-item whose sums stayed inside the
  *        width's range; the others compute again, clamped
- *        (SECOND_PASS_OPTIMISTIC).
+ *        (vsecond_pass).
  *        The n32 kernels are I32 without clamps, for layers at or above
  *        their safe width (no int8 input can make a partial sum need more;
  *        the host computes it).
@@ -25,10 +26,11 @@
  *          wrap:     n = sign-extend B bits of wrap16(t + p), event when
  *                    sat16(t + p) != n
  *        and min/max of the saturated sums clamp to the held extremes.
- *        Event counters stay below 2^15 (at most 406 adds per output).
+ *        Event counters stay below 2^15 (the host refuses reductions of
+ *        2^15 adds or more).
  *
- * Lanes run along x in conv1 (a 28-wide row padded to 32, the padding lanes
- * computed and ignored) and along output channels in conv2 and the fully
+ * Lanes run along x in conv1 (an output row padded to the input's width,
+ * the padding lanes computed and ignored) and along output channels in conv2 and the fully
  * connected layers (weights laid out [inputs][outputs] by the host, in int32
  * for I32 and int16 for S16), so conv2 wastes no lane. Statistics use the
  * serial group epilogue of accsim.cl (SERIAL_HIST) on per-output local arrays
@@ -50,6 +52,10 @@
 /* int16 vectors passed to builtins without AVX-512: an ABI note about calls
  * that are all inlined, printed as "N warnings generated" on every build. */
 #pragma clang diagnostic ignored "-Wpsabi"
+#endif
+
+#if LANES_I32 != 8 || LANES_S16 != 16 || FC3_PAD != LANES_S16
+#error "the host's lane counts differ from the vector types below"
 #endif
 
 #define PSUM_COPIES 8
@@ -84,15 +90,8 @@ typedef int16 __attribute__((aligned(4))) unaligned_int16;
 #define I32_HMAX(v) hmax8(v)
 #define I32_HSUM(v) hsum8(v)
 
-/* How a kernel adds, named in its definition and pasted onto VSTEP_ and
- * SECOND_PASS_ (so the choice is made by the preprocessor): CLAMPED every
- * step (the S16 and fc3 kernels); OPTIMISTIC, first unclamped and again
- * clamped only for a work-item where some output's sums left the width's
- * range (I32; see SECOND_PASS_OPTIMISTIC); UNCLAMPED (I32 at or above the
- * layer's safe width: the n32 kernels). */
-
-/* W32: int16 vectors (16 lanes of int32, two registers), for fc3's 10
- * outputs in one work-item at any width. */
+/* W32: int16 vectors (16 lanes of int32, two registers), for fc3's outputs
+ * in one work-item at any width. */
 #define W32_N 16
 #define W32_T int16
 #define W32_S int
@@ -210,168 +209,182 @@ DEFINE_PSUM_KEYS(psum_keys8, 8, 1)
 DEFINE_PSUM_KEYS(psum_keys16, 16, 1)
 DEFINE_PSUM_KEYS(psum_keys16_narrow, 16, 0)
 
-#if PSUM
-#define VPSUM_COUNT(K, n)                                                          \
-    do {                                                                           \
-        uint key_[K##_N];                                                          \
-        /* Copy offsets from memory, volatile: kept in registers across the   \
-         * loop, PoCL stored the padding mask as bits and rebuilt it one bit  \
-         * at a time on every add. */                                         \
-        const K##_IT base_ = *(volatile __local K##_IT *)(l_pbase + lid * K##_N); \
-        K##_PSUM_KEYS(K##_INT(n), base_, hr, key_);                                \
+/* ---- a vector step -------------------------------------------------------- */
+
+/* What a lane kind's step needs besides the values: the width's range in
+ * lanes, the wrap shift for the lane type, the partial-sum counting state. */
+#define DEFINE_LANE_KIND(K)                                                        \
+    typedef struct {                                                               \
+        K##_T acc, mn, mx;                                                         \
+        K##_T ev; /* counts down: a true vector comparison is -1 */                \
+    } vstate_##K;                                                                  \
+    typedef struct {                                                               \
+        K##_S lo, hi;                                                              \
+        int wsh;                                                                   \
+        int varying_zero; /* see vary */                                           \
+        hist_ranges hr;                                                            \
+        __local uint *l_psum;                                                      \
+        __local const int *pbase; /* this work-item's lanes' copy offsets */       \
+    } vctx_##K;                                                                    \
+                                                                                   \
+    /* The lane-typed limits; with every-partial-sum histograms each lane's  \
+     * copy of the counts (the first nvalid lanes are real). */             \
+    INLINE vctx_##K vctx_##K##_make(int lo, int hi, int wsh, hist_ranges hr, \
+                                            int lid, int nvalid, vector_mem m)     \
+    {                                                                              \
+        vctx_##K c;                                                                \
+        c.lo = (K##_S)lo;                                                          \
+        c.hi = (K##_S)hi;                                                          \
+        c.wsh = wsh - (32 - K##_BITS);                                             \
+        c.hr = hr;                                                                 \
+        c.l_psum = m.psum;                                                         \
+        c.pbase = m.pbase + lid * K##_N;                                           \
+        if (PSUM)                                                                  \
+            for (int k = 0; k < K##_N; k++)                                        \
+                m.pbase[lid * K##_N + k] =                                         \
+                    k < nvalid ? (k % PSUM_COPIES) * PSUM_KEYS : PSUM_WORDS;       \
+        c.varying_zero = PSUM ? (int)(get_local_id(0) >> 24) : 0;                  \
+        return c;                                                                  \
+    }                                                                              \
+                                                                                   \
+    /* One increment per lane of the value's key (see psum_keys). The copy   \
+     * offsets come from memory, volatile: kept in registers across the loop, \
+     * PoCL stored the padding mask as bits and rebuilt it one bit at a time \
+     * on every add. */                                                       \
+    INLINE void vpsum_count_##K(K##_T n, const vctx_##K *c)                 \
+    {                                                                              \
+        if (!PSUM)                                                                 \
+            return;                                                                \
+        uint key[K##_N];                                                           \
+        const K##_IT base = *(volatile __local const K##_IT *)c->pbase;            \
+        K##_PSUM_KEYS(K##_INT(n), base, c->hr, key);                               \
         _Pragma("unroll") /* lanes: a short constant loop */                       \
-        for (int k_ = 0; k_ < K##_N; k_++)                                         \
-            l_psum[key_[k_]]++;                                                    \
-    } while (0)
-#else
-#define VPSUM_COUNT(K, n) do { } while (0)
-#endif
-
-/* VSTEP_CLAMPED: STEP of accsim.cl on a vector. A true vector comparison is
- * -1. VSTEP_UNCLAMPED only adds and tracks the extremes. The optimistic
- * first pass is unclamped, except with every-partial-sum histograms, which
- * it would count as it goes: then it clamps from the start. */
-#define VSTEP_UNCLAMPED(K, t, p)                                                   \
-    do {                                                                           \
-        (t) += (p);                                                                \
-        mn = min(mn, (t));                                                         \
-        mx = max(mx, (t));                                                         \
-        VPSUM_COUNT(K, (t));                                                       \
-    } while (0)
-#if PSUM
-#define VSTEP_OPTIMISTIC(K, t, p) VSTEP_CLAMPED(K, t, p)
-#else
-#define VSTEP_OPTIMISTIC(K, t, p) VSTEP_UNCLAMPED(K, t, p)
-#endif
-#if WRAP
-#define VSTEP_CLAMPED(K, t, p)                                                     \
-    do {                                                                           \
-        K##_T w_ = (t) + (p);                                                      \
-        K##_T s_ = K##_ADD_SAT((t), (p));                                          \
-        K##_T n_ = K##_SHL(w_, lane_wsh) >> (K##_S)lane_wsh;                       \
-        ev -= (s_ != n_);                                                          \
-        mn = min(mn, n_);                                                          \
-        mx = max(mx, n_);                                                          \
-        VPSUM_COUNT(K, n_);                                                        \
-        (t) = n_;                                                                  \
-    } while (0)
-#define VFINISH_MINMAX() do { } while (0)
-#else
-#define VSTEP_CLAMPED(K, t, p)                                                     \
-    do {                                                                           \
-        K##_T w_ = (t) + (p);                                                      \
-        K##_T s_ = K##_ADD_SAT((t), (p));                                          \
-        K##_T n_ = clamp(s_, lane_lo, lane_hi);                                    \
-        ev -= (w_ != n_);                                                          \
-        mn = min(mn, s_);                                                          \
-        mx = max(mx, s_);                                                          \
-        VPSUM_COUNT(K, n_);                                                        \
-        (t) = n_;                                                                  \
-    } while (0)
-#define VFINISH_MINMAX()                                                           \
-    do {                                                                           \
-        mn = clamp(mn, lane_lo, lane_hi);                                          \
-        mx = clamp(mx, lane_lo, lane_hi);                                          \
-    } while (0)
-#endif
-
-/* OPTIMISTIC kinds: the first pass added without clamping; where a valid
- * lane's sums stayed inside the width's range nothing would have clamped,
- * wrapped or counted an event, so the pass is exact. Else the work-item
- * computes again, clamped (the wider layers of real models rarely leave
- * their range, at which point this halves the work per add). */
-#define SECOND_PASS_CLAMPED(K, SUMS)
-#define SECOND_PASS_UNCLAMPED(K, SUMS)
-#define SECOND_PASS_OPTIMISTIC(K, SUMS)                                            \
-    if (!PSUM) {                                                                   \
-        K##_T pad_ = K##_LANE >= (K##_S)nvalid;                                    \
-        if (any(select((mn < lane_lo) | (mx > lane_hi), (K##_T)0, pad_))) {        \
-            acc = 0;                                                               \
-            mn = 0;                                                                \
-            mx = 0;                                                                \
-            ev = 0;                                                                \
-            SUMS(K, VSTEP_CLAMPED);                                                \
+        for (int k = 0; k < K##_N; k++)                                            \
+            c->l_psum[key[k]]++;                                                   \
+    }                                                                              \
+                                                                                   \
+    /* acc_step of accsim.cl on a vector: t + p held as `adds` says. The      \
+     * optimistic first pass is unclamped, except with every-partial-sum      \
+     * histograms, which it would count as it goes: then it clamps from the   \
+     * start. */                                                              \
+    INLINE K##_T vstep_##K(K##_T t, K##_T p, int adds, vstate_##K *s,      \
+                                  const vctx_##K *c)                               \
+    {                                                                              \
+        if (adds == ADDS_UNCLAMPED || (adds == ADDS_OPTIMISTIC && !PSUM)) {        \
+            t += p;                                                                \
+            s->mn = min(s->mn, t);                                                 \
+            s->mx = max(s->mx, t);                                                 \
+            vpsum_count_##K(t, c);                                                 \
+            return t;                                                              \
+        }                                                                          \
+        K##_T w = t + p;                                                           \
+        K##_T sat = K##_ADD_SAT(t, p);                                             \
+        K##_T n;                                                                   \
+        if (WRAP) {                                                                \
+            n = K##_SHL(w, c->wsh) >> (K##_S)c->wsh;                               \
+            s->ev -= (sat != n);                                                   \
+            s->mn = min(s->mn, n);                                                 \
+            s->mx = max(s->mx, n);                                                 \
+        } else {                                                                   \
+            n = clamp(sat, c->lo, c->hi);                                          \
+            s->ev -= (w != n);                                                     \
+            s->mn = min(s->mn, sat);                                               \
+            s->mx = max(s->mx, sat);                                               \
+        }                                                                          \
+        vpsum_count_##K(n, c);                                                     \
+        return n;                                                                  \
+    }                                                                              \
+                                                                                   \
+    /* Saturate mode tracked the unclamped sums: clamped, the held extremes. */ \
+    INLINE void vfinish_##K(vstate_##K *s, const vctx_##K *c)              \
+    {                                                                              \
+        if (!WRAP) {                                                               \
+            s->mn = clamp(s->mn, c->lo, c->hi);                                    \
+            s->mx = clamp(s->mx, c->lo, c->hi);                                    \
+        }                                                                          \
+    }                                                                              \
+                                                                                   \
+    /* OPTIMISTIC kinds: the first pass added without clamping; where a      \
+     * valid lane's sums stayed inside the width's range nothing would have   \
+     * clamped, wrapped or counted an event, so the pass is exact. Else the   \
+     * work-item computes again, clamped (the wider layers of real models     \
+     * rarely leave their range, at which point this halves the work per     \
+     * add). */                                                               \
+    INLINE bool vsecond_pass_##K(int adds, const vstate_##K *s, int nvalid, \
+                                        const vctx_##K *c)                         \
+    {                                                                              \
+        if (adds != ADDS_OPTIMISTIC || PSUM)                                       \
+            return false;                                                          \
+        K##_T pad = K##_LANE >= (K##_S)nvalid;                                     \
+        return any(select((s->mn < c->lo) | (s->mx > c->hi), (K##_T)0, pad));      \
+    }                                                                              \
+                                                                                   \
+    /* Publishes this work-item's outputs (entries j ..) for pooling. With    \
+     * histograms, every output's statistics go to the serial epilogue of     \
+     * accsim.cl; without, each work-item reduces its own lanes (the first    \
+     * nvalid) and the epilogue only combines the work-items. */              \
+    INLINE void vpublish_##K(vector_mem m, int lid, int j, int nvalid,      \
+                                    const vstate_##K *s, const vctx_##K *c)        \
+    {                                                                              \
+        K##_STORE_INT(s->acc, m.acc + j);                                          \
+        if (HIST) {                                                                \
+            K##_STORE_INT(s->mn, m.mn + j);                                        \
+            K##_STORE_INT(s->mx, m.mx + j);                                        \
+            K##_STORE_INT(s->ev, (__local int *)m.ev + j);                         \
+        } else {                                                                   \
+            K##_T pad = K##_LANE >= (K##_S)nvalid; /* -1 on padding lanes */       \
+            m.part[5 * lid + 0] = K##_HSUM(select(s->ev, (K##_T)0, pad));          \
+            m.part[5 * lid + 1] = K##_HMIN(select(s->acc, (K##_T)c->hi, pad));     \
+            m.part[5 * lid + 2] = K##_HMAX(select(s->acc, (K##_T)c->lo, pad));     \
+            m.part[5 * lid + 3] = K##_HMIN(select(s->mn, (K##_T)0, pad));          \
+            m.part[5 * lid + 4] = K##_HMAX(select(s->mx, (K##_T)0, pad));          \
         }                                                                          \
     }
 
-/* Locals of a vector kernel: per-output accumulator, held extremes and events
- * for the serial epilogue, and the split partial-sum counts. */
-#define VECTOR_LOCALS(N, GS)                                                       \
-    __local int l_acc[N], l_mn[HIST ? N : 1], l_mx[HIST ? N : 1];                  \
-    __local uint l_ev[HIST ? N : 1];                                               \
-    __local int l_part[HIST ? 1 : 5 * (GS)];                                       \
-    __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                                  \
-    __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                              \
-    __local int l_pbase[PSUM ? N : 1] __attribute__((aligned(64)));
+/* How a kernel adds, a constant argument of the bodies (each kernel compiles
+ * to one): CLAMPED every step (the S16 and fc3 kernels); OPTIMISTIC, first
+ * unclamped and again clamped only for a work-item where some output's sums
+ * left the width's range (I32; see vsecond_pass); UNCLAMPED (I32 at or above
+ * the layer's safe width: the n32 kernels). */
+#define ADDS_CLAMPED 0
+#define ADDS_OPTIMISTIC 1
+#define ADDS_UNCLAMPED 2
+
+/* A vector kernel's local memory, declared by its __kernel (OpenCL keeps
+ * __local variables at kernel scope) with VECTOR_MEM_DECLARE and passed
+ * down: per-output accumulators, held extremes and events for the serial
+ * epilogue (HIST), per-work-item partial statistics (no HIST), histograms,
+ * the split partial-sum counts and their per-lane copy offsets. */
+typedef struct {
+    __local int *acc, *mn, *mx;
+    __local uint *ev;
+    __local int *part;
+    __local uint *hist, *psum;
+    __local int *pbase;
+} vector_mem;
+
+#define VECTOR_MEM_DECLARE(vm, N, GS)                                              \
+    __local int vm##_acc[N], vm##_mn[HIST ? N : 1], vm##_mx[HIST ? N : 1];         \
+    __local uint vm##_ev[HIST ? N : 1];                                            \
+    __local int vm##_part[HIST ? 1 : 5 * (GS)];                                    \
+    __local uint vm##_hist[HIST ? 4 * LIN_BINS : 1];                               \
+    __local uint vm##_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                           \
+    __local int vm##_pbase[PSUM ? N : 1] __attribute__((aligned(64)));             \
+    const vector_mem vm = {vm##_acc, vm##_mn,   vm##_mx,   vm##_ev,                \
+                           vm##_part, vm##_hist, vm##_psum, vm##_pbase}
+
+DEFINE_LANE_KIND(I32)
+DEFINE_LANE_KIND(W32)
+DEFINE_LANE_KIND(S16)
 
 /* A reduction loop's trip count that PoCL must take to differ between
  * work-items: with every-partial-sum histograms the loops stay rolled, and
  * PoCL would otherwise put the work-item loop inside each (uniform) innermost
  * loop, saving and reloading every work-item's state on every add. */
-#define VARYING(n) ((n) + varying_zero)
-
-/* The lane-typed limits and accumulators every kernel starts with. */
-#define VECTOR_STATE(K)                                                            \
-    const K##_S lane_lo = (K##_S)lo, lane_hi = (K##_S)hi;                          \
-    const int lane_wsh = wsh - (32 - K##_BITS);                                    \
-    (void)lane_lo; (void)lane_hi; (void)lane_wsh;                                  \
-    if (PSUM) /* each lane's copy of the partial-sum counts */                    \
-        for (int k_ = 0; k_ < K##_N; k_++)                                         \
-            l_pbase[lid * K##_N + k_] = k_ < nvalid ? (k_ % PSUM_COPIES) * PSUM_KEYS \
-                                                    : PSUM_WORDS;                  \
-    const int varying_zero = PSUM ? (int)(get_local_id(0) >> 24) : 0;             \
-    (void)varying_zero;                                                            \
-    K##_T acc = 0, mn = 0, mx = 0, ev = 0
-
-/* Publishes this work-item's outputs for pooling. With histograms, every
- * output's statistics go to the serial epilogue of accsim.cl; without, each
- * work-item reduces its own lanes (the first nvalid) and the epilogue only
- * combines the work-items. */
-#if HIST
-#define VPUBLISH(K, j)                                                             \
-    do {                                                                           \
-        K##_STORE_INT(acc, l_acc + (j));                                           \
-        K##_STORE_INT(mn, l_mn + (j));                                             \
-        K##_STORE_INT(mx, l_mx + (j));                                             \
-        K##_STORE_INT(ev, (__local int *)l_ev + (j));                              \
-    } while (0)
-#define VGROUP_REDUCE(count, width, valid_width)                                   \
-    do {                                                                           \
-        if (lid == 0)                                                              \
-            group_epilogue(l_acc, l_mn, l_mx, l_ev, (count), (width), (valid_width), \
-                           st, h, l_hist, hr);                                     \
-    } while (0)
-#else
-#define VPUBLISH(K, j)                                                             \
-    do {                                                                           \
-        K##_STORE_INT(acc, l_acc + (j));                                           \
-        K##_T pad_ = K##_LANE >= (K##_S)nvalid; /* -1 on padding lanes */          \
-        l_part[5 * lid + 0] = K##_HSUM(select(ev, (K##_T)0, pad_));                \
-        l_part[5 * lid + 1] = K##_HMIN(select(acc, (K##_T)lane_hi, pad_));         \
-        l_part[5 * lid + 2] = K##_HMAX(select(acc, (K##_T)lane_lo, pad_));         \
-        l_part[5 * lid + 3] = K##_HMIN(select(mn, (K##_T)0, pad_));                \
-        l_part[5 * lid + 4] = K##_HMAX(select(mx, (K##_T)0, pad_));                \
-    } while (0)
-#define VGROUP_REDUCE(count, width, valid_width)                                   \
-    do {                                                                           \
-        if (lid == 0)                                                              \
-            combine_parts(l_part, gs, st);                                         \
-    } while (0)
-#endif
-
-/* The start and the end of every layer kernel but fc3: clear the group's
- * partial-sum counts; after pooling, the group's statistics and the merge of
- * those counts (count: outputs; width, valid_width: see IS_VALID). Plain
- * statement lists, not do-while blocks: barriers stay outside any loop. */
-#define VGROUP_START()                                                             \
-    psum_zero(lid, gs, l_psum);                                                    \
-    if (PSUM)                                                                      \
-        barrier(CLK_LOCAL_MEM_FENCE)
-#define VGROUP_FINISH(count, width, valid_width)                                   \
-    VGROUP_REDUCE((count), (width), (valid_width));                                \
-    if (PSUM)                                                                      \
-        barrier(CLK_LOCAL_MEM_FENCE);                                              \
-    psum_merge(lid, gs, l_psum, hr, h)
+INLINE int vary(int n, int varying_zero)
+{
+    return n + varying_zero;
+}
 
 /* Work-item 0 folds the work-items' partial statistics into the image's. */
 static void combine_parts(__local const int *l_part, int gs, __global int *st)
@@ -441,119 +454,166 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
 #endif
 }
 
-/* ---- conv1: 3x32x32 -> 6x28x28, pool -> 6x14x14 -------------------------- */
+/* The start and the end of every layer body but fc3's: clear the group's
+ * partial-sum counts; after pooling, the group's statistics (count: outputs;
+ * width, valid_width: see is_valid in accsim.cl) and the merge of those
+ * counts. */
+INLINE void vgroup_start(int lid, int gs, vector_mem m)
+{
+    psum_zero(lid, gs, m.psum);
+    if (PSUM)
+        barrier(CLK_LOCAL_MEM_FENCE);
+}
 
-/* The reduction, in the order of SPEC section 5, with the given step. */
-#define CONV1_SUMS(K, STEP)                                                        \
-    UNROLL                                                                         \
-    for (int c = 0; c < 3; c++) {                                                  \
-        K##_T t = 0;                                                               \
-        UNROLL                                                                     \
-        for (int ky = 0; ky < 5; ky++) {                                           \
-            UNROLL                                                                 \
-            for (int kx = 0; kx < VARYING(5); kx++) {                              \
-                K##_T p = K##_LOAD_PIXELS(a + c * 1024 + ky * 32 + kx) *           \
-                          (K##_S)w[c * 25 + ky * 5 + kx];                          \
-                STEP(K, t, p);                                                     \
-            }                                                                      \
-        }                                                                          \
-        STEP(K, acc, t);                                                           \
+INLINE void vgroup_finish(int lid, int gs, vector_mem m, int count, int width,
+                                 int valid_width, __global int *st, __global uint *h,
+                                 hist_ranges hr)
+{
+    if (lid == 0) {
+#if HIST
+        group_epilogue(m.acc, m.mn, m.mx, m.ev, count, width, valid_width, st, h, m.hist, hr);
+#else
+        combine_parts(m.part, gs, st);
+#endif
     }
+    if (PSUM)
+        barrier(CLK_LOCAL_MEM_FENCE);
+    psum_merge(lid, gs, m.psum, hr, h);
+}
+
+/* ---- conv1: IN_C x IN_H x IN_W -> C1_OUT x C1_OH x C1_OW, pool -> P1 ------ */
 
 /* Work-group: one image, one output channel. Work-item j computes outputs
- * (y, x0 .. x0 + N - 1), y = j / (32 / N), x0 = N (j % (32 / N)); lanes with
- * x >= 28 are padding and read into the next row (or the buffer's spare
- * bytes). Output y * 32 + x of the group, as in accsim.cl. */
-#define CONV1_VECTOR_KERNEL(NAME, K, ADDS)                                         \
-    __kernel __attribute__((reqd_work_group_size(28 * 32 / K##_N, 1, 1)))         \
-    void NAME(__global const char *images, __global const uint *index,            \
-              __global const int *weights, __global const long *thr,              \
-              __global char *out_act, __global int *stats, __global uint *hist,   \
-              int lo, int hi, int wsh, hist_ranges hr, float scale)               \
+ * (y, x0 .. x0 + N - 1), y = j / (IN_W / N), x0 = N (j % (IN_W / N)); lanes
+ * with x >= C1_OW are padding and read into the next row (or the buffer's
+ * spare bytes). Output y * IN_W + x of the group, as in accsim.cl. */
+#define C1V_OUTPUTS (C1_OH * IN_W)
+
+/* The reduction, in the order of SPEC section 5, the steps as `adds` says;
+ * then the ReLU, 2x2 max-pool and requantization of the group. */
+#define DEFINE_CONV1(K)                                                            \
+    INLINE void conv1_sums_##K(__global const char *a, __global const int *w, \
+                                      int adds, vstate_##K *s, const vctx_##K *c)  \
     {                                                                              \
-        const int gs = 28 * 32 / K##_N, per_row = 32 / K##_N;                      \
-        VECTOR_LOCALS(28 * 32, 28 * 32 / K##_N)                                                     \
-        const int lid = get_local_id(0);                                           \
-        const int o = get_group_id(0) % 6;                                         \
-        const int img = get_group_id(0) / 6;                                       \
-        __global int *st = stats + (img * NLAYER + 0) * NSTAT;                     \
-        __global uint *h = hist + 0 * HIST_KINDS * LIN_BINS;                       \
-        VGROUP_START();                                                            \
-        const int x0 = (lid % per_row) * K##_N;                                    \
-        const int j = (lid / per_row) * 32 + x0;                                   \
-        const int nvalid = min(K##_N, 28 - x0);                                    \
-        (void)nvalid;                                                              \
-        __global const char *a = images + (size_t)index[img] * 3072 + j;           \
-        __global const int *w = weights + o * 75;                                  \
-        VECTOR_STATE(K);                                                           \
-        CONV1_SUMS(K, VSTEP_##ADDS);                                               \
-        SECOND_PASS_##ADDS(K, CONV1_SUMS);                                         \
-        VFINISH_MINMAX();                                                          \
-        VPUBLISH(K, j);                                                            \
-        barrier(CLK_LOCAL_MEM_FENCE);                                              \
-        /* ReLU, 2x2 max-pool, requantize. */                                      \
-        for (int k = lid; k < 196; k += gs) {                                      \
-            int j0 = (k / 14) * 64 + (k % 14) * 2;                                 \
-            int v = max(max(l_acc[j0], l_acc[j0 + 1]), max(l_acc[j0 + 32], l_acc[j0 + 33])); \
-            out_act[(size_t)img * 1176 + o * 196 + k] = (char)requant(max(v, 0), scale, thr); \
-        }                                                                          \
-        VGROUP_FINISH(28 * 32, 32, 28);                                            \
-    }
-
-/* ---- conv2: 6x14x14 -> 16x10x10, pool -> 16x5x5 -------------------------- */
-
-#define CONV2_SUMS(K, STEP)                                                        \
-    UNROLL                                                                         \
-    for (int c = 0; c < 6; c++) {                                                  \
-        K##_T t = 0;                                                               \
         UNROLL                                                                     \
-        for (int ky = 0; ky < 5; ky++) {                                           \
+        for (int ch = 0; ch < IN_C; ch++) {                                        \
+            K##_T t = 0;                                                           \
             UNROLL                                                                 \
-            for (int kx = 0; kx < VARYING(5); kx++) {                              \
-                K##_T p = (K##_S)a[c * 196 + ky * 14 + kx] *                       \
-                          K##_LOAD_WEIGHTS(w + (c * 25 + ky * 5 + kx) * 16);       \
-                STEP(K, t, p);                                                     \
+            for (int ky = 0; ky < C1_KH; ky++) {                                   \
+                UNROLL                                                             \
+                for (int kx = 0; kx < vary(C1_KW, c->varying_zero); kx++) {        \
+                    K##_T p = K##_LOAD_PIXELS(a + ch * IN_H * IN_W + ky * IN_W + kx) * \
+                              (K##_S)w[ch * C1_TAPS + ky * C1_KW + kx];            \
+                    t = vstep_##K(t, p, adds, s, c);                               \
+                }                                                                  \
             }                                                                      \
+            s->acc = vstep_##K(s->acc, t, adds, s, c);                             \
         }                                                                          \
-        STEP(K, acc, t);                                                           \
+    }                                                                              \
+                                                                                   \
+    INLINE void conv1_body_##K(                                             \
+        int adds, __global const char *images, __global const uint *index,        \
+        __global const int *weights, __global const long *thr, __global char *out_act, \
+        __global int *stats, __global uint *hist, int lo, int hi, int wsh,         \
+        hist_ranges hr, float scale, vector_mem m)                                 \
+    {                                                                              \
+        const int gs = C1V_OUTPUTS / K##_N, per_row = IN_W / K##_N;                \
+        const int lid = get_local_id(0);                                           \
+        const int o = get_group_id(0) % C1_OUT;                                    \
+        const int img = get_group_id(0) / C1_OUT;                                  \
+        __global int *st = layer_stats(stats, img, 0);                             \
+        __global uint *h = layer_hist(hist, 0);                                    \
+        vgroup_start(lid, gs, m);                                                  \
+        const int x0 = (lid % per_row) * K##_N;                                    \
+        const int j = (lid / per_row) * IN_W + x0;                                 \
+        const int nvalid = min(K##_N, C1_OW - x0);                                 \
+        __global const char *a = images + (size_t)index[img] * IMAGE_BYTES + j;    \
+        __global const int *w = weights + o * IN_C * C1_TAPS;                      \
+        const vctx_##K c = vctx_##K##_make(lo, hi, wsh, hr, lid, nvalid, m);       \
+        vstate_##K s = {(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                               \
+        conv1_sums_##K(a, w, adds, &s, &c);                                        \
+        if (vsecond_pass_##K(adds, &s, nvalid, &c)) {                              \
+            s = (vstate_##K){(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                          \
+            conv1_sums_##K(a, w, ADDS_CLAMPED, &s, &c);                            \
+        }                                                                          \
+        vfinish_##K(&s, &c);                                                       \
+        vpublish_##K(m, lid, j, nvalid, &s, &c);                                   \
+        barrier(CLK_LOCAL_MEM_FENCE);                                              \
+        for (int k = lid; k < P1_H * P1_W; k += gs) {                              \
+            int j0 = (k / P1_W) * 2 * IN_W + (k % P1_W) * 2;                       \
+            int v = max(max(m.acc[j0], m.acc[j0 + 1]),                             \
+                        max(m.acc[j0 + IN_W], m.acc[j0 + IN_W + 1]));              \
+            out_act[(size_t)img * P1_COUNT + o * P1_H * P1_W + k] =                \
+                (char)requant(max(v, 0), scale, thr);                              \
+        }                                                                          \
+        vgroup_finish(lid, gs, m, C1V_OUTPUTS, IN_W, C1_OW, st, h, hr);            \
     }
+
+/* ---- conv2: C1_OUT x P1_H x P1_W -> C2_OUT x C2_OH x C2_OW, pool -> P2 ---- */
 
 /* Work-group: one image. Work-item j computes output channels
- * N (j / 100) .. + N - 1 at position p = j % 100 (y = p / 10, x = p % 10);
- * weights are [c][ky][kx][16]. Output p * 16 + channel of the group. */
-#define CONV2_VECTOR_KERNEL(NAME, K, ADDS)                                             \
-    __kernel __attribute__((reqd_work_group_size(100 * 16 / K##_N, 1, 1)))        \
-    void NAME(__global const char *in_act, __global const K##_S *weights,         \
-              __global const long *thr, __global char *out_act, __global int *stats, \
-              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
+ * N (j / C2_POS) .. + N - 1 at position p = j % C2_POS (y = p / C2_OW,
+ * x = p % C2_OW); weights are [c][ky][kx][C2_PAD], channels from C2_OUT on
+ * padding. Output p * C2_PAD + channel of the group. */
+#define C2_POS (C2_OH * C2_OW)
+
+#define DEFINE_CONV2(K)                                                            \
+    INLINE void conv2_sums_##K(__global const char *a, __global const K##_S *w, \
+                                      int adds, vstate_##K *s, const vctx_##K *c)  \
     {                                                                              \
-        const int gs = 100 * 16 / K##_N;                                           \
-        VECTOR_LOCALS(1600, 100 * 16 / K##_N)                                                        \
+        UNROLL                                                                     \
+        for (int ch = 0; ch < C1_OUT; ch++) {                                      \
+            K##_T t = 0;                                                           \
+            UNROLL                                                                 \
+            for (int ky = 0; ky < C2_KH; ky++) {                                   \
+                UNROLL                                                             \
+                for (int kx = 0; kx < vary(C2_KW, c->varying_zero); kx++) {        \
+                    K##_T p = (K##_S)a[ch * P1_H * P1_W + ky * P1_W + kx] *        \
+                              K##_LOAD_WEIGHTS(w + (ch * C2_TAPS + ky * C2_KW + kx) * C2_PAD); \
+                    t = vstep_##K(t, p, adds, s, c);                               \
+                }                                                                  \
+            }                                                                      \
+            s->acc = vstep_##K(s->acc, t, adds, s, c);                             \
+        }                                                                          \
+    }                                                                              \
+                                                                                   \
+    INLINE void conv2_body_##K(                                             \
+        int adds, __global const char *in_act, __global const K##_S *weights,     \
+        __global const long *thr, __global char *out_act, __global int *stats,    \
+        __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale, \
+        vector_mem m)                                                              \
+    {                                                                              \
+        const int gs = C2_POS * C2_PAD / K##_N;                                    \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
-        __global int *st = stats + (img * NLAYER + 1) * NSTAT;                     \
-        __global uint *h = hist + 1 * HIST_KINDS * LIN_BINS;                       \
-        VGROUP_START();                                                            \
-        const int o0 = (lid / 100) * K##_N, pos = lid % 100;                       \
-        const int nvalid = K##_N;                                                  \
-        (void)nvalid;                                                              \
-        __global const char *a = in_act + (size_t)img * 1176 + (pos / 10) * 14 + pos % 10; \
+        __global int *st = layer_stats(stats, img, 1);                             \
+        __global uint *h = layer_hist(hist, 1);                                    \
+        vgroup_start(lid, gs, m);                                                  \
+        const int o0 = (lid / C2_POS) * K##_N, pos = lid % C2_POS;                 \
+        const int nvalid = C2_OUT % K##_N == 0 ? K##_N : clamp(C2_OUT - o0, 0, K##_N); \
+        __global const char *a =                                                   \
+            in_act + (size_t)img * P1_COUNT + (pos / C2_OW) * P1_W + pos % C2_OW;  \
         __global const K##_S *w = weights + o0;                                    \
-        VECTOR_STATE(K);                                                           \
-        CONV2_SUMS(K, VSTEP_##ADDS);                                               \
-        SECOND_PASS_##ADDS(K, CONV2_SUMS);                                         \
-        VFINISH_MINMAX();                                                          \
-        VPUBLISH(K, pos * 16 + o0);                                                \
+        const vctx_##K c = vctx_##K##_make(lo, hi, wsh, hr, lid, nvalid, m);       \
+        vstate_##K s = {(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                               \
+        conv2_sums_##K(a, w, adds, &s, &c);                                        \
+        if (vsecond_pass_##K(adds, &s, nvalid, &c)) {                              \
+            s = (vstate_##K){(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                          \
+            conv2_sums_##K(a, w, ADDS_CLAMPED, &s, &c);                            \
+        }                                                                          \
+        vfinish_##K(&s, &c);                                                       \
+        vpublish_##K(m, lid, pos * C2_PAD + o0, nvalid, &s, &c);                   \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
         /* ReLU, pool, requantize: output (channel o, pooled position q). */       \
-        for (int k = lid; k < 400; k += gs) {                                      \
-            int o = k / 25, q = k % 25;                                            \
-            int p0 = (q / 5) * 20 + (q % 5) * 2;                                   \
-            int v = max(max(l_acc[p0 * 16 + o], l_acc[(p0 + 1) * 16 + o]),         \
-                        max(l_acc[(p0 + 10) * 16 + o], l_acc[(p0 + 11) * 16 + o])); \
-            out_act[(size_t)img * 400 + k] = (char)requant(max(v, 0), scale, thr); \
+        for (int k = lid; k < FC1_IN; k += gs) {                                   \
+            int o = k / (P2_H * P2_W), q = k % (P2_H * P2_W);                      \
+            int p0 = (q / P2_W) * 2 * C2_OW + (q % P2_W) * 2;                      \
+            int v = max(max(m.acc[p0 * C2_PAD + o], m.acc[(p0 + 1) * C2_PAD + o]), \
+                        max(m.acc[(p0 + C2_OW) * C2_PAD + o],                      \
+                            m.acc[(p0 + C2_OW + 1) * C2_PAD + o]));                \
+            out_act[(size_t)img * FC1_IN + k] = (char)requant(max(v, 0), scale, thr); \
         }                                                                          \
-        VGROUP_FINISH(1600, 16, 16);                                               \
+        vgroup_finish(lid, gs, m, C2_POS * C2_PAD, C2_PAD, C2_OUT, st, h, hr);     \
     }
 
 /* ---- fully connected layers ---------------------------------------------- */
@@ -566,101 +626,106 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
 #define FC3_UNROLL _Pragma("unroll 4")
 #endif
 
-/* Expects fc_in (inputs) and fc_gs (padded outputs, the weights' row length)
- * from FC_VECTOR_KERNEL. */
-#define FC_SUMS(K, STEP)                                                           \
-    FC_UNROLL                                                                      \
-    for (int i = 0; i < VARYING(fc_in); i++) {                                     \
-        K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * fc_gs + o0);             \
-        STEP(K, acc, p);                                                           \
-    }
-
 /* Work-group: one image; work-item j computes outputs N j .. N j + N - 1
- * (those >= N_OUT are padding); weights are [N_IN][GS], GS the outputs padded
- * to a multiple of N. */
-#define FC_VECTOR_KERNEL(NAME, K, ADDS, LAYER, N_IN, N_OUT, GS)                        \
-    __kernel __attribute__((reqd_work_group_size(GS / K##_N, 1, 1)))              \
-    void NAME(__global const char *in_act, __global const K##_S *wt,              \
-              __global const long *thr, __global char *out_act, __global int *stats, \
-              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
+ * (those >= n_out are padding); weights are [n_in][pad], pad the outputs
+ * padded to a multiple of N. layer, n_in, n_out, pad: constants of the
+ * wrapper. */
+#define DEFINE_FC(K)                                                               \
+    INLINE void fc_sums_##K(__global const char *a, __global const K##_S *wt, \
+                                   int n_in, int pad, int o0, int adds, vstate_##K *s, \
+                                   const vctx_##K *c)                              \
     {                                                                              \
-        const int gs = GS / K##_N, fc_in = N_IN, fc_gs = GS;                       \
-        VECTOR_LOCALS(GS, GS / K##_N)                                                          \
+        FC_UNROLL                                                                  \
+        for (int i = 0; i < vary(n_in, c->varying_zero); i++) {                    \
+            K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * pad + o0);           \
+            s->acc = vstep_##K(s->acc, p, adds, s, c);                             \
+        }                                                                          \
+    }                                                                              \
+                                                                                   \
+    INLINE void fc_body_##K(                                                \
+        int adds, int layer, int n_in, int n_out, int pad, __global const char *in_act, \
+        __global const K##_S *wt, __global const long *thr, __global char *out_act, \
+        __global int *stats, __global uint *hist, int lo, int hi, int wsh,         \
+        hist_ranges hr, float scale, vector_mem m)                                 \
+    {                                                                              \
+        const int gs = pad / K##_N;                                                \
         const int lid = get_local_id(0);                                           \
         const int img = get_group_id(0);                                           \
-        __global int *st = stats + (img * NLAYER + LAYER) * NSTAT;                 \
-        __global uint *h = hist + LAYER * HIST_KINDS * LIN_BINS;                   \
-        VGROUP_START();                                                            \
+        __global int *st = layer_stats(stats, img, layer);                         \
+        __global uint *h = layer_hist(hist, layer);                                \
+        vgroup_start(lid, gs, m);                                                  \
         const int o0 = lid * K##_N;                                                \
-        const int nvalid = clamp(N_OUT - o0, 0, K##_N);                            \
-        (void)nvalid;                                                              \
-        __global const char *a = in_act + (size_t)img * N_IN;                      \
-        VECTOR_STATE(K);                                                           \
-        FC_SUMS(K, VSTEP_##ADDS);                                                  \
-        SECOND_PASS_##ADDS(K, FC_SUMS);                                            \
-        VFINISH_MINMAX();                                                          \
-        VPUBLISH(K, o0);                                                           \
+        const int nvalid = clamp(n_out - o0, 0, K##_N);                            \
+        __global const char *a = in_act + (size_t)img * n_in;                      \
+        const vctx_##K c = vctx_##K##_make(lo, hi, wsh, hr, lid, nvalid, m);       \
+        vstate_##K s = {(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                               \
+        fc_sums_##K(a, wt, n_in, pad, o0, adds, &s, &c);                           \
+        if (vsecond_pass_##K(adds, &s, nvalid, &c)) {                              \
+            s = (vstate_##K){(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                          \
+            fc_sums_##K(a, wt, n_in, pad, o0, ADDS_CLAMPED, &s, &c);               \
+        }                                                                          \
+        vfinish_##K(&s, &c);                                                       \
+        vpublish_##K(m, lid, o0, nvalid, &s, &c);                                  \
         barrier(CLK_LOCAL_MEM_FENCE);                                              \
-        for (int k = lid; k < N_OUT; k += gs)                                      \
-            out_act[(size_t)img * N_OUT + k] = (char)requant(max(l_acc[k], 0), scale, thr); \
-        VGROUP_FINISH(N_OUT, GS, N_OUT);                                           \
+        for (int k = lid; k < n_out; k += gs)                                      \
+            out_act[(size_t)img * n_out + k] = (char)requant(max(m.acc[k], 0), scale, thr); \
+        vgroup_finish(lid, gs, m, n_out, pad, n_out, st, h, hr);                   \
     }
 
-/* fc3: 84 -> 10 plus the bias (an add like any other, in 64 bits since the
- * bias is any int32), no ReLU, the prediction. Work-group: FC3_IMAGES images,
- * one per work-item, its 10 outputs in the lanes of one vector (launching a
- * group per image cost more than the image's 840 adds). Each work-item owns
- * its image's statistics; histograms go through the group's local copy. */
-#define FC3_IMAGES 16
-#define FC3_VECTOR_KERNEL(NAME, K)                                                 \
-    __kernel __attribute__((reqd_work_group_size(FC3_IMAGES, 1, 1)))              \
-    void NAME(__global const char *in_act, __global const K##_S *wt,              \
-              __global const int *bias, __global const long *thr,                 \
-              __global char *outputs, __global uchar *predictions, __global int *stats, \
-              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale, \
-              uint count)                                                          \
+/* fc3: FC3_IN -> FC3_OUT plus the bias (an add like any other, in 64 bits
+ * since the bias is any int32), no ReLU, the prediction. Work-group:
+ * FC3_IMAGES images, one per work-item, its outputs in the lanes of one
+ * vector (launching a group per image cost more than the image's few hundred
+ * adds). Each work-item owns its image's statistics; histograms go through
+ * the group's local copy. */
+#define DEFINE_FC3(K)                                                              \
+    INLINE void fc3_body_##K(                                               \
+        __global const char *in_act, __global const K##_S *wt, __global const int *bias, \
+        __global const long *thr, __global char *outputs, __global uchar *predictions, \
+        __global int *stats, __global uint *hist, int lo, int hi, int wsh,         \
+        hist_ranges hr, float scale, uint count, __local uint *l_hist,             \
+        __local uint *l_psum, __local int *l_pbase)                                \
     {                                                                              \
         const int gs = FC3_IMAGES;                                                 \
-        __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                              \
-        __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                          \
-        __local int l_pbase[PSUM ? FC3_IMAGES * K##_N : 1] __attribute__((aligned(64))); \
         const int lid = get_local_id(0);                                           \
         const uint img = get_global_id(0);                                         \
-        __global uint *h = hist + 4 * HIST_KINDS * LIN_BINS;                       \
+        __global uint *h = layer_hist(hist, 4);                                    \
         psum_zero(lid, gs, l_psum);                                                \
         if (HIST)                                                                  \
             for (int k = lid; k < 4 * LIN_BINS; k += gs)                           \
                 l_hist[k] = 0;                                                     \
         if (HIST || PSUM)                                                          \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        const int nvalid = img < count ? 10 : 0;                                   \
-        VECTOR_STATE(K);                                                           \
+        const int nvalid = img < count ? FC3_OUT : 0;                              \
+        const vector_mem m = {0, 0, 0, 0, 0, l_hist, l_psum, l_pbase};             \
+        const vctx_##K c = vctx_##K##_make(lo, hi, wsh, hr, lid, nvalid, m);       \
+        vstate_##K s = {(K##_T)0, (K##_T)0, (K##_T)0, (K##_T)0};                                               \
         if (img < count) {                                                         \
-            __global const char *a = in_act + (size_t)img * 84;                    \
+            __global const char *a = in_act + (size_t)img * FC3_IN;                \
             FC3_UNROLL                                                             \
-            for (int i = 0; i < VARYING(84); i++) {                                \
-                K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * 16);             \
-                VSTEP_CLAMPED(K, acc, p);                                          \
+            for (int i = 0; i < vary(FC3_IN, c.varying_zero); i++) {               \
+                K##_T p = (K##_S)a[i] * K##_LOAD_WEIGHTS(wt + i * FC3_PAD);        \
+                s.acc = vstep_##K(s.acc, p, ADDS_CLAMPED, &s, &c);                 \
             }                                                                      \
-            long16 e = convert_long16(K##_INT(acc)) + convert_long16(vload16(0, bias)); \
+            long16 e = convert_long16(K##_INT(s.acc)) + convert_long16(vload16(0, bias)); \
             long16 outside = (e < (long)lo) | (e > (long)hi); /* -1: an event */   \
             long16 held = WRAP ? as_long16(as_ulong16(e) << (ulong)(32 + wsh)) >> (long)(32 + wsh) \
                                : clamp(e, (long)lo, (long)hi);                     \
             K##_T n = K##_FROM_LONG(held);                                         \
-            ev -= K##_FROM_LONG(outside);                                          \
-            mn = min(mn, n);                                                       \
-            mx = max(mx, n);                                                       \
-            VPSUM_COUNT(K, n);                                                     \
-            acc = n;                                                               \
-            VFINISH_MINMAX();                                                      \
-            int r[16], rmn[16], rmx[16];                                           \
-            vstore16(K##_INT(acc), 0, r);                                          \
-            vstore16(K##_INT(mn), 0, rmn);                                         \
-            vstore16(K##_INT(mx), 0, rmx);                                         \
+            s.ev -= K##_FROM_LONG(outside);                                        \
+            s.mn = min(s.mn, n);                                                   \
+            s.mx = max(s.mx, n);                                                   \
+            vpsum_count_##K(n, &c);                                                \
+            s.acc = n;                                                             \
+            vfinish_##K(&s, &c);                                                   \
+            int r[K##_N], rmn[K##_N], rmx[K##_N];                                  \
+            vstore16(K##_INT(s.acc), 0, r);                                        \
+            vstore16(K##_INT(s.mn), 0, rmn);                                       \
+            vstore16(K##_INT(s.mx), 0, rmx);                                       \
             int best = 0, best_q = -129;                                           \
-            for (int o = 0; o < 10; o++) {                                         \
+            for (int o = 0; o < FC3_OUT; o++) {                                    \
                 int q = requant(r[o], scale, thr);                                 \
-                outputs[(size_t)img * 10 + o] = (char)q;                           \
+                outputs[(size_t)img * FC3_OUT + o] = (char)q;                      \
                 if (q > best_q) {                                                  \
                     best = o;                                                      \
                     best_q = q;                                                    \
@@ -674,13 +739,13 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
                 }                                                                  \
             }                                                                      \
             predictions[img] = (uchar)best;                                        \
-            K##_T pad_ = K##_LANE >= (K##_S)10;                                    \
-            __global int *st = stats + (img * NLAYER + 4) * NSTAT;                 \
-            st[0] = K##_HSUM(select(ev, (K##_T)0, pad_));                          \
-            st[1] = K##_HMIN(select(acc, (K##_T)lane_hi, pad_));                   \
-            st[2] = K##_HMAX(select(acc, (K##_T)lane_lo, pad_));                   \
-            st[3] = K##_HMIN(select(mn, (K##_T)0, pad_));                          \
-            st[4] = K##_HMAX(select(mx, (K##_T)0, pad_));                          \
+            K##_T pad = K##_LANE >= (K##_S)FC3_OUT;                                \
+            __global int *st = layer_stats(stats, img, 4);                         \
+            st[0] = K##_HSUM(select(s.ev, (K##_T)0, pad));                         \
+            st[1] = K##_HMIN(select(s.acc, (K##_T)c.hi, pad));                     \
+            st[2] = K##_HMAX(select(s.acc, (K##_T)c.lo, pad));                     \
+            st[3] = K##_HMIN(select(s.mn, (K##_T)0, pad));                         \
+            st[4] = K##_HMAX(select(s.mx, (K##_T)0, pad));                         \
         }                                                                          \
         if (HIST || PSUM)                                                          \
             barrier(CLK_LOCAL_MEM_FENCE);                                          \
@@ -691,23 +756,84 @@ static void psum_merge(int lid, int gs, __local const uint *l_psum, hist_ranges 
         psum_merge(lid, gs, l_psum, hr, h);                                        \
     }
 
-/* The host's padded output counts: fc1 120 and 128, fc2 88 and 96. */
-CONV1_VECTOR_KERNEL(conv1, I32, OPTIMISTIC)
-CONV2_VECTOR_KERNEL(conv2, I32, OPTIMISTIC)
-FC_VECTOR_KERNEL(fc1, I32, OPTIMISTIC, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2, I32, OPTIMISTIC, 3, 120, 84, 88)
+DEFINE_CONV1(I32)
+DEFINE_CONV1(S16)
+DEFINE_CONV2(I32)
+DEFINE_CONV2(S16)
+DEFINE_FC(I32)
+DEFINE_FC(S16)
+DEFINE_FC3(W32)
+DEFINE_FC3(S16)
 
-CONV1_VECTOR_KERNEL(conv1_s16, S16, CLAMPED)
-CONV2_VECTOR_KERNEL(conv2_s16, S16, CLAMPED)
-FC_VECTOR_KERNEL(fc1_s16, S16, CLAMPED, 2, 400, 120, 128)
-FC_VECTOR_KERNEL(fc2_s16, S16, CLAMPED, 3, 120, 84, 96)
+/* ---- the kernels: thin wrappers -------------------------------------------- */
 
-CONV1_VECTOR_KERNEL(conv1_n32, I32, UNCLAMPED)
-CONV2_VECTOR_KERNEL(conv2_n32, I32, UNCLAMPED)
-FC_VECTOR_KERNEL(fc1_n32, I32, UNCLAMPED, 2, 400, 120, 120)
-FC_VECTOR_KERNEL(fc2_n32, I32, UNCLAMPED, 3, 120, 84, 88)
+/* Each declares its group's local memory and calls its body with the lane
+ * kind, the way it adds and (fc) the layer's sizes as constants. */
+#define CONV1_KERNEL(NAME, K, ADDS)                                                \
+    __kernel __attribute__((reqd_work_group_size(C1V_OUTPUTS / K##_N, 1, 1)))     \
+    void NAME(__global const char *images, __global const uint *index,            \
+              __global const int *weights, __global const long *thr,              \
+              __global char *out_act, __global int *stats, __global uint *hist,   \
+              int lo, int hi, int wsh, hist_ranges hr, float scale)               \
+    {                                                                              \
+        VECTOR_MEM_DECLARE(m, C1V_OUTPUTS, C1V_OUTPUTS / K##_N);                   \
+        conv1_body_##K(ADDS, images, index, weights, thr, out_act, stats, hist, lo, hi, \
+                       wsh, hr, scale, m);                                         \
+    }
 
-FC3_VECTOR_KERNEL(fc3_v, W32)
-FC3_VECTOR_KERNEL(fc3_s16, S16)
+#define CONV2_KERNEL(NAME, K, ADDS)                                                \
+    __kernel __attribute__((reqd_work_group_size(C2_POS * C2_PAD / K##_N, 1, 1))) \
+    void NAME(__global const char *in_act, __global const K##_S *weights,         \
+              __global const long *thr, __global char *out_act, __global int *stats, \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
+    {                                                                              \
+        VECTOR_MEM_DECLARE(m, C2_POS * C2_PAD, C2_POS * C2_PAD / K##_N);           \
+        conv2_body_##K(ADDS, in_act, weights, thr, out_act, stats, hist, lo, hi, wsh, hr, \
+                       scale, m);                                                  \
+    }
+
+#define FC_KERNEL(NAME, K, ADDS, LAYER, N_IN, N_OUT, PAD)                          \
+    __kernel __attribute__((reqd_work_group_size(PAD / K##_N, 1, 1)))             \
+    void NAME(__global const char *in_act, __global const K##_S *wt,              \
+              __global const long *thr, __global char *out_act, __global int *stats, \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale) \
+    {                                                                              \
+        VECTOR_MEM_DECLARE(m, PAD, PAD / K##_N);                                   \
+        fc_body_##K(ADDS, LAYER, N_IN, N_OUT, PAD, in_act, wt, thr, out_act, stats, hist, \
+                    lo, hi, wsh, hr, scale, m);                                    \
+    }
+
+#define FC3_KERNEL(NAME, K)                                                        \
+    __kernel __attribute__((reqd_work_group_size(FC3_IMAGES, 1, 1)))              \
+    void NAME(__global const char *in_act, __global const K##_S *wt,              \
+              __global const int *bias, __global const long *thr,                 \
+              __global char *outputs, __global uchar *predictions, __global int *stats, \
+              __global uint *hist, int lo, int hi, int wsh, hist_ranges hr, float scale, \
+              uint count)                                                          \
+    {                                                                              \
+        __local uint l_hist[HIST ? 4 * LIN_BINS : 1];                              \
+        __local uint l_psum[PSUM ? PSUM_LOCAL_WORDS : 1];                          \
+        __local int l_pbase[PSUM ? FC3_IMAGES * K##_N : 1] __attribute__((aligned(64))); \
+        fc3_body_##K(in_act, wt, bias, thr, outputs, predictions, stats, hist, lo, hi, wsh, \
+                     hr, scale, count, l_hist, l_psum, l_pbase);                   \
+    }
+
+CONV1_KERNEL(conv1, I32, ADDS_OPTIMISTIC)
+CONV2_KERNEL(conv2, I32, ADDS_OPTIMISTIC)
+FC_KERNEL(fc1, I32, ADDS_OPTIMISTIC, 2, FC1_IN, FC1_OUT, FC1_PAD_I32)
+FC_KERNEL(fc2, I32, ADDS_OPTIMISTIC, 3, FC2_IN, FC2_OUT, FC2_PAD_I32)
+
+CONV1_KERNEL(conv1_s16, S16, ADDS_CLAMPED)
+CONV2_KERNEL(conv2_s16, S16, ADDS_CLAMPED)
+FC_KERNEL(fc1_s16, S16, ADDS_CLAMPED, 2, FC1_IN, FC1_OUT, FC1_PAD_S16)
+FC_KERNEL(fc2_s16, S16, ADDS_CLAMPED, 3, FC2_IN, FC2_OUT, FC2_PAD_S16)
+
+CONV1_KERNEL(conv1_n32, I32, ADDS_UNCLAMPED)
+CONV2_KERNEL(conv2_n32, I32, ADDS_UNCLAMPED)
+FC_KERNEL(fc1_n32, I32, ADDS_UNCLAMPED, 2, FC1_IN, FC1_OUT, FC1_PAD_I32)
+FC_KERNEL(fc2_n32, I32, ADDS_UNCLAMPED, 3, FC2_IN, FC2_OUT, FC2_PAD_I32)
+
+FC3_KERNEL(fc3_v, W32)
+FC3_KERNEL(fc3_s16, S16)
 
 #endif /* VECTOR_CPU */

@@ -448,6 +448,47 @@ Test(engines, refuses_other_networks)
     accsim_model_free(&model);
 }
 
+/* The kernels take their sizes from the description and run the LeNet-5
+ * family only: a description off that shape is refused, naming what differs,
+ * even when it claims to be the course model. */
+Test(engines, refuses_other_shapes)
+{
+    need_opencl();
+    accsim_model model;
+    accsim_model_random(&model, 4);
+    accsim_engine *ocl = opencl();
+    int8_t image[ACCSIM_IMAGE_BYTES] = {0};
+    static const char *expect[] = {"order chw", "2x2 max-pool", "only the last fully connected",
+                                   "float scale"};
+    for (int k = 0; k < 4; k++) {
+        accsim_network net;
+        accsim_error err;
+        cr_assert_eq(accsim_network_from_course_model(&model, &net, &err), 0, "%s", err.message);
+        accsim_op *conv2 = &net.ops[net.exec_order[2]], *pool1 = &net.ops[net.exec_order[1]];
+        accsim_op *fc3 = &net.ops[net.exec_order[7]];
+        if (k == 0)
+            conv2->tile = 1; /* products summed in another order */
+        else if (k == 1)
+            pool1->sh = 1;
+        else if (k == 2)
+            fc3->bias_first = true;
+        else
+            conv2->clamp_lo = -128; /* no ReLU */
+        cr_assert_neq(ocl->ops->load(ocl, &net, image, 1, &err), 0, "change %d accepted", k);
+        cr_expect_not_null(strstr(err.message, "LeNet-5-shaped"), "%s", err.message);
+        cr_expect_not_null(strstr(err.message, expect[k]), "%s", err.message);
+        accsim_network_free(&net);
+    }
+    /* Still runs the course model afterwards. */
+    accsim_network net;
+    accsim_error err;
+    cr_assert_eq(accsim_network_from_course_model(&model, &net, &err), 0, "%s", err.message);
+    cr_assert_eq(ocl->ops->load(ocl, &net, image, 1, &err), 0, "%s", err.message);
+    accsim_engine_destroy(ocl);
+    accsim_network_free(&net);
+    accsim_model_free(&model);
+}
+
 /* Device choice errors name the device. */
 Test(engines, device_choice)
 {
@@ -465,7 +506,8 @@ Test(engines, device_choice)
     accsim_engine_destroy(e);
 }
 
-/* Kernels from a directory; a broken kernel prints the build log. */
+/* Kernels from a directory; a broken kernel prints the build log when the
+ * first network is loaded (the kernels are built for its shapes). */
 Test(engines, kernel_dir)
 {
     need_opencl();
@@ -484,8 +526,18 @@ Test(engines, kernel_dir)
     fputs("__kernel void conv1(__global int *x) { x[0] = undefined_thing; }\n", f);
     fclose(f);
     opts.kernel_dir = dir;
-    cr_assert_null(accsim_opencl_engine_create(&opts, &err));
+    e = accsim_opencl_engine_create(&opts, &err);
+    cr_assert_not_null(e, "%s", err.message);
+    accsim_model model;
+    accsim_model_random(&model, 5);
+    accsim_network net;
+    cr_assert_eq(accsim_network_from_course_model(&model, &net, &err), 0, "%s", err.message);
+    int8_t image[ACCSIM_IMAGE_BYTES] = {0};
+    cr_assert_neq(e->ops->load(e, &net, image, 1, &err), 0);
     cr_expect(strstr(err.message, "build log") != NULL, "%s", err.message);
+    accsim_engine_destroy(e);
+    accsim_network_free(&net);
+    accsim_model_free(&model);
     opts.kernel_dir = "/nonexistent/kernels";
     cr_assert_null(accsim_opencl_engine_create(&opts, &err));
     cr_expect(strstr(err.message, "/nonexistent/kernels") != NULL, "%s", err.message);

@@ -1896,6 +1896,19 @@ Test(network, cli_analyses_on_a_description, .timeout = 1200)
     cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
     cr_assert_eq(strncmp(text, "setting,description,conv1,dw,fc,energy,", 39), 0, "%s", text);
     free(text);
+    /* Issue 12: the bounds table, a row per MAC layer, beside the search's width. */
+    snprintf(path, sizeof path, "%s/bounds.csv", study);
+    cr_assert_eq(count_lines(path), 1 + 3, "a row per MAC layer");
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    const char *bounds_head = "layer,needed_test,needed_train,search_C,safe,a2q,a2q_datatype,finn,";
+    cr_assert_eq(strncmp(text, bounds_head, strlen(bounds_head)), 0, "%s", text);
+    cr_assert_not_null(strstr(text, "\ndw,"), "%s", text);
+    free(text);
+    snprintf(path, sizeof path, "%s/summary.md", study);
+    cr_assert_eq(accsim_read_file(path, 1 << 24, &text, &size, &err), 0, "%s", err.message);
+    cr_assert_not_null(strstr(text, "## Data-free bounds beside the need"), "%s", text);
+    cr_assert_not_null(strstr(text, "| layer | needed_test | needed_train | search_C | safe |"), "%s", text);
+    free(text);
 
     testdata_remove_tree(dir);
     free(dir);

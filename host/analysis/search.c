@@ -448,7 +448,7 @@ static int search_box(searcher *s, const accsim_search_options *opts, accsim_sea
     if (too_large || total > ACCSIM_SEARCH_MAX_SETTINGS)
         return accsim_fail(err, "search box is too large: over %d settings over %d MAC layers "
                                 "(this search enumerates its box; narrow it with --span or "
-                                "--box, a scalable search comes later)",
+                                "--box)",
                            ACCSIM_SEARCH_MAX_SETTINGS, L);
     setting *list = calloc(total, sizeof *list);
     if (!list)
@@ -751,6 +751,26 @@ static int prove_global(searcher *s, accsim_search_result *out, accsim_error *er
     return rc;
 }
 
+/* Whether the scalable method runs: asked for, or (auto) the network has
+ * more MAC layers than the exact method's tree and proof handle, or its
+ * first box is over the enumeration limit. */
+static bool use_scalable(const accsim_search_options *opts, const accsim_search_result *out,
+                         int layers)
+{
+    if (opts->method != ACCSIM_SEARCH_AUTO)
+        return opts->method == ACCSIM_SEARCH_SCALABLE;
+    if (layers > ACCSIM_SEARCH_EXACT_LAYERS)
+        return true;
+    size_t total = 1;
+    for (int l = 0; l < layers; l++) {
+        size_t k = (size_t)(out->hi[l] - out->lo[l] + 1);
+        if (total > ACCSIM_SEARCH_MAX_SETTINGS / k)
+            return true;
+        total *= k;
+    }
+    return false;
+}
+
 int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                   accsim_search_result *out, accsim_error *err)
 {
@@ -806,6 +826,11 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                                b->net->ops[b->net->mac_ops[l]].name);
         }
     }
+    if (use_scalable(opts, out, L)) {
+        free(s.root.correct), free(s.pos), free(s.idx);
+        return accsim_search_scalable(b, opts, out, err);
+    }
+    out->method = ACCSIM_SEARCH_EXACT;
     int rc = 0;
     for (int round = 0; round < 16; round++) {
         rc = search_box(&s, opts, out, err);
@@ -834,6 +859,8 @@ int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
     node_free(&s.root);
     free(s.pos), free(s.idx);
     out->seconds = accsim_now() - t0;
+    if (out->proved)
+        out->lower_bound = out->energy;
     if (rc == 0)
         accsim_phase_note(b->quiet, "search on %s: %zu of %zu settings visited, %zu decided by bounds, "
                           "%zu node runs (%zu images) in %.2f s", b->set.name,
@@ -855,4 +882,7 @@ void accsim_search_result_free(accsim_search_result *r)
     free(r->pareto);
     r->pareto = NULL;
     r->pareto_count = 0;
+    free(r->path);
+    r->path = NULL;
+    r->path_count = 0;
 }

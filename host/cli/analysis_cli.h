@@ -44,6 +44,9 @@ void an_sweep_row(table *t, const char *split, const accsim_baseline *base, cons
 /* The bounds table (accsim bounds, study): per set and layer, the data-free
  * widths beside the need on the data. */
 void an_bounds_table(table *t, const an_session *s);
+/* The study's bounds table: per MAC layer, the need on each set, chosen[l]
+ * (the search's width) and the data-free widths. */
+void an_study_bounds_table(table *t, const an_session *s, const int *chosen);
 
 /* --span, --no-pareto, --no-prove into search options. */
 void an_search_options(const cli_options *opts, accsim_search_options *so);

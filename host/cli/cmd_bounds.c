@@ -34,6 +34,35 @@ void an_bounds_table(table *t, const an_session *s)
         }
 }
 
+void an_study_bounds_table(table *t, const an_session *s, const int *chosen)
+{
+    const accsim_network *net = s->ctx.net;
+    an_str cols = {0};
+    an_cat(&cols, "layer");
+    for (int k = 0; k < s->nsets; k++)
+        an_cat(&cols, ",needed_%s", s->set[k].name);
+    an_cat(&cols, ",search_C,safe,a2q,a2q_datatype,finn,input_min,input_max,max_l1");
+    table_init(t, "bounds",
+               "Per MAC layer: the width needed on the data, the width the search chose, and the "
+               "data-free widths from the weights alone",
+               cols.s);
+    an_str_free(&cols);
+    for (int l = 0; l < net->mac_count; l++) {
+        accsim_mac_shape shape;
+        accsim_network_mac_shape(net, l, &shape);
+        accsim_mac_bounds b;
+        accsim_mac_bounds_compute(&shape, &b);
+        an_str row = {0};
+        an_cat(&row, "%s", an_layer_name(net, l));
+        for (int k = 0; k < s->nsets; k++)
+            an_cat(&row, "|%d", s->base[k].need_max[l]);
+        an_cat(&row, "|%d|%d|%d|%d|%d|%d|%d|%" PRId64, chosen[l], b.safe, b.a2q, b.a2q_datatype,
+               b.finn, shape.input_min, shape.input_max, b.max_l1);
+        table_row(t, "%s", row.s);
+        an_str_free(&row);
+    }
+}
+
 int cmd_bounds(const cli_options *opts)
 {
     accsim_error err;

@@ -73,6 +73,57 @@ static const char *study_layer_span(const accsim_network *net, char *buf, size_t
     return buf;
 }
 
+/* Approach C's account when the scalable method ran (search_scalable.c):
+ * what it searched, the certified lower bound and the gap. */
+static void write_scalable_text(FILE *md, const accsim_network *net,
+                                const accsim_search_result *r, const table *path,
+                                const char *split)
+{
+    const int L = net->mac_count;
+    an_str fl = {0}, mins = {0};
+    cat_ranges(&fl, net, r->floor, r->safe, 0);
+    for (int l = 0; l < L; l++)
+        an_cat(&mins, "%s%s %d", l ? ", " : "", an_layer_name(net, l), r->single_min[l]);
+    double gap = r->energy ? 100.0 * (double)(r->energy - r->lower_bound) / (double)r->energy : 0;
+    fprintf(md, "Method: with %d MAC layers the box of the exact search is too large to enumerate, so "
+                "the scalable search ran; every accuracy in it is exact (re-runs of the images a "
+                "setting changes, from the first layer where they change). It first found, per layer "
+                "with the others at 32 bits, the smallest width from which every wider one meets the "
+                "target (%s; their energy, %" PRIu64 ", is an estimate, not a bound: accuracy is not "
+                "monotone in the widths, so a narrower layer can be made up for by another); from "
+                "there it widened every layer by one more bit at a time until the target was met, "
+                "then narrowed one layer (or one layer while widening another) as long as the "
+                "energy fell and the target held: %zu exact evaluations%s.\n\n",
+            L, mins.s, r->single_min_energy, r->evaluations,
+            r->descent_stopped ? " (the descent stopped at its budget of evaluations)" : "");
+    if (r->proved)
+        fprintf(md, "Proof: every setting of %s (per layer: above the widths at which a layer every "
+                    "path passes through makes every image's prediction the same; up to the width at "
+                    "which no input can make a partial sum overflow, wider ones computing the same at "
+                    "more energy) that is cheaper than the answer was decided exactly in increasing "
+                    "energy (%zu settings) and misses the target: the answer is the least energy over "
+                    "all settings.\n\n",
+                fl.s, r->bound_settings);
+    else
+        fprintf(md, "Certified lower bound: no setting of 2..32 per layer that meets the target costs "
+                    "less than **%" PRIu64 "**; the answer is within **%.2f %%** of the optimum "
+                    "(gap %" PRIu64 "). Why: per layer, widths at or below a floor make every image's "
+                    "prediction the same (for a layer every path passes through, every accumulator value "
+                    "requantizes to one output per channel), and widths above the safe width compute the "
+                    "same bits at more energy (%s, floor-safe); the %zu cheapest settings between were "
+                    "each decided exactly, in increasing energy, and miss the target%s. The bound is "
+                    "the energy of the cheapest setting not decided. It is weak where few layers can "
+                    "collapse: each setting between it and the answer needs exact runs.\n\n",
+                r->lower_bound, gap, r->energy - r->lower_bound, fl.s, r->bound_settings,
+                r->bound_exhausted ? " (then the bound's image budget was spent)" : "");
+    an_str_free(&fl);
+    an_str_free(&mins);
+    fprintf(md, "![accepted settings](pareto.png)\n\n");
+    table_markdown(path, md);
+    fprintf(md, "\nThe settings the search accepted, in order (%s): the widths it started from, "
+                "each widening, then each narrowing; the last is the answer.\n", split);
+}
+
 int cmd_study(const cli_options *opts)
 {
     accsim_error err;
@@ -112,7 +163,7 @@ int cmd_study(const cli_options *opts)
     FILE *md = NULL;
     char *mdbuf = NULL;
     size_t mdlen = 0;
-    table t_sw, t_mw, t_en, t_rg, t_ck, t_pa, t_hb;
+    table t_sw, t_mw, t_en, t_rg, t_ck, t_pa, t_hb, t_bd;
     int tables_made = 0;
 
     /* Histograms: bins shared by the splits so they overlay. */
@@ -262,6 +313,11 @@ int cmd_study(const cli_options *opts)
     }
 
     t0 = accsim_now();
+    /* The scalable search has no front: the settings it accepted stand in
+     * its place in the tables and the plot. */
+    const bool scalable = search.method == ACCSIM_SEARCH_SCALABLE;
+    const accsim_pareto_point *points = scalable ? search.path : search.pareto;
+    const size_t npoints = scalable ? search.path_count : search.pareto_count;
     /* Tables. */
     an_sweep_init(&t_sw, net, "sweep",
                   "Approach A: one common width B (exact; unchanged images are the baseline's bits)");
@@ -334,12 +390,16 @@ int cmd_study(const cli_options *opts)
         for (int l = 1; l < L; l++)
             an_cat(&cols, ",%s", an_layer_name(net, l));
         an_cat(&cols, ",energy,correct,accuracy");
-        table_init(&t_pa, "pareto", "Energy-accuracy Pareto front over the search box (test)",
-                   cols.s);
+        if (scalable)
+            table_init(&t_pa, "search_path", "Settings the scalable search accepted, in order (test)",
+                       cols.s);
+        else
+            table_init(&t_pa, "pareto", "Energy-accuracy Pareto front over the search box (test)",
+                       cols.s);
         an_str_free(&cols);
     }
-    for (size_t p = 0; p < search.pareto_count; p++) {
-        const accsim_pareto_point *q = &search.pareto[p];
+    for (size_t p = 0; p < npoints; p++) {
+        const accsim_pareto_point *q = &points[p];
         an_str row = {0};
         for (int l = 0; l < L; l++)
             an_cat(&row, "%s%d", l ? "|" : "", q->bits[l]);
@@ -371,8 +431,9 @@ int cmd_study(const cli_options *opts)
             table_row(&t_hb, "%s", row.s);
             an_str_free(&row);
         }
+    an_study_bounds_table(&t_bd, &s, sbits[S_C]);
     tables_made = 2;
-    table *all_tables[] = {&t_ck, &t_sw, &t_mw, &t_en, &t_rg, &t_pa, &t_hb};
+    table *all_tables[] = {&t_ck, &t_sw, &t_mw, &t_en, &t_rg, &t_pa, &t_hb, &t_bd};
     for (size_t i = 0; i < sizeof all_tables / sizeof all_tables[0] && rc == 0; i++)
         if (table_write_both(all_tables[i], dir, &err) != 0)
             rc = -1;
@@ -400,10 +461,10 @@ int cmd_study(const cli_options *opts)
         snprintf(path, sizeof path, "%s/pareto.dat", dir);
         if (rc == 0 && accsim_outfile_open(&f, path, &err) == 0) {
             fprintf(f.fp, "# energy accuracy label\n");
-            for (size_t p = 0; p < search.pareto_count; p++) {
+            for (size_t p = 0; p < npoints; p++) {
                 char pb[512];
-                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", search.pareto[p].energy,
-                        search.pareto[p].accuracy, bits_str(search.pareto[p].bits, L, pb, sizeof pb));
+                fprintf(f.fp, "%" PRIu64 " %.4f \"%s\"\n", points[p].energy, points[p].accuracy,
+                        bits_str(points[p].bits, L, pb, sizeof pb));
             }
             fprintf(f.fp, "\n\n# chosen settings: energy test_accuracy label\n");
             for (int c = 0; c < S_N; c++) {
@@ -430,10 +491,12 @@ int cmd_study(const cli_options *opts)
             sp_hists hs = {&s, {hist[0], hist[1]}, &ranges, opts->psum};
             sp_hist_plots(g, &hs, SP_STUDY_FIGURES);
             sp_sweep_plot(g, &s, from, to);
+            uint64_t lowest = accsim_network_energy(net, sbits[S_C]);
+            for (size_t p = 0; p < npoints; p++)
+                lowest = points[p].energy < lowest ? points[p].energy : lowest;
             sp_pareto_plot(g, s.base[sel].summary.accuracy,
-                           search.pareto_count ? search.pareto[0].energy
-                                               : accsim_network_energy(net, sbits[S_C]),
-                           accsim_network_energy(net, sbits[S_BASE]));
+                           npoints && !scalable ? points[0].energy : lowest,
+                           accsim_network_energy(net, sbits[S_BASE]), scalable);
             rc = accsim_outfile_commit(&f, &err);
         } else if (rc == 0) {
             rc = -1;
@@ -454,8 +517,9 @@ int cmd_study(const cli_options *opts)
         for (int k = 0; k < s.nsets; k++)
             fprintf(md, "- %s: %zu images, baseline (32 bits) accuracy %.2f %% (%zu correct)\n", s.set[k].name,
                     s.set[k].count, s.base[k].summary.accuracy, s.base[k].summary.correct);
-        fprintf(md, "- widths are chosen on the **%s** split (as the course did); the other split's accuracy at "
-                    "the same widths is reported beside it.\n\n", s.set[sel].name);
+        fprintf(md, "- widths are chosen on the **%s** split%s; the other split's accuracy at "
+                    "the same widths is reported beside it.\n\n", s.set[sel].name,
+                net->course ? " (as the course did)" : "");
         fprintf(md, "Every number is exact: at a width setting, an image whose per-layer peak fits every "
                     "layer's width computes the 32-bit bits (SPEC 7), so only the other images are re-run, "
                     "each from its first affected layer.\n\n");
@@ -485,50 +549,65 @@ int cmd_study(const cli_options *opts)
                     bits_str(search.bits, L, b, sizeof b), search.energy, s.set[sel].name, search.accuracy,
                     search.correct, search.target_correct);
         }
-        cat_ranges(&txt, net, search.lo, search.hi, 0);
-        if (!search_skipped[0])
-        fprintf(md, "Proof: the search box was %s "
-                    "(%zu settings; per layer up to the largest need of any image, lower edges widened while "
-                    "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
-                    "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
-                    "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
-                    "accuracy in the widths is assumed.\n\n",
-                txt.s, search.box_settings,
-                search.decided_by_bounds, search.settings_visited, search.nodes_run);
+        if (scalable) {
+            write_scalable_text(md, net, &search, &t_pa, s.set[sel].name);
+        } else {
+            cat_ranges(&txt, net, search.lo, search.hi, 0);
+            if (!search_skipped[0])
+            fprintf(md, "Proof: the search box was %s "
+                        "(%zu settings; per layer up to the largest need of any image, lower edges widened while "
+                        "the answer sat on one). Settings were taken in increasing energy; each cheaper setting was "
+                        "shown to miss the target exactly (%zu of %zu visited were decided by exact bounds, the rest "
+                        "by re-running the changed images through a cache of %zu prefix runs). No monotonicity of "
+                        "accuracy in the widths is assumed.\n\n",
+                    txt.s, search.box_settings,
+                    search.decided_by_bounds, search.settings_visited, search.nodes_run);
+            an_str_free(&txt);
+            an_str safe_t = {0}, coll_t = {0};
+            cat_ints(&safe_t, search.safe, L);
+            cat_ints(&coll_t, search.collapse, L);
+            char names[512];
+            if (search_skipped[0])
+                ;
+            else if (search.proved)
+                fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
+                            "a partial sum need more than %s bits (%s), so wider "
+                            "settings compute the same and cost more; at or below %s bits a "
+                            "layer's largest value requantizes to 0 and every image gets one prediction (at most "
+                            "the largest class, below the target; 0: never). The %zu settings between those "
+                            "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
+                            "most of the others on the first images alone, which they miss by more than the "
+                            "images not run could make up), except those with a layer wider than every image's "
+                            "need at that layer given the layers before, among the images that decided them: a "
+                            "cheaper setting computes exactly the same there. None meets the target: the answer "
+                            "is the least energy over all settings.\n\n",
+                        safe_t.s, study_layer_span(net, names, sizeof names), coll_t.s,
+                        search.proof_settings, search.proof_by_bounds);
+            else
+                fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
+                            "switched off): the answer is the least energy within the box.\n\n");
+            an_str_free(&safe_t);
+            an_str_free(&coll_t);
+            fprintf(md, "![Pareto front](pareto.png)\n\n");
+            table_markdown(&t_pa, md);
+            fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "
+                        "on it when it is more accurate than every cheaper one.\n", search.box_settings);
+        }
         an_str_free(&txt);
-        an_str safe_t = {0}, coll_t = {0};
-        cat_ints(&safe_t, search.safe, L);
-        cat_ints(&coll_t, search.collapse, L);
-        char names[512];
-        if (search_skipped[0])
-            ;
-        else if (search.proved)
-            fprintf(md, "Beyond the box, over all of 2..32 per layer: from the weights, no input can make "
-                        "a partial sum need more than %s bits (%s), so wider "
-                        "settings compute the same and cost more; at or below %s bits a "
-                        "layer's largest value requantizes to 0 and every image gets one prediction (at most "
-                        "the largest class, below the target; 0: never). The %zu settings between those "
-                        "limits, outside the box and cheaper than the answer, were decided (%zu by exact bounds; "
-                        "most of the others on the first images alone, which they miss by more than the "
-                        "images not run could make up), except those with a layer wider than every image's "
-                        "need at that layer given the layers before, among the images that decided them: a "
-                        "cheaper setting computes exactly the same there. None meets the target: the answer "
-                        "is the least energy over all settings.\n\n",
-                    safe_t.s, study_layer_span(net, names, sizeof names), coll_t.s,
-                    search.proof_settings, search.proof_by_bounds);
-        else
-            fprintf(md, "Settings outside the box were not searched (the proof beyond the box was "
-                        "switched off): the answer is the least energy within the box.\n\n");
-        an_str_free(&safe_t);
-        an_str_free(&coll_t);
-        fprintf(md, "![Pareto front](pareto.png)\n\n");
-        table_markdown(&t_pa, md);
-        fprintf(md, "\nThe front is the staircase of all %zu settings of the box in energy order: a setting is "
-                    "on it when it is more accurate than every cheaper one.\n", search.box_settings);
         fprintf(md, "\n## Energy of A, B and C\n\n");
         table_markdown(&t_en, md);
         fprintf(md, "\n## Ranges per layer: test vs train\n\n");
         table_markdown(&t_rg, md);
+        fprintf(md, "\n## Data-free bounds beside the need\n\n%s.\n\n", t_bd.title);
+        table_markdown(&t_bd, md);
+        fprintf(md, "\n`needed_*`: the width holding every partial sum of the split at 32 bits (the "
+                    "exact need on the data); `search_C`: Approach C's width; from the weights alone, "
+                    "for any input of the layer's input range (`input_min`..`input_max`): `safe`, "
+                    "accsim's exact worst case (no partial sum, in any order, bias included, can need "
+                    "more); `a2q`, Brevitas A2Q's L1-norm bound (calculate_min_accumulator_bit_width, "
+                    "with `max_l1` the largest L1 norm of an output channel's weights); "
+                    "`a2q_datatype`, A2Q's data-type bound (from the reduction size alone); `finn`, "
+                    "FINN's MinimizeAccumulatorWidth range. Also in bounds.csv.\n");
         fprintf(md, "\n`bits_needed`: width holding every partial sum of the split; `fewest_bits_any_image`: the "
                     "smallest per-image need (below it every image saturates in that layer).\n");
         fprintf(md, "\n## Distributions\n\n![peak bits](hist_peak_bits.png)\n\n![layer outputs](hist_outputs.png)\n\n"
@@ -575,7 +654,7 @@ done:
         table_free(&t_ck);
     if (tables_made >= 2) {
         table_free(&t_sw), table_free(&t_mw), table_free(&t_en), table_free(&t_rg);
-        table_free(&t_pa), table_free(&t_hb);
+        table_free(&t_pa), table_free(&t_hb), table_free(&t_bd);
     }
     for (int k = 0; k < 2; k++) {
         free(sweep[k]);

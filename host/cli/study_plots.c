@@ -97,6 +97,13 @@ static const char *sets_note(const an_session *s, const char *both, char *buf, s
 
 enum { K_OUT, K_PEAK, K_PSUM };
 
+/* Figure height for rows of three panels: 900 px up to three rows, 300 a row
+ * beyond, so that ten or twenty layers stay readable. */
+static int panel_height(int rows)
+{
+    return rows <= 3 ? 900 : 300 * rows;
+}
+
 /* Bits-needed histograms, one panel per layer and one for all layers, the
  * sets' bars side by side (overlaid bars of equal height hide each other). */
 static void gp_bits(FILE *g, const sp_hists *hs, int kind)
@@ -126,7 +133,7 @@ static void gp_bits(FILE *g, const sp_hists *hs, int kind)
             }
     if (bmax == 0)
         bmin = 1, bmax = 32;
-    gp_header(g, png[kind], 1500, 900);
+    gp_header(g, png[kind], 1500, panel_height((L + 1 + 2) / 3));
     fprintf(g, "set multiplot layout %d,3 title '%s (32-bit run), %s'\n", (L + 1 + 2) / 3, what[kind],
             sets_note(s, "side by side", note, sizeof note));
     fprintf(g, "set style fill solid 0.6 noborder\nset xlabel '%s'\nset ylabel 'fraction of %s'\n"
@@ -174,7 +181,7 @@ static void gp_lin(FILE *g, const sp_hists *hs, int kind, bool logy)
     const accsim_network *net = s->ctx.net;
     const int L = net->mac_count;
     char note[96];
-    gp_header(g, png[kind][logy], 1500, 900);
+    gp_header(g, png[kind][logy], 1500, panel_height((L + 2) / 3));
     fprintf(g, "set multiplot layout %d,3 title '%s at 32 bits, %s%s'\n", (L + 2) / 3, what[kind],
             sets_note(s, "overlaid", note, sizeof note), logy ? " (log count axis)" : "");
     fprintf(g, "set style fill transparent solid 0.35 noborder\nset xlabel '%s'\n", xlabel[kind]);
@@ -255,14 +262,44 @@ void sp_sweep_plot(FILE *g, const an_session *s, int from, int to)
                "unset multiplot\n");
 }
 
-void sp_pareto_plot(FILE *g, double baseline_accuracy, uint64_t energy_lo, uint64_t energy_hi)
+void sp_pareto_plot(FILE *g, double baseline_accuracy, uint64_t energy_lo, uint64_t energy_hi,
+                    bool path)
 {
     gp_header(g, "pareto.png", 1000, 650);
-    fprintf(g, "set title \"Energy-accuracy Pareto front (test, per-layer widths in the search box)\\nbaseline %.2f %%\"\n"
+    fprintf(g, "set title \"%s\\nbaseline %.2f %%\"\n"
                "set xlabel 'energy (SPEC 8 units, millions; log scale)'\nset ylabel 'test accuracy (%%)'\nset key bottom right\n"
-               "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n"
-               "set xtics (100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 800, 1000)\n",
+               "set logscale x\nset xrange [%.1f:%.1f]\nset offsets 0,0,1,1\n",
+            path ? "Settings the scalable search accepted (test), in order"
+                 : "Energy-accuracy Pareto front (test, per-layer widths in the search box)",
             baseline_accuracy, 0.9 * (double)energy_lo / 1e6, 1.3 * (double)energy_hi / 1e6);
+    /* Round ticks where they fall inside the range; gnuplot's own elsewhere. */
+    if (energy_hi <= 1000000000u) {
+        fprintf(g, "set xtics (100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 800, 1000)\n");
+    } else { /* 1, 1.5, 2, 3, 5, 7 times each power of ten in range (millions) */
+        static const double steps[] = {1, 1.5, 2, 3, 5, 7};
+        double lo = 0.9 * (double)energy_lo / 1e6, hi = 1.3 * (double)energy_hi / 1e6;
+        char list[512] = "";
+        size_t at = 0;
+        int ticks = 0;
+        for (double d = 1; d <= hi; d *= 10)
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+                if (steps[k] * d >= lo && steps[k] * d <= hi && at + 32 < sizeof list) {
+                    at += (size_t)snprintf(list + at, sizeof list - at, "%s%.0f", ticks ? ", " : "",
+                                           steps[k] * d);
+                    ticks++;
+                }
+        if (ticks >= 2) /* else gnuplot's own */
+            fprintf(g, "set xtics (%s)\n", list);
+    }
+    if (path) {
+        fprintf(g, "plot 'pareto.dat' index 0 using ($1/1e6):2 with linespoints lw 1.5 pt 7 ps 0.8 "
+                   "title 'accepted settings, in order', "
+                   "'' index 1 using ($1/1e6):2 with points pt 5 ps 1.6 title 'chosen settings', "
+                   "'' index 1 using ($1/1e6):2:3 with labels offset 1.5,-0.8 left notitle, "
+                   "%.4f with lines dt 3 lw 1.5 lc rgb 'gray40' title 'baseline accuracy'\n",
+                   baseline_accuracy);
+        return;
+    }
     fprintf(g, "plot 'pareto.dat' index 0 using ($1/1e6):2 with steps lw 2 title 'Pareto front (staircase)', "
                "'' index 0 using ($1/1e6):2 with points pt 7 ps 0.8 notitle, "
                "'' index 1 using ($1/1e6):2 with points pt 5 ps 1.6 title 'chosen settings', "

@@ -42,7 +42,9 @@ int sp_write_hist_data(const char *dir, const accsim_network *net, const char *s
 void sp_hist_plots(FILE *g, const sp_hists *hs, unsigned figures);
 /* sweep.png from sweep.dat (bits, energy, then accuracy per set), widths from..to. */
 void sp_sweep_plot(FILE *g, const an_session *s, int from, int to);
-/* pareto.png from pareto.dat; energies set the x range. */
-void sp_pareto_plot(FILE *g, double baseline_accuracy, uint64_t energy_lo, uint64_t energy_hi);
+/* pareto.png from pareto.dat; energies set the x range. path: pareto.dat's
+ * first block is the scalable search's accepted settings, not a front. */
+void sp_pareto_plot(FILE *g, double baseline_accuracy, uint64_t energy_lo, uint64_t energy_hi,
+                    bool path);
 
 #endif

@@ -5,9 +5,11 @@
  * activations), launch one kernel per layer, read back the outputs,
  * predictions, per-image statistics and the chunk's histograms (uint32 on the
  * device, added into the uint64 result on the host). Programs are built lazily,
- * one per (overflow mode, histograms, partial-sum histograms). */
+ * one per (overflow mode, histograms, partial-sum histograms), for the loaded
+ * network's shapes (course_geom_plan). */
 #include "opencl/opencl_engine.h"
 
+#include <assert.h>
 #include <float.h>
 #include <limits.h>
 #include <stdint.h>
@@ -22,31 +24,304 @@
 #define HIST_KINDS 6
 #define HIST_WORDS (ACCSIM_LAYERS * HIST_KINDS * ACCSIM_LIN_BINS)
 #define THR_COUNT 256
-/* Histogram bins are uint32 per chunk: conv1 has 366,912 adds per image, so
- * 8192 images per chunk stay below 2^32. */
+/* Images per launch at most (course_geom's max_chunk may ask fewer). */
 #define MAX_CHUNK 8192
 #define DEFAULT_CHUNK 4096
 
 static const char *kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3"};
 /* kernels/vector_cpu.cl (CPU devices): the same layers with int32 lanes, and
- * with int16 lanes for layers of width <= 16. fc3 there takes 16 images per
- * work-group. */
+ * with int16 lanes for layers of width <= 16. fc3 there takes FC3_IMAGES
+ * images per work-group. */
 static const char *vec_kernel_names[ACCSIM_LAYERS] = {"conv1", "conv2", "fc1", "fc2", "fc3_v"};
 static const char *s16_kernel_names[ACCSIM_LAYERS] = {"conv1_s16", "conv2_s16", "fc1_s16",
                                                       "fc2_s16", "fc3_s16"};
 /* int32 lanes without clamps, for layers at or above their safe width. */
 static const char *n32_kernel_names[ACCSIM_LAYERS] = {"conv1_n32", "conv2_n32", "fc1_n32",
                                                       "fc2_n32", "fc3_v"};
-/* Work-group sizes of the vector kernels (int32 lanes, int16 lanes) and the
- * padded output counts of their int16 weights. */
+/* ---- the course kernels' geometry ----------------------------------------
+ *
+ * Every size the kernels and their launches use comes from the network
+ * description, through course_geom_plan: the kernels get them as -D constants
+ * (course_geom_options), the host sizes its buffers, weight layouts and
+ * work-groups from the same struct (launch_size). The kernels run the LeNet-5
+ * family: conv (KHxKW, stride 1, no padding) -> ReLU -> 2x2 max-pool -> conv
+ * -> ReLU -> 2x2 max-pool -> flatten -> fc -> ReLU -> fc -> ReLU -> fc with
+ * bias, NCHW, float requantization, each conv channel's products summed
+ * before the channel's sum joins the accumulator (SPEC section 5), with the
+ * limits course_geom_plan checks (conv1 rows padded to a multiple of the
+ * vector width, fc3 outputs in one vector...). */
+
+/* Lanes of the vector kernels' int32 and int16 kinds (kernels/vector_cpu.cl
+ * checks them against its vector types) and images per vector fc3 group. */
+#define LANES_I32 8
+#define LANES_S16 16
 #define FC3_IMAGES 16
-static const size_t vec_group[ACCSIM_LAYERS] = {112, 200, 15, 11, FC3_IMAGES};
-static const size_t s16_group[ACCSIM_LAYERS] = {56, 100, 8, 6, FC3_IMAGES};
-static const int s16_padded[ACCSIM_LAYERS] = {0, 16, 128, 96, 16};
-/* Work-group sizes, as in kernels/accsim.cl; conv1's depends on C1_ROWS. */
-static const size_t fc_group[ACCSIM_LAYERS] = {0, 144, 120, 88, 16};
-/* Outputs padded in the transposed int32 weights (see transposed_weights). */
-static const int fc_padded[ACCSIM_LAYERS] = {0, 16, 120, 88, 16};
+/* Kernels read up to READ_PAD bytes past their input: padding lanes. */
+#define READ_PAD 64
+
+enum { KIND_SCALAR, KIND_I32, KIND_S16, KINDS };
+
+typedef struct course_geom {
+    /* From the description. */
+    int in_c, in_h, in_w;               /* the image (conv1's input) */
+    int conv_out[2], conv_kh[2], conv_kw[2];
+    int conv_oh[2], conv_ow[2];         /* accumulator grids */
+    int pool_h[2], pool_w[2];           /* after the 2x2 max-pools */
+    int fc_in[3], fc_out[3];            /* fc1, fc2, fc3 */
+    /* Derived. */
+    int c1_rows;                        /* scalar conv1: output rows per work-group */
+    int c2_grid;                        /* scalar conv2: work-items per group */
+    int pad[KINDS][ACCSIM_LAYERS];      /* outputs padded in the transposed weights */
+    size_t group[KINDS][ACCSIM_LAYERS]; /* work-group sizes */
+    size_t input_count[ACCSIM_LAYERS];  /* int8 activations per image a layer reads */
+    size_t max_chunk;                   /* images per launch keeping uint32 bins exact */
+} course_geom;
+
+static int round_up(int n, int m)
+{
+    return (n + m - 1) / m * m;
+}
+
+/* The op at position `at` of the execution order, when it is of kind `kind`. */
+static const accsim_op *course_op(const accsim_network *net, int at, accsim_op_kind kind)
+{
+    if (at >= net->op_count)
+        return NULL;
+    const accsim_op *op = &net->ops[net->exec_order[at]];
+    return op->kind == kind ? op : NULL;
+}
+
+/* The tensor dims of op's input (in) or output, as C, H, W (NCHW). */
+static void chw(const accsim_network *net, int t, int *c, int *h, int *w)
+{
+    const accsim_tensor *ts = &net->tensors[t];
+    *c = ts->dims[0];
+    *h = ts->ndim == 3 ? ts->dims[1] : 1;
+    *w = ts->ndim == 3 ? ts->dims[2] : 1;
+}
+
+#define GEOM_FAIL(...)                                                             \
+    accsim_fail(err, "the OpenCL engine's course kernels run LeNet-5-shaped networks only: " \
+                __VA_ARGS__)
+
+/* Reads conv i (0, 1) and its pool: op positions 2i, 2i + 1. */
+static int geom_conv(const accsim_network *net, int i, course_geom *g, accsim_error *err)
+{
+    const accsim_op *conv = course_op(net, 2 * i, ACCSIM_OP_CONV2D);
+    const accsim_op *pool = course_op(net, 2 * i + 1, ACCSIM_OP_MAX_POOL);
+    if (!conv || !pool)
+        return GEOM_FAIL("conv %d should be a conv2d followed by a max_pool", i + 1);
+    int c, h, w, pc, ph, pw;
+    chw(net, conv->output, &c, &h, &w);
+    chw(net, pool->output, &pc, &ph, &pw);
+    if (conv->groups != 1 || conv->sh != 1 || conv->sw != 1 || conv->pad_top ||
+        conv->pad_left || conv->pad_bottom || conv->pad_right || conv->bias)
+        return GEOM_FAIL("%s should have stride 1, no padding, no groups, no bias", conv->name);
+    if (conv->order != ACCSIM_ORDER_CHW || conv->tile != conv->kh * conv->kw)
+        return GEOM_FAIL("%s should sum each input channel apart (order chw, tile %d)",
+                         conv->name, conv->kh * conv->kw);
+    if (pool->kh != 2 || pool->kw != 2 || pool->sh != 2 || pool->sw != 2 || pool->pad_top ||
+        pool->pad_left || h != 2 * ph || w != 2 * pw)
+        return GEOM_FAIL("%s should be a 2x2 max-pool, stride 2, of an even grid", pool->name);
+    g->conv_out[i] = c;
+    g->conv_kh[i] = conv->kh;
+    g->conv_kw[i] = conv->kw;
+    g->conv_oh[i] = h;
+    g->conv_ow[i] = w;
+    g->pool_h[i] = ph;
+    g->pool_w[i] = pw;
+    return 0;
+}
+
+/* The shapes of the course network's description, and what the kernels
+ * need of them. */
+static int geom_read(const accsim_network *net, course_geom *g, accsim_error *err)
+{
+    memset(g, 0, sizeof *g);
+    if (net->layout != ACCSIM_NCHW || net->op_count != 8 || net->mac_count != ACCSIM_LAYERS ||
+        net->tensors[net->input].ndim != 3)
+        return GEOM_FAIL("NCHW, conv, pool, conv, pool, flatten, three fully connected");
+    chw(net, net->input, &g->in_c, &g->in_h, &g->in_w);
+    if (geom_conv(net, 0, g, err) != 0 || geom_conv(net, 1, g, err) != 0)
+        return -1;
+    if (!course_op(net, 4, ACCSIM_OP_RESHAPE))
+        return GEOM_FAIL("the second pool should be followed by a reshape (flatten)");
+    for (int i = 0; i < 3; i++) {
+        const accsim_op *fc = course_op(net, 5 + i, ACCSIM_OP_FULLY_CONNECTED);
+        if (!fc)
+            return GEOM_FAIL("the flatten should be followed by three fully_connected ops");
+        if ((fc->bias != NULL) != (i == 2) || (fc->bias && fc->bias_first))
+            return GEOM_FAIL("%s: only the last fully connected layer has a bias, added last",
+                             fc->name);
+        g->fc_in[i] = (int)net->tensors[fc->inputs[0]].count;
+        g->fc_out[i] = fc->c_out;
+    }
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        const accsim_op *op = &net->ops[net->mac_ops[l]];
+        if (op->requant.kind != ACCSIM_REQ_FLOAT ||
+            op->clamp_lo != (l < ACCSIM_LAYERS - 1 ? 0 : -128) || op->clamp_hi != 127)
+            return GEOM_FAIL("%s should requantize by a float scale to [%d, 127]", op->name,
+                             l < ACCSIM_LAYERS - 1 ? 0 : -128);
+    }
+    if (g->conv_oh[0] != g->in_h - g->conv_kh[0] + 1 || g->pool_w[0] < g->conv_kw[1] ||
+        g->fc_in[0] != g->conv_out[1] * g->pool_h[1] * g->pool_w[1])
+        return GEOM_FAIL("the layers' sizes do not chain");
+    return 0;
+}
+
+/* The limits the kernels were written for. */
+static int geom_check(const course_geom *g, accsim_error *err)
+{
+    if (g->in_w % LANES_S16 != 0)
+        return GEOM_FAIL("conv1's input rows (%d wide) should be a multiple of %d: the vector "
+                         "kernels put a row's outputs in vectors of that many lanes",
+                         g->in_w, LANES_S16);
+    if (g->fc_out[2] > LANES_S16)
+        return GEOM_FAIL("fc3 has %d outputs; the kernels hold them in one %d-lane vector",
+                         g->fc_out[2], LANES_S16);
+    /* Plain int32 adds are exact while the sum of every |product| (at most
+     * 2^14 each) stays below 2^31; the int16-lane event counters hold at most
+     * 2^15 - 1. */
+    int reduction[ACCSIM_LAYERS] = {
+        g->in_c * (g->conv_kh[0] * g->conv_kw[0] + 1),
+        g->conv_out[0] * (g->conv_kh[1] * g->conv_kw[1] + 1), g->fc_in[0], g->fc_in[1],
+        g->fc_in[2] + 1};
+    for (int l = 0; l < ACCSIM_LAYERS; l++)
+        if (reduction[l] >= (1 << 15))
+            return GEOM_FAIL("%s adds %d values per output; the kernels count up to 32767",
+                             accsim_layers[l].name, reduction[l]);
+    /* Padding lanes read past the last image: conv1 up to KW - 1 bytes, the
+     * scalar conv2 its grid's padding too. */
+    int c2_image = g->conv_out[0] * g->pool_h[0] * g->pool_w[0];
+    int c2_last = (g->conv_out[0] - 1) * g->pool_h[0] * g->pool_w[0] + g->c2_grid - 1 +
+                  (g->conv_kh[1] - 1) * g->pool_w[0] + g->conv_kw[1] - 1;
+    if (g->conv_kw[0] - 1 > READ_PAD || c2_last + 1 - c2_image > READ_PAD)
+        return GEOM_FAIL("padding lanes would read more than %d bytes past the activations",
+                         READ_PAD);
+    return 0;
+}
+
+/* conv1 rows per scalar work-group: the largest even divisor of the output
+ * height whose group fits the device (or `want`, when it is one). */
+static int geom_c1_rows(const course_geom *g, size_t max_group, int want)
+{
+    int oh = g->conv_oh[0], best = 0;
+    for (int r = 2; r <= oh; r += 2)
+        if (oh % r == 0 && (size_t)r * (size_t)g->in_w <= max_group) {
+            if (r == want)
+                return r;
+            best = r;
+        }
+    return best;
+}
+
+/* The description's shapes and everything derived from them for a device
+ * allowing work-groups of max_group; c1_rows_want: a scalar conv1 row count
+ * to use when it fits (0: the largest). */
+static int course_geom_plan(const accsim_network *net, size_t max_group, int c1_rows_want,
+                            course_geom *g, accsim_error *err)
+{
+    if (geom_read(net, g, err) != 0)
+        return -1;
+    g->c1_rows = geom_c1_rows(g, max_group, c1_rows_want);
+    if (g->c1_rows == 0)
+        return GEOM_FAIL("no conv1 work-group of two rows fits the device's %zu work-items",
+                         max_group);
+    /* A whole number of the widest vectors, so that compilers vectorizing
+     * across work-items leave no remainder. */
+    g->c2_grid = round_up(g->conv_oh[1] * g->pool_w[0], LANES_S16);
+    if (geom_check(g, err) != 0)
+        return -1;
+
+    /* Transposed weights: conv2's outputs padded to a whole int16 vector
+     * (both vector kinds step through them), the fc layers' to their lane
+     * count, fc3's to one vector. */
+    int c2_pad = round_up(g->conv_out[1], LANES_S16);
+    for (int k = 0; k < KINDS; k++) {
+        int lanes = k == KIND_S16 ? LANES_S16 : LANES_I32;
+        g->pad[k][1] = c2_pad;
+        g->pad[k][2] = round_up(g->fc_out[0], lanes);
+        g->pad[k][3] = round_up(g->fc_out[1], lanes);
+        g->pad[k][4] = LANES_S16;
+    }
+    g->group[KIND_SCALAR][0] = (size_t)g->c1_rows * (size_t)g->in_w;
+    g->group[KIND_SCALAR][1] = (size_t)g->c2_grid;
+    for (int k = KIND_I32; k < KINDS; k++) {
+        size_t lanes = k == KIND_S16 ? LANES_S16 : LANES_I32;
+        g->group[k][0] = (size_t)g->conv_oh[0] * (size_t)g->in_w / lanes;
+        g->group[k][1] = (size_t)(g->conv_oh[1] * g->conv_ow[1] * c2_pad) / lanes;
+        g->group[k][2] = (size_t)g->pad[k][2] / lanes;
+        g->group[k][3] = (size_t)g->pad[k][3] / lanes;
+        g->group[k][4] = FC3_IMAGES;
+    }
+    for (int l = 2; l < ACCSIM_LAYERS; l++)
+        g->group[KIND_SCALAR][l] = (size_t)g->pad[KIND_SCALAR][l];
+    for (int k = 0; k < KINDS; k++)
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            if (g->group[k][l] > max_group)
+                return accsim_fail(err, "OpenCL device allows work-groups of %zu work-items; "
+                                        "the %s kernel needs %zu", max_group,
+                                   accsim_layers[l].name, g->group[k][l]);
+
+    g->input_count[0] = (size_t)g->in_c * (size_t)g->in_h * (size_t)g->in_w;
+    g->input_count[1] = (size_t)(g->conv_out[0] * g->pool_h[0] * g->pool_w[0]);
+    for (int l = 2; l < ACCSIM_LAYERS; l++)
+        g->input_count[l] = (size_t)g->fc_in[l - 2];
+    /* Every-partial-sum bins are uint32 per chunk: the layer with the most
+     * adds per image bounds the images per chunk. */
+    uint64_t adds = 0;
+    for (int i = 0; i < 2; i++) {
+        int cin = i == 0 ? g->in_c : g->conv_out[0];
+        uint64_t a = (uint64_t)g->conv_out[i] * (uint64_t)(g->conv_oh[i] * g->conv_ow[i]) *
+                     (uint64_t)(cin * (g->conv_kh[i] * g->conv_kw[i] + 1));
+        adds = a > adds ? a : adds;
+    }
+    for (int i = 0; i < 3; i++) {
+        uint64_t a = (uint64_t)g->fc_out[i] * (uint64_t)(g->fc_in[i] + (i == 2));
+        adds = a > adds ? a : adds;
+    }
+    g->max_chunk = (size_t)(UINT32_MAX / adds);
+    return 0;
+}
+
+/* The -D constants of course_geom g: every size the kernels use. */
+static void course_geom_options(const course_geom *g, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "-DIN_C=%d -DIN_H=%d -DIN_W=%d "
+             "-DC1_OUT=%d -DC1_KH=%d -DC1_KW=%d -DC1_OH=%d -DC1_OW=%d -DP1_H=%d -DP1_W=%d "
+             "-DC2_OUT=%d -DC2_KH=%d -DC2_KW=%d -DC2_OH=%d -DC2_OW=%d -DP2_H=%d -DP2_W=%d "
+             "-DFC1_IN=%d -DFC1_OUT=%d -DFC2_IN=%d -DFC2_OUT=%d -DFC3_IN=%d -DFC3_OUT=%d "
+             "-DC1_ROWS=%d -DC2_GRID=%d -DC2_PAD=%d "
+             "-DFC1_PAD_I32=%d -DFC2_PAD_I32=%d -DFC1_PAD_S16=%d -DFC2_PAD_S16=%d -DFC3_PAD=%d "
+             "-DLANES_I32=%d -DLANES_S16=%d -DFC3_IMAGES=%d",
+             g->in_c, g->in_h, g->in_w, g->conv_out[0], g->conv_kh[0], g->conv_kw[0],
+             g->conv_oh[0], g->conv_ow[0], g->pool_h[0], g->pool_w[0], g->conv_out[1],
+             g->conv_kh[1], g->conv_kw[1], g->conv_oh[1], g->conv_ow[1], g->pool_h[1],
+             g->pool_w[1], g->fc_in[0], g->fc_out[0], g->fc_in[1], g->fc_out[1], g->fc_in[2],
+             g->fc_out[2], g->c1_rows, g->c2_grid, g->pad[KIND_I32][1], g->pad[KIND_I32][2],
+             g->pad[KIND_I32][3], g->pad[KIND_S16][2], g->pad[KIND_S16][3], g->pad[KIND_I32][4],
+             LANES_I32, LANES_S16, FC3_IMAGES);
+}
+
+/* Work sizes of layer l's kernel of the given kind for m images. */
+static void launch_size(const course_geom *g, int kind, int l, size_t m, size_t *global,
+                        size_t *local)
+{
+    *local = g->group[kind][l];
+    if (kind != KIND_SCALAR && l == ACCSIM_LAYERS - 1) {
+        /* An image per work-item: the kernel skips the rounding's extras. */
+        *global = (m + *local - 1) / *local * *local;
+        return;
+    }
+    size_t groups = 1; /* per image */
+    if (l == 0)
+        groups = (size_t)g->conv_out[0] *
+                 (kind == KIND_SCALAR ? (size_t)(g->conv_oh[0] / g->c1_rows) : 1);
+    else if (l == 1 && kind == KIND_SCALAR)
+        groups = (size_t)g->conv_out[1];
+    *global = m * groups * *local;
+}
 
 typedef struct {
     cl_int out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift;
@@ -59,7 +334,9 @@ typedef struct ocl_engine {
     char *source;
     bool serial_hist;
     bool vector_cpu; /* kernels/vector_cpu.cl for conv1, conv2, fc1, fc2 */
-    int c1_rows;
+    int c1_rows_want;  /* $ACCSIM_OPENCL_C1_ROWS, else 0 */
+    course_geom geom;  /* the loaded network's shapes */
+    char geom_options[1024]; /* their -D constants, those the programs were built with */
     cl_program programs[8];
     cl_kernel kernels[8][ACCSIM_LAYERS];
     cl_kernel s16_kernels[8][ACCSIM_LAYERS]; /* vector_cpu only */
@@ -83,7 +360,7 @@ typedef struct ocl_engine {
     cl_mem index;
     cl_mem acts[ACCSIM_LAYERS]; /* acts[L]: layer L's input, L >= 1 */
     cl_mem outputs, predictions, stats, hist;
-    int32_t *stats_init;  /* [chunk][5][5] */
+    int32_t *stats_init;  /* [chunk][ACCSIM_LAYERS][NSTAT] */
     int32_t *stats_host;
     uint32_t *hist_host;
     uint32_t *index_host;
@@ -155,6 +432,16 @@ static void release_kernels(ocl_engine *e, int v)
     }
 }
 
+static void release_programs(ocl_engine *e)
+{
+    for (int v = 0; v < 8; v++) {
+        release_kernels(e, v);
+        if (e->programs[v])
+            clReleaseProgram(e->programs[v]);
+        e->programs[v] = NULL;
+    }
+}
+
 static void ocl_destroy(accsim_engine *engine)
 {
     if (!engine)
@@ -170,11 +457,7 @@ static void ocl_destroy(accsim_engine *engine)
                             (unsigned long long)e->kernel_images[l]);
         release_chunk(e);
         release_model(e);
-        for (int v = 0; v < 8; v++) {
-            release_kernels(e, v);
-            if (e->programs[v])
-                clReleaseProgram(e->programs[v]);
-        }
+        release_programs(e);
         if (e->queue)
             clReleaseCommandQueue(e->queue);
         if (e->ctx)
@@ -207,9 +490,6 @@ static cl_mem make_buffer(ocl_engine *e, cl_mem_flags flags, size_t size, const 
     }
     return m;
 }
-
-/* Kernels read up to 64 bytes past their input: padding lanes. */
-#define READ_PAD 64
 
 /* A buffer of size + READ_PAD bytes, the first size from host (when given),
  * the rest zero. */
@@ -254,15 +534,30 @@ static void make_thresholds(double scale, int64_t thr[THR_COUNT])
     thr[255] = INT64_MAX;
 }
 
+/* Layer l's weights as course_geom g sees them: nout outputs of nin inputs
+ * each (conv: [c][ky][kx]). */
+static void geom_weight_shape(const course_geom *g, int l, int *nout, int *nin)
+{
+    if (l < 2) {
+        int cin = l == 0 ? g->in_c : g->conv_out[0];
+        *nout = g->conv_out[l];
+        *nin = cin * g->conv_kh[l] * g->conv_kw[l];
+    } else {
+        *nout = g->fc_out[l - 2];
+        *nin = g->fc_in[l - 2];
+    }
+}
+
 /* Layer l's weights as [inputs per output][pad], zero in the padding, in
  * int32 or int16 (elem): consecutive work-items, or the lanes of a vector,
  * read consecutive outputs (for conv2 the inputs are [c][ky][kx]). *count
  * receives the number of elements. */
-static void *transposed_weights(const accsim_model *model, int l, int pad, size_t elem,
-                                size_t *count)
+static void *transposed_weights(const accsim_model *model, const course_geom *g, int l, int pad,
+                                size_t elem, size_t *count)
 {
-    const accsim_layer_info *li = &accsim_layers[l];
-    int nout = li->out_channels, nin = li->weight_count / nout;
+    int nout, nin;
+    geom_weight_shape(g, l, &nout, &nin);
+    assert(pad >= nout);
     *count = (size_t)nin * (size_t)pad;
     void *w = calloc(*count, elem);
     if (!w)
@@ -279,6 +574,35 @@ static void *transposed_weights(const accsim_model *model, int l, int pad, size_
     return w;
 }
 
+static int ensure_program(ocl_engine *e, int v, accsim_error *err);
+
+/* Plans the kernels for net's shapes; programs built for other shapes go.
+ * The plain variant is built at once so that kernel errors show up here. */
+static int load_geometry(ocl_engine *e, const accsim_network *net, accsim_error *err)
+{
+    if (course_geom_plan(net, e->dev.max_work_group, e->c1_rows_want, &e->geom, err) != 0)
+        return -1;
+    /* The course model's arrays hold what the description says. */
+    for (int l = 0; l < ACCSIM_LAYERS; l++) {
+        int nout, nin;
+        geom_weight_shape(&e->geom, l, &nout, &nin);
+        if (nout * nin != accsim_layers[l].weight_count)
+            return accsim_fail(err, "OpenCL engine: %s of the description has %d weights, the "
+                                    "course model %d", accsim_layers[l].name, nout * nin,
+                               accsim_layers[l].weight_count);
+    }
+    if (e->geom.input_count[0] != ACCSIM_IMAGE_BYTES || e->geom.fc_out[2] != ACCSIM_CLASSES)
+        return accsim_fail(err, "OpenCL engine: the description's input or output size is not "
+                                "the course model's");
+    char options[sizeof e->geom_options];
+    course_geom_options(&e->geom, options, sizeof options);
+    if (strcmp(options, e->geom_options) != 0) {
+        release_programs(e);
+        snprintf(e->geom_options, sizeof e->geom_options, "%s", options);
+    }
+    return ensure_program(e, 0, err);
+}
+
 static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8_t *images,
                     size_t count, accsim_error *err)
 {
@@ -290,7 +614,10 @@ static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8
         return accsim_fail(err, "the OpenCL engine runs the course LeNet-5 only; %s is another "
                                 "network (the C reference engine, --engine cpu, runs any)",
                            net->name[0] ? net->name : "this");
+    if (load_geometry(e, net, err) != 0)
+        return -1;
     const accsim_model *model = net->course;
+    const course_geom *g = &e->geom;
     e->net = net;
 
     /* Weights: conv1 as it is; conv2 and the fully connected layers transposed
@@ -298,7 +625,7 @@ static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
         size_t n = (size_t)accsim_layers[l].weight_count;
         int32_t *w = l == 0 ? malloc(n * sizeof *w)
-                            : transposed_weights(model, l, fc_padded[l], sizeof *w, &n);
+                            : transposed_weights(model, g, l, g->pad[KIND_I32][l], sizeof *w, &n);
         if (!w)
             return accsim_fail(err, "out of memory");
         if (l == 0)
@@ -323,7 +650,7 @@ static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8
     /* int16 copies for the s16 kernels. */
     for (int l = 1; e->vector_cpu && l < ACCSIM_LAYERS; l++) {
         size_t n;
-        int16_t *w = transposed_weights(model, l, s16_padded[l], sizeof *w, &n);
+        int16_t *w = transposed_weights(model, g, l, g->pad[KIND_S16][l], sizeof *w, &n);
         if (!w)
             return accsim_fail(err, "out of memory");
         e->s16_weights[l] = make_buffer(e, CL_MEM_READ_ONLY, n * sizeof *w, w, "weights", err);
@@ -331,17 +658,17 @@ static int ocl_load(accsim_engine *engine, const accsim_network *net, const int8
         if (!e->s16_weights[l])
             goto fail;
     }
-    /* Padded to 16 for the vector fc3 (one vector load). */
-    int32_t bias16[16] = {0};
-    memcpy(bias16, model->bias, sizeof model->bias);
-    e->bias = make_buffer(e, CL_MEM_READ_ONLY, sizeof bias16, bias16, "bias", err);
+    /* Padded to a whole vector for the vector fc3 (one vector load). */
+    int32_t bias_padded[LANES_S16] = {0};
+    memcpy(bias_padded, model->bias, (size_t)g->fc_out[2] * sizeof *bias_padded);
+    e->bias = make_buffer(e, CL_MEM_READ_ONLY, sizeof bias_padded, bias_padded, "bias", err);
     if (!e->bias)
         goto fail;
 
     /* The data set goes up once when one buffer can hold it; else chunks of
      * images are gathered on the host and streamed. */
     e->image_count = count;
-    size_t bytes = count * (size_t)ACCSIM_IMAGE_BYTES;
+    size_t bytes = count * g->input_count[0];
     const char *force = getenv("ACCSIM_OPENCL_STREAM");
     e->resident = bytes + READ_PAD <= e->dev.max_alloc && !(force && strcmp(force, "1") == 0);
     if (e->resident && count > 0) {
@@ -371,12 +698,12 @@ static int ensure_program(ocl_engine *e, int v, accsim_error *err)
 {
     if (e->programs[v])
         return 0;
-    char options[512];
+    assert(e->geom_options[0]); /* load_geometry comes first */
+    char options[sizeof e->geom_options + 128];
     snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DC1_ROWS=%d "
-             "-DVECTOR_CPU=%d",
-             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->c1_rows,
-             e->vector_cpu ? 1 : 0);
+             "-cl-std=CL1.2 -DWRAP=%d -DHIST=%d -DPSUM=%d -DSERIAL_HIST=%d -DVECTOR_CPU=%d %s",
+             v & 1, (v >> 1) & 1, (v >> 2) & 1, e->serial_hist ? 1 : 0, e->vector_cpu ? 1 : 0,
+             e->geom_options);
     cl_program prog = accsim_cl_build(e->ctx, e->dev.device, e->source, options, err);
     if (!prog)
         return -1;
@@ -415,12 +742,13 @@ static int ensure_chunk(ocl_engine *e, size_t want, accsim_error *err)
     if (!e->index)
         goto fail;
     for (int l = 1; l < ACCSIM_LAYERS; l++) {
-        e->acts[l] = make_padded(e, CL_MEM_READ_WRITE, m * (size_t)accsim_layers[l].input_count,
+        e->acts[l] = make_padded(e, CL_MEM_READ_WRITE, m * e->geom.input_count[l],
                                  NULL, "activations", err);
         if (!e->acts[l])
             goto fail;
     }
-    e->outputs = make_buffer(e, CL_MEM_WRITE_ONLY, m * ACCSIM_CLASSES, NULL, "outputs", err);
+    e->outputs = make_buffer(e, CL_MEM_WRITE_ONLY, m * (size_t)e->geom.fc_out[2], NULL, "outputs",
+                             err);
     e->predictions = make_buffer(e, CL_MEM_WRITE_ONLY, m, NULL, "predictions", err);
     e->stats = make_buffer(e, CL_MEM_READ_WRITE, m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t),
                            NULL, "statistics", err);
@@ -429,11 +757,11 @@ static int ensure_chunk(ocl_engine *e, size_t want, accsim_error *err)
     if (!e->outputs || !e->predictions || !e->stats || !e->hist)
         goto fail;
     if (!e->resident) {
-        e->images = make_padded(e, CL_MEM_READ_ONLY, m * (size_t)ACCSIM_IMAGE_BYTES, NULL,
+        e->images = make_padded(e, CL_MEM_READ_ONLY, m * e->geom.input_count[0], NULL,
                                 "image chunk", err);
         if (!e->images)
             goto fail;
-        e->stream_host = malloc(m * (size_t)ACCSIM_IMAGE_BYTES);
+        e->stream_host = malloc(m * e->geom.input_count[0]);
     }
     e->stats_init = malloc(m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t));
     e->stats_host = malloc(m * ACCSIM_LAYERS * NSTAT * sizeof(int32_t));
@@ -462,7 +790,7 @@ fail:
     return -1;
 }
 
-static size_t chunk_size(size_t count)
+static size_t chunk_size(const course_geom *g, size_t count)
 {
     size_t m = DEFAULT_CHUNK;
     const char *env = getenv("ACCSIM_OPENCL_CHUNK");
@@ -471,6 +799,8 @@ static size_t chunk_size(size_t count)
         if (v > 0 && v <= MAX_CHUNK)
             m = (size_t)v;
     }
+    if (m > g->max_chunk)
+        m = g->max_chunk;
     if (count < m)
         m = count;
     return m ? m : 1;
@@ -528,24 +858,12 @@ static int launch_layer(ocl_engine *e, int v, int l, const accsim_config *cfg, s
     SETARG(k, a++, hr);
     SETARG(k, a++, e->scale[l]);
     size_t local, global;
-    if (e->vector_cpu) {
-        /* kernels/vector_cpu.cl: 8 or 16 accumulators per work-item; fc3 an
-         * image per work-item, so the group count rounds up and the kernel
-         * needs the real count. */
-        local = s16 ? s16_group[l] : vec_group[l];
-        if (l == 4) {
-            cl_uint count = (cl_uint)m;
-            SETARG(k, a++, count);
-            global = (m + local - 1) / local * local;
-        } else {
-            global = m * (l == 0 ? 6 : 1) * local;
-        }
-    } else if (l == 0) {
-        local = (size_t)e->c1_rows * 32;
-        global = m * 6 * (size_t)(28 / e->c1_rows) * local;
-    } else {
-        local = fc_group[l];
-        global = m * (l == 1 ? 16 : 1) * local;
+    const int kind = !e->vector_cpu ? KIND_SCALAR : s16 ? KIND_S16 : KIND_I32;
+    launch_size(&e->geom, kind, l, m, &global, &local);
+    if (kind != KIND_SCALAR && l == ACCSIM_LAYERS - 1) {
+        /* The vector fc3 takes an image per work-item and needs the count. */
+        cl_uint count = (cl_uint)m;
+        SETARG(k, a++, count);
     }
     cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL,
                                        e->profile ? &e->events[l] : NULL);
@@ -571,10 +889,11 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                                     "layer (no separate outer width for %s)",
                                accsim_layers[l].name);
     if (res->count != count || res->layers != ACCSIM_LAYERS ||
-        res->output_count != ACCSIM_CLASSES)
+        res->output_count != (size_t)e->geom.fc_out[2])
         return accsim_fail(err, "OpenCL engine: result holds %zu images of %d layers, run asks "
                                 "%zu of %d", res->count, res->layers, count, ACCSIM_LAYERS);
     const int start = cfg->start_layer;
+    const size_t image_bytes = e->geom.input_count[0], classes = (size_t)e->geom.fc_out[2];
     if (start < 0 || start >= ACCSIM_LAYERS)
         return accsim_fail(err, "start layer %d out of range", start);
     if (start > 0 && !cfg->start_acts && count > 0)
@@ -589,7 +908,7 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
     const int v = program_variant(cfg);
     if (ensure_program(e, v, err) != 0)
         return -1;
-    const size_t m_max = chunk_size(count);
+    const size_t m_max = chunk_size(&e->geom, count);
     if (ensure_chunk(e, m_max, err) != 0)
         return -1;
     const bool any_hist = cfg->histograms || cfg->psum_histograms;
@@ -606,12 +925,12 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
             } else {
                 for (size_t i = 0; i < m; i++) {
                     size_t idx = indices ? indices[off + i] : off + i;
-                    memcpy(e->stream_host + i * ACCSIM_IMAGE_BYTES,
-                           e->host_images + idx * ACCSIM_IMAGE_BYTES, ACCSIM_IMAGE_BYTES);
+                    memcpy(e->stream_host + i * image_bytes,
+                           e->host_images + idx * image_bytes, image_bytes);
                     e->index_host[i] = (uint32_t)i;
                 }
                 rc = clEnqueueWriteBuffer(e->queue, e->images, CL_FALSE, 0,
-                                          m * ACCSIM_IMAGE_BYTES, e->stream_host, 0, NULL, NULL);
+                                          m * image_bytes, e->stream_host, 0, NULL, NULL);
                 if (rc != CL_SUCCESS)
                     return accsim_cl_fail(err, "uploading images", rc);
             }
@@ -620,7 +939,7 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
             if (rc != CL_SUCCESS)
                 return accsim_cl_fail(err, "uploading image indices", rc);
         } else {
-            size_t n = (size_t)accsim_layers[start].input_count;
+            size_t n = e->geom.input_count[start];
             rc = clEnqueueWriteBuffer(e->queue, e->acts[start], CL_FALSE, 0, m * n,
                                       cfg->start_acts + off * n, 0, NULL, NULL);
             if (rc != CL_SUCCESS)
@@ -642,8 +961,8 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
             if (launch_layer(e, v, l, cfg, m, err) != 0)
                 return -1;
         /* Results. */
-        rc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, m * ACCSIM_CLASSES,
-                                 res->outputs + off * ACCSIM_CLASSES, 0, NULL, NULL);
+        rc = clEnqueueReadBuffer(e->queue, e->outputs, CL_FALSE, 0, m * classes,
+                                 res->outputs + off * classes, 0, NULL, NULL);
         if (rc == CL_SUCCESS)
             rc = clEnqueueReadBuffer(e->queue, e->predictions, CL_FALSE, 0, m, e->pred_host, 0,
                                      NULL, NULL);
@@ -656,19 +975,19 @@ static int ocl_run(accsim_engine *engine, const accsim_config *cfg, const uint32
                                      e->hist_host, 0, NULL, NULL);
         if (rc == CL_SUCCESS && cfg->capture_activations) {
             for (int l = start > 0 ? start : 1; l < ACCSIM_LAYERS && rc == CL_SUCCESS; l++) {
-                size_t n = (size_t)accsim_layers[l].input_count;
+                size_t n = e->geom.input_count[l];
                 rc = clEnqueueReadBuffer(e->queue, e->acts[l], CL_FALSE, 0, m * n,
                                          res->acts[l] + off * n, 0, NULL, NULL);
             }
             if (start == 0) {
                 for (size_t i = 0; i < m && rc == CL_SUCCESS; i++) {
-                    int8_t *dst = res->acts[0] + (off + i) * ACCSIM_IMAGE_BYTES;
+                    int8_t *dst = res->acts[0] + (off + i) * image_bytes;
                     if (e->resident)
                         rc = clEnqueueReadBuffer(e->queue, e->images, CL_FALSE,
-                                                 (size_t)e->index_host[i] * ACCSIM_IMAGE_BYTES,
-                                                 ACCSIM_IMAGE_BYTES, dst, 0, NULL, NULL);
+                                                 (size_t)e->index_host[i] * image_bytes,
+                                                 image_bytes, dst, 0, NULL, NULL);
                     else
-                        memcpy(dst, e->stream_host + i * ACCSIM_IMAGE_BYTES, ACCSIM_IMAGE_BYTES);
+                        memcpy(dst, e->stream_host + i * image_bytes, image_bytes);
                 }
             }
         }
@@ -839,25 +1158,9 @@ accsim_engine *accsim_opencl_engine_create(const accsim_engine_options *opts, ac
                     !getenv("ACCSIM_OPENCL_C1_ROWS") && !(kk && strcmp(kk, "scalar") == 0);
     if (kk && strcmp(kk, "vector") == 0 && e->serial_hist)
         e->vector_cpu = true;
-    static const int rows[] = {28, 14, 4, 2};
-    e->c1_rows = 2;
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if ((size_t)rows[i] * 32 <= e->dev.max_work_group) {
-            e->c1_rows = rows[i];
-            break;
-        }
+    /* A scalar conv1 row count to prefer (see geom_c1_rows; for tuning). */
     const char *cr = getenv("ACCSIM_OPENCL_C1_ROWS");
-    if (cr) {
-        int r = atoi(cr);
-        if ((r == 2 || r == 4 || r == 14 || r == 28) && (size_t)r * 32 <= e->dev.max_work_group)
-            e->c1_rows = r;
-    }
-    if (e->dev.max_work_group < 144) {
-        accsim_fail(err, "OpenCL device %s allows work-groups of %zu work-items; accsim needs 144",
-                    e->dev.name, e->dev.max_work_group);
-        ocl_destroy(engine);
-        return NULL;
-    }
+    e->c1_rows_want = cr ? atoi(cr) : 0;
 
     cl_int rc;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)e->dev.platform,
@@ -878,11 +1181,6 @@ accsim_engine *accsim_opencl_engine_create(const accsim_engine_options *opts, ac
     }
     e->source = accsim_cl_load_sources(opts ? opts->kernel_dir : NULL, err);
     if (!e->source) {
-        ocl_destroy(engine);
-        return NULL;
-    }
-    /* Build the plain variant now so that kernel errors show up at once. */
-    if (ensure_program(e, 0, err) != 0) {
         ocl_destroy(engine);
         return NULL;
     }

@@ -113,8 +113,16 @@ int accsim_minwidth(const accsim_baseline *b, double tolerance, const accsim_eva
                     accsim_minwidth_result *out, accsim_error *err);
 
 /* Approach C: per-layer widths of least energy (SPEC 8) with accuracy >=
- * baseline - tolerance, over the box lo[L] <= B_L <= hi[L]. See search.c for
- * the method and why it is exact. */
+ * baseline - tolerance. Two methods:
+ * - exact (search.c): over the box lo[L] <= B_L <= hi[L], then proved over
+ *   all of 2..32; it enumerates the box, which suits a few MAC layers;
+ * - scalable (search_scalable.c): for many MAC layers, a setting found by
+ *   exact evaluations (per-layer minima, repair, descent) and a certified
+ *   lower bound on the energy of any setting meeting the target; proved
+ *   optimal when the bound reaches the setting's energy.
+ * ACCSIM_SEARCH_AUTO takes the exact method when the network has at most
+ * ACCSIM_SEARCH_EXACT_LAYERS MAC layers and its box at most
+ * ACCSIM_SEARCH_MAX_SETTINGS settings. */
 typedef struct accsim_pareto_point {
     int bits[ACCSIM_MAX_LAYERS];
     uint64_t energy;
@@ -132,7 +140,16 @@ typedef struct accsim_search_options {
     size_t leaf_chunk;              /* proof: images per run of a last-layer width (0: 2048) */
     size_t first_prefix;            /* proof: images a new node first holds (0: enough to
                                        refute a setting at a quarter of them correct) */
+    int method;                     /* ACCSIM_SEARCH_AUTO (0), _EXACT or _SCALABLE */
+    size_t bound_images;            /* scalable: images the lower bound may re-run
+                                       (0: 4 times the set) */
+    size_t chunk;                   /* scalable: images per engine run (0: count/16 in 16..256) */
+    size_t max_evaluations;         /* scalable: evaluations before the descent stops (0: 60
+                                       per MAC layer) */
 } accsim_search_options;
+
+enum { ACCSIM_SEARCH_AUTO = 0, ACCSIM_SEARCH_EXACT = 1, ACCSIM_SEARCH_SCALABLE = 2 };
+#define ACCSIM_SEARCH_EXACT_LAYERS 6
 
 typedef struct accsim_search_result {
     bool found;
@@ -155,6 +172,25 @@ typedef struct accsim_search_result {
     accsim_pareto_point *pareto;    /* ascending energy, ascending accuracy */
     size_t pareto_count;
     double seconds;
+    /* The method that ran (ACCSIM_SEARCH_EXACT or _SCALABLE) and, for both, a
+     * certified lower bound on the energy of any setting of 2..32 per layer
+     * meeting the target (== energy when proved; 0 when not known). */
+    int method;
+    uint64_t lower_bound;
+    /* Scalable method (search_scalable.c). */
+    int floor[ACCSIM_MAX_LAYERS];   /* widths below these fail for any setting
+                                       (collapse bound); 2 where none */
+    int single_min[ACCSIM_MAX_LAYERS]; /* per layer, the smallest width from which every
+                                          wider one meets the target with the other layers
+                                          at 32 bits (a heuristic start, not a bound) */
+    uint64_t single_min_energy;     /* energy of single_min: a lower bound only if accuracy
+                                       were monotone in every width, which it is not */
+    size_t evaluations;             /* exact evaluations of settings by the heuristic */
+    size_t bound_settings;          /* settings refuted in energy order for the bound */
+    bool bound_exhausted;           /* the bound stopped at its image budget */
+    bool descent_stopped;           /* the descent stopped at its evaluation budget */
+    accsim_pareto_point *path;      /* the heuristic's accepted settings, in order */
+    size_t path_count;
 } accsim_search_result;
 
 void accsim_search_options_default(accsim_search_options *o);
@@ -168,6 +204,10 @@ void accsim_search_limits(const accsim_baseline *b, size_t target_correct, int *
 int accsim_search(const accsim_baseline *b, const accsim_search_options *opts,
                   accsim_search_result *out, accsim_error *err);
 void accsim_search_result_free(accsim_search_result *r);
+/* The scalable method alone (accsim_search calls it); out->box is the range it
+ * searched per layer (floor .. safe width). */
+int accsim_search_scalable(const accsim_baseline *b, const accsim_search_options *opts,
+                           accsim_search_result *out, accsim_error *err);
 
 /* Histograms of layer outputs, peaks (and every partial sum when psum) at B = 32. */
 typedef struct accsim_hist_ranges {
