@@ -295,7 +295,12 @@ NET_INLINE VT requant_fixed(VT x, VT m, VT shift)
 #else
 NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
 {
-    CAT(double, V) q = rint(CAT(convert_double, V)(x) * scale) + (double)ZOUT;
+    CAT(double, V) prod = CAT(convert_double, V)(x) * scale;
+#if REQ_ROUND_AWAY /* "rounding": "half_away": round() rounds halves away from zero */
+    CAT(double, V) q = round(prod) + (double)ZOUT;
+#else /* "half_even" */
+    CAT(double, V) q = rint(prod) + (double)ZOUT;
+#endif
     return CAT(convert_int, V)(clamp(q, (double)CLO, (double)CHI));
 }
 #endif

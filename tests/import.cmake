@@ -34,8 +34,9 @@ endmacro()
 accsim_import_test(import_pytools_setup "${PROJECT_SOURCE_DIR}/tools/setup-python-tools.sh")
 set_tests_properties(import_pytools_setup PROPERTIES FIXTURES_SETUP accsim_import_pytools)
 
-# The importer's arithmetic (QuantizeMultiplier, activation ranges, tie counting)
-# and netdesc_ref's fixed-point helpers on hand-computed cases.
+# The importer's arithmetic (QuantizeMultiplier, activation ranges), netdesc_ref's
+# fixed-point helpers and rounding rules on hand-computed cases, and the ties
+# model against TFLite's reference kernels on random images.
 accsim_import_test(import_unit
   "${ACCSIM_IMPORT_CHECK}" run "${PROJECT_SOURCE_DIR}/tests/test_import_tflite.py")
 set_tests_properties(import_unit PROPERTIES FIXTURES_REQUIRED accsim_import_pytools)
@@ -48,7 +49,7 @@ set_tests_properties(import_make_models PROPERTIES
   FIXTURES_SETUP accsim_import_models FIXTURES_REQUIRED accsim_import_pytools)
 
 # (a) imports: the small models and the real MLPerf Tiny ResNet-8.
-foreach(m mixed affine)
+foreach(m mixed affine ties)
   accsim_import_test(import_${m}
     "${ACCSIM_IMPORT_CHECK}" import "${ACCSIM_IMPORT_MODELS}/${m}.tflite"
     "${ACCSIM_IMPORT_WORK}/${m}")
@@ -62,7 +63,7 @@ set_tests_properties(import_resnet8 PROPERTIES
 
 # (b) parity with TFLite's reference kernels, through accsim run and through
 # the NumPy reference of the description (tools/netdesc_ref.py).
-foreach(m mixed affine)
+foreach(m mixed affine ties)
   accsim_import_test(import_${m}_parity
     "${ACCSIM_IMPORT_CHECK}" run "${PROJECT_SOURCE_DIR}/tools/tflite_parity.py"
     --model "${ACCSIM_IMPORT_MODELS}/${m}.tflite" --imported "${ACCSIM_IMPORT_WORK}/${m}"

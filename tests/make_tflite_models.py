@@ -12,6 +12,10 @@ Writes into OUT_DIR:
                     with fewer taps), RESHAPE, FULLY_CONNECTED per channel
                     (RELU_N1_TO_1), FULLY_CONNECTED per tensor, SOFTMAX.
   affine.tflite     input scale 2/255 (the affine input form), CONV_2D, FULLY_CONNECTED.
+  ties.tflite       AVERAGE_POOL_2D, RESHAPE and two FULLY_CONNECTED layers (per channel,
+                    per tensor) whose requantization scales are powers of two, so that
+                    1 in 2^k accumulators is an exact tie (TFLite rounds those away
+                    from zero; the import records "rounding": "half_away").
   unsupported.tflite  an int8 TANH, which the importer must reject by name.
   float.tflite      a float32 CONV_2D model, which the importer must reject.
   notflatbuffer.tflite  text.
@@ -354,6 +358,39 @@ def make_affine():
     return g.serialize()
 
 
+def make_ties():
+    m = Maker(4)
+    g = m.g
+    rng = m.rng
+    x = g.tensor("input", [1, 32, 32, 3], TT.INT8, 1.0, -128)
+    g.inputs = [x]
+    # 8x8 means: 48 inputs of magnitude ~100 above the zero point.
+    t1 = m.act([4, 4, 3], 1.0, -128)
+    g.op(BO.AVERAGE_POOL_2D, [x], [t1], BOpt.Pool2DOptions, pool_opts(Padding.VALID, 8, 8))
+    shape_t = g.tensor("shape", [2], TT.INT32, data=np.array([1, 48], np.int32))
+    t2 = m.act([48], 1.0, -128)
+    g.op(BO.RESHAPE, [t1, shape_t], [t2])
+
+    def fc(xt, n_in, cout, wmax, ws, out_s, out_zp):
+        # Input scale 1 and power-of-two weight and output scales: the
+        # requantization scale 1 * ws / out_s is a power of two, exactly.
+        w = rng.integers(-wmax, wmax + 1, size=(cout, n_in)).astype(np.int8)
+        ws = np.asarray(ws, dtype=np.float32)
+        wt = g.tensor(m.name("dense"), [cout, n_in], TT.INT8, ws, np.zeros(ws.size, np.int64), w)
+        b = rng.integers(-64, 65, size=cout).astype(np.int32)
+        bt = g.tensor(m.name("bias"), [cout], TT.INT32, ws, np.zeros(ws.size, np.int64), b)
+        y = m.act([cout], out_s, out_zp)
+        g.op(BO.FULLY_CONNECTED, [xt, wt, bt], [y], BOpt.FullyConnectedOptions,
+             act_opts(FullyConnectedOptions, AFT.NONE))
+        return y
+    # Accumulators ~ sqrt(48) * 2.6 * 130 ~ 2300; scales 2^-5, 2^-6: outputs ~ 36..72.
+    t3 = fc(t2, 48, 16, 4, 2.0 ** -rng.integers(5, 7, size=16), 1.0, 0)
+    # ~ sqrt(16) * 4.9 * 50 ~ 1000; scale 2^-3 / 2 = 2^-4.
+    t4 = fc(t3, 16, 10, 8, [2.0 ** -3], 2.0, -3)
+    g.outputs = [t4]
+    return g.serialize()
+
+
 def make_unsupported():
     g = Graph()
     x = g.tensor("input", [1, 32, 32, 3], TT.INT8, 1.0, -128)
@@ -386,6 +423,7 @@ def main():
     files = {
         "mixed.tflite": mixed,
         "affine.tflite": make_affine(),
+        "ties.tflite": make_ties(),
         "unsupported.tflite": make_unsupported(),
         "float.tflite": make_float(),
         "notflatbuffer.tflite": b"This is not a TFLite model, just some text.\n" * 4,

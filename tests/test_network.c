@@ -302,6 +302,9 @@ typedef struct mac_case {
     int tile, bias;        /* bias 0 none, 1 first, 2 last */
     int zp_mode, zin, zout;
     bool fixed, per_channel;
+    /* float: 0 no "rounding" key (half to even), 1 "half_even", 2 "half_away";
+     * 1 and 2 use power-of-two scales, which make many accumulators exact ties. */
+    int rounding;
     int clamp_lo, clamp_hi;
     int bits, bits_out;
     bool wrap;
@@ -341,6 +344,8 @@ static void build_mac(const mac_case *c, sbuf *json, memfs *fs, mac_data *d)
             d->mult[o] = d->mult[0];
             d->shift[o] = d->shift[0];
         }
+        if (c->rounding)
+            d->scale[o] = exp2(round(log2(d->scale[o])));
     }
     sb_printf(json, "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"%s\",\n"
               " \"input\": {\"tensor\": \"x\", \"shape\": ", c->nhwc ? "NHWC" : "NCHW");
@@ -379,11 +384,15 @@ static void build_mac(const mac_case *c, sbuf *json, memfs *fs, mac_data *d)
         sb_printf(json, ", \"bias\": \"b.npy\"");
     }
     if (!c->fixed) {
+        static const char *const rounding[] = {"", ", \"rounding\": \"half_even\"",
+                                               ", \"rounding\": \"half_away\""};
         if (c->per_channel) {
             fs_add(fs, "s.npy", ACCSIM_NPY_F8, 1, oshape, d->scale);
-            sb_printf(json, ", \"requantize\": {\"kind\": \"float\", \"scale\": \"s.npy\"}");
+            sb_printf(json, ", \"requantize\": {\"kind\": \"float\", \"scale\": \"s.npy\"%s}",
+                      rounding[c->rounding]);
         } else {
-            sb_printf(json, ", \"requantize\": {\"kind\": \"float\", \"scale\": %.17g}", d->scale[0]);
+            sb_printf(json, ", \"requantize\": {\"kind\": \"float\", \"scale\": %.17g%s}",
+                      d->scale[0], rounding[c->rounding]);
         }
     } else if (c->per_channel) {
         fs_add(fs, "m.npy", ACCSIM_NPY_I4, 1, oshape, d->mult);
@@ -526,7 +535,9 @@ static void naive_mac(const mac_case *c, const mac_data *d, const int8_t *x, int
                     r = (int64_t)accsim_multiply_by_quantized_multiplier((int32_t)outer, d->mult[o],
                                                                          d->shift[o]) + c->zout;
                 else
-                    r = (int64_t)nearbyint((double)outer * d->scale[o]) + c->zout;
+                    r = (int64_t)(c->rounding == 2 ? round((double)outer * d->scale[o])
+                                                   : nearbyint((double)outer * d->scale[o])) +
+                        c->zout;
                 size_t yi = !c->conv ? (size_t)o
                             : c->nhwc ? ((size_t)oy * OW + ox) * c->O + o
                                       : ((size_t)o * OH + oy) * OW + ox;
@@ -624,6 +635,7 @@ static mac_case random_conv_case(void)
     c.zout = zps[rnd() % 5];
     c.fixed = rnd() % 2;
     c.per_channel = rnd() % 2;
+    c.rounding = rnd_in(0, 2);
     c.clamp_lo = -128;
     c.clamp_hi = 127;
     if (rnd() % 3 == 0)
@@ -700,6 +712,7 @@ Test(network, fully_connected_against_naive)
         c.zout = zps[rnd() % 4];
         c.fixed = rnd() % 2;
         c.per_channel = rnd() % 2;
+        c.rounding = rnd_in(0, 2);
         c.clamp_lo = rnd() % 2 ? -128 : c.zout;
         c.clamp_hi = 127;
         c.order = -1;
@@ -710,6 +723,107 @@ Test(network, fully_connected_against_naive)
         c.C *= c.H * c.W;
         c.H = c.W = 1;
         run_mac_case(&c, 3);
+    }
+}
+
+/* ---- float requantization's tie rule ---------------------------------------- */
+
+/* A one-weight fully_connected (y = x * 1 * scale): the accumulator is the
+ * input value itself. rounding: NULL (no key), "half_even" or "half_away". */
+static void tie_network(accsim_network *net, memfs *fs, double scale, const char *rounding,
+                        int zout)
+{
+    static const int8_t one[1] = {1};
+    size_t wshape[2] = {1, 1};
+    fs_add(fs, "w.npy", ACCSIM_NPY_I1, 2, wshape, one);
+    sbuf json = {0};
+    sb_printf(&json, "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\",\n"
+              " \"input\": {\"tensor\": \"x\", \"shape\": [1, 1, 1], \"zero_point\": 0},\n"
+              " \"output\": \"y\", \"ops\": [{\"op\": \"fully_connected\", \"name\": \"fc\",\n"
+              " \"input\": \"x\", \"output\": \"y\", \"weights\": \"w.npy\",\n"
+              " \"requantize\": {\"kind\": \"float\", \"scale\": %.17g", scale);
+    if (rounding)
+        sb_printf(&json, ", \"rounding\": \"%s\"", rounding);
+    sb_printf(&json, "}, \"output_zero_point\": %d}]}\n", zout);
+    parse_ok(net, json.s, fs);
+    free(json.s);
+}
+
+/* x / 2 rounded, in integers (no libm): half away from zero or half to even. */
+static int half_of(int x, bool away)
+{
+    int lo = x >= 0 ? x / 2 : -((1 - x) / 2); /* floor(x / 2) */
+    if (x % 2 == 0)
+        return x / 2;
+    if (away)
+        return x > 0 ? lo + 1 : lo;
+    return lo % 2 == 0 ? lo : lo + 1;
+}
+
+Test(network, float_rounding_ties_every_int8_input)
+{
+    const char *modes[] = {NULL, "half_even", "half_away"};
+    for (int m = 0; m < 3; m++) {
+        for (int zout = 0; zout <= 3; zout += 3) {
+            memfs fs = {0};
+            accsim_network net;
+            tie_network(&net, &fs, 0.5, modes[m], zout);
+            bool away = m == 2;
+            cr_assert_eq(net.ops[0].requant.rounding,
+                         away ? ACCSIM_ROUND_HALF_AWAY : ACCSIM_ROUND_HALF_EVEN);
+            int8_t x[256];
+            for (int i = 0; i < 256; i++)
+                x[i] = (int8_t)(i - 128);
+            accsim_network_result res;
+            accsim_error err;
+            cr_assert_eq(accsim_network_result_init(&res, &net, 256, &err), 0);
+            int bits = 32;
+            accsim_network_config cfg = {.bits = &bits, .overflow = ACCSIM_SATURATE, .threads = 2};
+            cr_assert_eq(accsim_network_run(&net, &cfg, x, 256, &res, &err), 0, "%s", err.message);
+            for (int i = 0; i < 256; i++) {
+                int want = half_of(x[i], away) + zout;
+                cr_assert_eq(res.outputs[i], want, "%s zout %d: x=%d -> %d, want %d",
+                             modes[m] ? modes[m] : "(default)", zout, x[i], res.outputs[i], want);
+            }
+            /* The ties that tell the rules apart, positive and negative. */
+            cr_assert_eq(res.outputs[5 + 128], (away ? 3 : 2) + zout);    /* 2.5 */
+            cr_assert_eq(res.outputs[-5 + 128], (away ? -3 : -2) + zout); /* -2.5 */
+            cr_assert_eq(res.outputs[3 + 128], 2 + zout);                 /* 1.5: both 2 */
+            cr_assert_eq(res.outputs[-1 + 128], (away ? -1 : 0) + zout);  /* -0.5 */
+            cr_assert_eq(res.outputs[1 + 128], (away ? 1 : 0) + zout);    /* 0.5 */
+            accsim_network_result_free(&res);
+            accsim_network_free(&net);
+            fs_free(&fs);
+        }
+    }
+}
+
+Test(network, float_rounding_applies_to_the_double_product)
+{
+    /* The rule applies to the product rounded once to double, as TFLite's
+     * round((double)acc * scale): 0.1 is 0.1000000000000000055.. in double,
+     * 5 * it is above 0.5 but rounds to the double 0.5, a tie; 25 -> 2.5
+     * likewise. 0.7 is 0.6999999999999999556..: 45 * 0.7 is the double
+     * 31.499999999999996, not a tie (31 under both rules). */
+    static const struct {
+        double scale;
+        int32_t acc;
+        int even, away;
+    } cases[] = {{0.1, 5, 0, 1},     {0.1, -5, 0, -1},   {0.1, 15, 2, 2},
+                 {0.1, -15, -2, -2}, {0.1, 25, 2, 3},    {0.1, -25, -2, -3},
+                 {0.7, 45, 31, 31},  {0.7, -45, -31, -31}, {0.1, 1275, 127, 127},
+                 {0.1, -1285, -128, -128}};
+    for (size_t i = 0; i < 2 * sizeof cases / sizeof cases[0]; i++) {
+        int m = (int)(i % 2);
+        memfs fs = {0};
+        accsim_network net;
+        tie_network(&net, &fs, cases[i / 2].scale, m ? "half_away" : "half_even", 0);
+        int got = accsim_network_requantize(&net, &net.ops[0], 0, cases[i / 2].acc);
+        int want = m ? cases[i / 2].away : cases[i / 2].even;
+        cr_assert_eq(got, want, "%s: acc %d * %g -> %d, want %d", m ? "half_away" : "half_even",
+                     cases[i / 2].acc, cases[i / 2].scale, got, want);
+        accsim_network_free(&net);
+        fs_free(&fs);
     }
 }
 
@@ -1151,6 +1265,12 @@ Test(network, bad_manifests_name_the_field)
         {"\"scale\": 0.004", "\"scale\": -0.004", {"ops[5] (fc)", "requantize: scale", "positive"}},
         {"\"scale\": 0.004", "\"scale\": 0", {"ops[5] (fc)", "requantize: scale", "positive"}},
         {"\"scale\": 0.004", "\"scale\": \"nan.npy\"", {"ops[5] (fc)", "requantize: scale", "nan.npy"}},
+        {"\"scale\": 0.004", "\"scale\": 0.004, \"rounding\": \"half_up\"",
+         {"ops[5] (fc)", "requantize: rounding", "\"half_up\""}},
+        {"\"scale\": 0.004", "\"scale\": 0.004, \"rounding\": 1",
+         {"ops[5] (fc)", "requantize: rounding", "half_away"}},
+        {"\"scale\": 0.004", "\"scale\": 0.004, \"rounding\": \"double\"",
+         {"ops[5] (fc)", "requantize: rounding", "half_even"}},
         {"\"output_zero_point\": 0}", "\"output_zero_point\": 128}", {"ops[5] (fc)", "output_zero_point", "-128..127"}},
         {"\"zero_point\": -128,\n", "\"zero_point\": -129,\n", {"input", "zero_point", "-128..127"}},
         {"\"clamp\": [-128, 127], \"output_shape\"", "\"clamp\": [5, -5], \"output_shape\"", {"ops[0] (conv1)", "clamp"}},

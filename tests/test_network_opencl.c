@@ -4,6 +4,7 @@
  * every output and every statistic must be equal, at widths 2..32, saturating
  * and wrapping. Skipped (with a message) when there is no OpenCL device. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,100 @@ Test(network_opencl, sums_beyond_int32, .timeout = 600)
         char label[100];
         snprintf(label, sizeof label, "sums beyond int32, case %d", i);
         check_all_widths(e, &net, 3, &rng, label);
+        accsim_network_free(&net);
+    }
+    accsim_netcl_destroy(e);
+}
+
+/* ---- float requantization's tie rule ---------------------------------------- */
+
+/* Every float MAC layer rounds by `rounding`; pow2: its scales become the
+ * nearest powers of two, which make 1 in 2^k accumulators exact ties. */
+static void set_float_rounding(accsim_network *net, accsim_float_rounding rounding, bool pow2)
+{
+    for (int l = 0; l < net->mac_count; l++) {
+        accsim_op *op = &net->ops[net->mac_ops[l]];
+        if (op->requant.kind != ACCSIM_REQ_FLOAT)
+            continue;
+        op->requant.rounding = rounding;
+        for (int o = 0; pow2 && o < op->c_out; o++)
+            op->requant.scale[o] = exp2(round(log2(op->requant.scale[o])));
+    }
+}
+
+/* Output values on which the C reference's half-away and half-even runs
+ * differ at B = 32 (there were ties, and the rule decided them). */
+static size_t rounding_differences(accsim_network *net, const int8_t *x, size_t count)
+{
+    accsim_error err;
+    accsim_network_result r[2];
+    int bits[NB_MAX_OPS];
+    for (int m = 0; m < net->mac_count; m++)
+        bits[m] = 32;
+    accsim_network_config cfg = {.bits = bits, .overflow = ACCSIM_SATURATE, .threads = 1};
+    for (int k = 0; k < 2; k++) {
+        set_float_rounding(net, k ? ACCSIM_ROUND_HALF_AWAY : ACCSIM_ROUND_HALF_EVEN, false);
+        cr_assert_eq(accsim_network_result_init(&r[k], net, count, &err), 0);
+        cr_assert_eq(accsim_network_run(net, &cfg, x, count, &r[k], &err), 0, "%s", err.message);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < count * r[0].output_count; i++)
+        differ += r[0].outputs[i] != r[1].outputs[i];
+    accsim_network_result_free(&r[0]);
+    accsim_network_result_free(&r[1]);
+    return differ; /* the network is left at half away */
+}
+
+Test(network_opencl, float_rounding_half_away, .timeout = 600)
+{
+    accsim_netcl *e = engine();
+    accsim_error err;
+    nb_rng rng = {0x7e5e};
+    /* y = x * 0.5 for every int8 x: every odd x is a tie, negative ones too. */
+    accsim_network net;
+    int one[1] = {1};
+    nb_init(&net, ACCSIM_NHWC, 1, one, 0);
+    nb_mac half = {.clamp_lo = -128, .clamp_hi = 127};
+    nb_fc(&net, &rng, 0, 1, &half);
+    net.ops[0].weights[0] = 1;
+    net.ops[0].requant.scale[0] = 0.5;
+    int8_t x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = (int8_t)(i - 128);
+    cr_assert_eq(rounding_differences(&net, x, 256), 64); /* x = +-1, +-5, +-9, ... */
+    cr_assert_eq(accsim_network_requantize(&net, &net.ops[0], 0, -5), -3);
+    for (int k = 0; k < 2; k++) {
+        set_float_rounding(&net, k ? ACCSIM_ROUND_HALF_AWAY : ACCSIM_ROUND_HALF_EVEN, false);
+        cr_assert_eq(accsim_netcl_load(e, &net, x, 256, &err), 0, "%s", err.message);
+        int bits[1] = {32};
+        compare(e, &net, x, 256, NULL, 256, bits, NULL, ACCSIM_SATURATE,
+                k ? "x * 0.5 half_away" : "x * 0.5 half_even");
+    }
+    accsim_network_free(&net);
+
+    /* Conv and fully-connected layers, per channel, both layouts, tiled and
+     * not, at every width: ties seen by the reference, the same on OpenCL. */
+    for (int i = 0; i < 4; i++) {
+        int dims[3] = {8, 8, 8};
+        nb_init(&net, i % 2 ? ACCSIM_NCHW : ACCSIM_NHWC, 3, dims, nb_in(&rng, -128, 127));
+        nb_mac m = random_mac(&rng, 72);
+        m.fixed = false;
+        m.per_channel = i < 2;
+        m.clamp_lo = -128, m.clamp_hi = 127;
+        m.gain = 1;
+        m.tile = i == 3 ? 9 : 0;
+        int t = nb_conv(&net, &rng, 0, 8, 3, 3, 1, 1, 1, NULL, 1, &m);
+        if (i >= 2) { /* and a fully-connected layer on top */
+            m.per_channel = i == 3;
+            nb_fc(&net, &rng, t, 16, &m);
+        }
+        set_float_rounding(&net, ACCSIM_ROUND_HALF_AWAY, true);
+        int8_t *xs = random_inputs(&net, 16, &rng);
+        cr_assert_gt(rounding_differences(&net, xs, 16), 0, "case %d: no ties decided", i);
+        free(xs);
+        char label[80];
+        snprintf(label, sizeof label, "half_away case %d", i);
+        check_all_widths(e, &net, 4, &rng, label);
         accsim_network_free(&net);
     }
     accsim_netcl_destroy(e);

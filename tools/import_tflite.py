@@ -18,9 +18,9 @@ Requantization parameters are computed as TFLite computes them at Prepare time
 QuantizeMultiplier, add.cc Prepare for int8, kernel_util.cc
 CalculateActivationRangeQuantized), in the default double-rounding build
 (TFLITE_SINGLE_ROUNDING unset). FULLY_CONNECTED is the exception: its int8
-reference kernels requantize in double (round(acc * s_in * s_w / s_out)), so it
-is imported as float requantization, after checking that no reachable
-accumulator value is a rounding tie (docs/import.md).
+reference kernels requantize in double (round(acc * s_in * s_w / s_out), halves
+away from zero), so it is imported as float requantization with "rounding":
+"half_away" (docs/import.md).
 
 The output directory is written atomically: built in a temporary sibling
 directory and renamed into place. An existing non-empty DIR is replaced only
@@ -58,8 +58,6 @@ ACT_NAMES = {v: k for k, v in vars(AFT).items() if not k.startswith("_")}
 NP_TYPES = {TT.INT8: np.int8, TT.INT32: np.int32, TT.UINT8: np.uint8,
             TT.FLOAT32: np.float32, TT.INT16: np.int16, TT.INT64: np.int64,
             TT.FLOAT16: np.float16}
-# Accumulator values the float-requantization tie check may enumerate per layer.
-TIE_CHECK_BUDGET = 1 << 29
 SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, "
              "MAX_POOL_2D, RESHAPE, SOFTMAX (final)")
 
@@ -105,26 +103,6 @@ def quantize_multiplier_smaller_than_one_exp(m, what):
     if shift > 0:
         raise ImportError_("%s: shift %d > 0" % (what, shift))
     return qm, shift
-
-
-def count_ties(x, bound):
-    """How many integers a in [-bound, bound] make the double product a * x an
-    exact half-integer (where rounding half away from zero and half to even
-    differ). Checked exhaustively, in chunks."""
-    ties = 0
-    step = 1 << 20
-    buf = np.empty(step, dtype=np.float64)
-    fl = np.empty(step, dtype=np.float64)
-    for lo in range(-bound, bound + 1, step):
-        n = min(step, bound + 1 - lo)
-        p = buf[:n]
-        p[:] = np.arange(lo, lo + n, dtype=np.float64)
-        np.multiply(p, x, out=p)              # the double product, rounded once
-        f = fl[:n]
-        np.floor(p, out=f)
-        np.subtract(p, f, out=p)
-        ties += int(np.count_nonzero(p == 0.5))
-    return ties
 
 
 def f32(x):
@@ -279,9 +257,8 @@ def sanitize(name):
 
 
 class Importer:
-    def __init__(self, model, name, input_mean=None, input_std=None, allow_ties=False):
+    def __init__(self, model, name, input_mean=None, input_std=None):
         self.model = model
-        self.allow_ties = allow_ties
         m = model.m
         self.name = name
         self.input_mean = input_mean
@@ -549,53 +526,19 @@ class Importer:
         # requantizes in floating point, not with the fixed-point multiplier of
         # Prepare: acc_scaled = (int32) round((double)acc * eff), where
         # eff = (double)input_scale * (double)filter_scale / (double)output_scale
-        # and round() rounds halves away from zero. The description's float
-        # requantization is round_half_even((double)acc * x): the same product,
-        # a different tie rule, so check that no reachable accumulator is a tie.
-        # Every value any register of the layer can hold, at any width, tiling,
-        # zero-point mode or overflow mode, lies in [-bound, bound]. A register
-        # holds a sum of some of: the products, the folded constant, the bias.
-        # per_product: each product w*(x-z) lies in [min(w*dlo, w*dhi), max(..)]
-        # with dlo <= 0 <= dhi, so any sum of them lies between the sum of the
-        # minima and the sum of the maxima. folded: products w*x, x in [-128, 127],
-        # likewise, plus the constant -z*sum(w). A saturated or wrapped register
-        # only reaches +-2^(B-1) when some sum went past it, so within the bound.
-        wd = w.data().astype(np.int64)
-        dlo, dhi = -128 - in_z, 127 - in_z
-        per_product = np.maximum(np.maximum(wd * dlo, wd * dhi).sum(axis=1),
-                                 -np.minimum(wd * dlo, wd * dhi).sum(axis=1))
-        folded = (np.maximum(np.maximum(wd * -128, wd * 127).sum(axis=1),
-                             -np.minimum(wd * -128, wd * 127).sum(axis=1))
-                  + np.abs(in_z * wd.sum(axis=1)))
-        bound = np.maximum(per_product, folded)
-        if bias is not None:
-            bound = bound + np.abs(bias.astype(np.int64))
-        bound = np.minimum(bound, 1 << 31)   # registers hold at most 32 bits
-        values = int((2 * bound + 1).sum())
-        if values > TIE_CHECK_BUDGET and not self.allow_ties:
-            raise ImportError_(
-                "%s: checking that no reachable accumulator value is a rounding tie would "
-                "take %d evaluations (more than %d); TFLite rounds the float requantization's "
-                "halves away from zero, the description to even (--allow-rounding-ties "
-                "imports without the check)" % (what, values, TIE_CHECK_BUDGET))
+        # and round() rounds halves away from zero: the description's float
+        # requantization with "rounding": "half_away", the same double product
+        # rounded by the same rule, so every accumulator value (ties included)
+        # requantizes as in TFLite.
         effs = []
         for c in range(cout):
             fs = float(w.scales[c] if w.scales.size > 1 else w.scales[0])
-            eff = float(in_s) * fs / float(out_s)
-            ties = 0 if self.allow_ties else count_ties(eff, int(bound[c]))
-            if ties and not self.allow_ties:
-                raise ImportError_(
-                    "%s: output channel %d: %d reachable accumulator values make "
-                    "acc * %r an exact half, where TFLite rounds away from zero and the "
-                    "description's float requantization to even (--allow-rounding-ties "
-                    "imports anyway)" % (what, c, ties, eff))
-            effs.append(eff)
+            effs.append(float(in_s) * fs / float(out_s))
         if w.scales.size > 1:
-            d["requantize"] = {"kind": "float",
-                               "scale": self.save(name + ".scale.npy",
-                                                  np.array(effs, dtype="<f8"))}
+            scale = self.save(name + ".scale.npy", np.array(effs, dtype="<f8"))
         else:
-            d["requantize"] = {"kind": "float", "scale": effs[0]}
+            scale = effs[0]
+        d["requantize"] = {"kind": "float", "scale": scale, "rounding": "half_away"}
         d["output_zero_point"] = out_z
         d["clamp"] = [lo, hi]
         d["accumulator"] = {"tile": 0, "bias": "last", "zero_point": "per_product"}
@@ -873,13 +816,12 @@ def parse_floats(s, what):
         raise SystemExit("error: %s: want comma-separated numbers, got %r" % (what, s))
 
 
-def import_model(path, out_dir, name=None, input_mean=None, input_std=None,
-                 allow_ties=False):
+def import_model(path, out_dir, name=None, input_mean=None, input_std=None):
     model = Model(path)
     if name is None:
         name = sanitize(os.path.splitext(os.path.basename(path))[0])
     try:
-        imp = Importer(model, name, input_mean, input_std, allow_ties)
+        imp = Importer(model, name, input_mean, input_std)
         manifest = imp.run()
     except ImportError_:
         raise
@@ -901,17 +843,17 @@ def main(argv=None):
     ap.add_argument("--input-mean", help="per-channel means for the affine input "
                     "quantization, comma-separated (default 0)")
     ap.add_argument("--input-std", help="per-channel standard deviations (default 1)")
+    # Accepted for old scripts: the description now rounds FULLY_CONNECTED's
+    # ties as TFLite does ("rounding": "half_away"), so there is nothing to allow.
     ap.add_argument("--allow-rounding-ties", action="store_true",
-                    help="import a FULLY_CONNECTED whose float requantization can meet "
-                    "an exact half (TFLite rounds it away from zero, the description "
-                    "to even)")
+                    help="no longer needed (ties are rounded as TFLite rounds them); "
+                    "accepted and ignored")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     mean = parse_floats(args.input_mean, "--input-mean") if args.input_mean else None
     std = parse_floats(args.input_std, "--input-std") if args.input_std else None
     try:
-        manifest = import_model(args.model, args.out, args.name, mean, std,
-                                args.allow_rounding_ties)
+        manifest = import_model(args.model, args.out, args.name, mean, std)
     except ImportError_ as e:
         print("import_tflite: error: %s" % e, file=sys.stderr)
         return 1

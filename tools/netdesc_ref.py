@@ -10,7 +10,8 @@ of |products| plus |bias| and reports the largest bound seen.
 
 Supported: layout NHWC and NCHW, input quantize offset/affine (not course),
 conv2d (groups, padding, stride), fully_connected, add (fixed and float),
-avg_pool, max_pool, clamp, reshape; requantize fixed (double rounding) and float.
+avg_pool, max_pool, clamp, reshape; requantize fixed (double rounding) and float
+(rounding half_even or half_away).
 Accumulator options do not change exact sums; folded zero points are honoured
 (padding taps then count as x = z, which adds 0 after folding).
 """
@@ -67,6 +68,17 @@ def mbqm_smaller_than_one(x, m, s):
 
 def round_half_even(x):
     return np.rint(x)
+
+
+def round_half_away(x):
+    """C round() / TfLiteRound: halves away from zero. x - trunc(x) is exact, so
+    no addition of 0.5 can round (floor(x + 0.5) fails just below 0.5)."""
+    t = np.trunc(x)
+    return t + np.where(np.abs(x - t) >= 0.5, np.sign(x), 0.0)
+
+
+# The float requantization's "rounding" (default half_even).
+FLOAT_ROUNDING = {"half_even": round_half_even, "half_away": round_half_away}
 
 
 class Net:
@@ -176,8 +188,12 @@ class Net:
                 raise ValueError("rounding %r not supported here" % rq["rounding"])
             r = mbqm(acc, self.npy(rq["multiplier"], np.int64), self.npy(rq["shift"], np.int64))
         elif rq["kind"] == "float":
-            r = round_half_even(acc.astype(np.float64) * self.npy(rq["scale"], np.float64))
-            r = r.astype(np.int64)
+            rounding = rq.get("rounding", "half_even")
+            if rounding not in FLOAT_ROUNDING:
+                raise ValueError("requantize: rounding %r (want half_even or half_away)"
+                                 % rounding)
+            prod = acc.astype(np.float64) * self.npy(rq["scale"], np.float64)
+            r = FLOAT_ROUNDING[rounding](prod).astype(np.int64)
         else:
             raise ValueError("requantize kind %r" % rq["kind"])
         return np.clip(r + zo, lo, hi)

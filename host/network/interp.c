@@ -223,7 +223,8 @@ static inline int8_t clamp8(int64_t v, int lo, int hi)
 static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
 {
     if (op->requant.kind == ACCSIM_REQ_FLOAT) {
-        double r = nearbyint((double)acc * op->requant.scale[o]) + zp;
+        double x = (double)acc * op->requant.scale[o];
+        double r = (op->requant.rounding == ACCSIM_ROUND_HALF_AWAY ? round(x) : nearbyint(x)) + zp;
         return (int8_t)(r < op->clamp_lo ? op->clamp_lo : r > op->clamp_hi ? op->clamp_hi : r);
     }
     int64_t r = (int64_t)accsim_multiply_by_quantized_multiplier(acc, op->requant.multiplier[o],

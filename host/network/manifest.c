@@ -322,6 +322,29 @@ static int parse_stride_padding(parser *p, json_object *o, accsim_op *op, op_spe
     return 0;
 }
 
+/* The tie rule of float requantization: "half_even" (the default, nearbyint)
+ * or "half_away" (TFLite's TfLiteRound = std::round, which its int8
+ * FULLY_CONNECTED reference kernel applies to the double product). */
+static int parse_float_rounding(parser *p, json_object *rq, accsim_float_rounding *rounding)
+{
+    json_object *v;
+    *rounding = ACCSIM_ROUND_HALF_EVEN;
+    if (!has(rq, "rounding", &v))
+        return 0;
+    if (!v || json_object_get_type(v) != json_type_string)
+        return perr(p, "requantize: rounding", "expected \"half_even\" or \"half_away\", "
+                    "found %s", type_name(v));
+    const char *s = json_object_get_string(v);
+    if (strcmp(s, "half_even") == 0)
+        return 0;
+    if (strcmp(s, "half_away") == 0) {
+        *rounding = ACCSIM_ROUND_HALF_AWAY;
+        return 0;
+    }
+    return perr(p, "requantize: rounding", "expected \"half_even\" or \"half_away\", "
+                "found \"%.40s\"", s);
+}
+
 /* Per-channel or single value: a number or a .npy of [C_out]. */
 static int parse_requant(parser *p, json_object *o, accsim_op *op)
 {
@@ -336,10 +359,12 @@ static int parse_requant(parser *p, json_object *o, accsim_op *op)
     snprintf(kind, sizeof kind, "%s", json_object_get_string(v));
     size_t n = (size_t)op->c_out;
     if (strcmp(kind, "float") == 0) {
-        static const char *const keys[] = {"kind", "scale", NULL};
+        static const char *const keys[] = {"kind", "scale", "rounding", NULL};
         if (check_keys(p, rq, "requantize", keys) != 0)
             return -1;
         op->requant.kind = ACCSIM_REQ_FLOAT;
+        if (parse_float_rounding(p, rq, &op->requant.rounding) != 0)
+            return -1;
         op->requant.scale = malloc(n * sizeof(double));
         if (!op->requant.scale)
             return perr(p, "requantize", "out of memory");

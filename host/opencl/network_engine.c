@@ -380,6 +380,9 @@ static void mac_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
                g->SW, g->PT, g->PL, g->order_hwc, g->tile, g->bias, g->zp_mode, g->zin, g->zout,
                g->req_fixed, g->clo, g->chi, g->V, g->NB, g->NX, g->same_group, g->fast, g->in_count,
                g->out_count, !g->req_fixed);
+    /* The float requantization's tie rule (unused by fixed requantization). */
+    opt_printf(p->options, sizeof p->options, " -DREQ_ROUND_AWAY=%d",
+               !g->req_fixed && op->requant.rounding == ACCSIM_ROUND_HALF_AWAY);
 }
 
 static void pool_geom_fill(const accsim_network *net, const accsim_op *op, op_plan *p)

@@ -63,6 +63,9 @@ typedef enum {
 } accsim_op_kind;
 
 typedef enum { ACCSIM_REQ_FLOAT, ACCSIM_REQ_FIXED } accsim_requant_kind;
+/* How float requantization rounds the double product acc * scale: half to even
+ * (nearbyint/rint) or half away from zero (round, TFLite's TfLiteRound). */
+typedef enum { ACCSIM_ROUND_HALF_EVEN, ACCSIM_ROUND_HALF_AWAY } accsim_float_rounding;
 typedef enum { ACCSIM_ORDER_HWC, ACCSIM_ORDER_CHW } accsim_acc_order;
 typedef enum { ACCSIM_ZP_PER_PRODUCT, ACCSIM_ZP_FOLDED_FIRST, ACCSIM_ZP_FOLDED_LAST } accsim_zp_mode;
 typedef enum { ACCSIM_QUANT_NONE, ACCSIM_QUANT_COURSE, ACCSIM_QUANT_OFFSET, ACCSIM_QUANT_AFFINE } accsim_quant_kind;
@@ -82,6 +85,7 @@ typedef struct accsim_tensor {
 typedef struct accsim_requant {
     accsim_requant_kind kind;
     double *scale;        /* float: [C_out] (a single number repeated) */
+    accsim_float_rounding rounding; /* float: the tie rule ("rounding", default half_even) */
     int32_t *multiplier;  /* fixed: [C_out] */
     int32_t *shift;       /* fixed: [C_out] */
 } accsim_requant;
