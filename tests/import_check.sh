@@ -1,5 +1,6 @@
 #!/bin/sh
-# Helper for tests/import.cmake: runs the TFLite tools under the pinned Python
+# Helper for tests/import.cmake and tests/import_onnx.cmake: runs the import
+# tools (import_tflite.py, or import_onnx.py for a .onnx MODEL) under the pinned Python
 # environment (tools/setup-python-tools.sh; $ACCSIM_PYTOOLS names its folder)
 # and checks the importer's error cases. Exit 77 (skip) when the environment or
 # an input cannot be had.
@@ -15,6 +16,8 @@
 set -u
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tool="$root/tools/import_tflite.py"
+# The importer for a model file: by its extension.
+pick_tool() { case "$1" in *.onnx) tool="$root/tools/import_onnx.py" ;; esac; }
 
 setup_out=$("$root/tools/setup-python-tools.sh")
 rc=$?
@@ -38,13 +41,15 @@ run)
 import)
   model="$1"; shift
   if [ ! -f "$model" ]; then echo "SKIP: model $model not found"; exit 77; fi
+  pick_tool "$model"
   exec "$py" "$tool" "$model" --out "$@"
   ;;
 reject)
   model="$1"; pattern="$2"; work="$3"
   [ -f "$model" ] || { echo "SKIP: $model not found (import_models skipped?)"; exit 77; }
   mkdir -p "$work"
-  out="$work/$(basename "$model" .tflite).out"
+  pick_tool "$model"
+  out="$work/$(basename "${model%.*}").out"
   rm -rf "$out"
   msg=$("$py" "$tool" "$model" --out "$out" 2>&1)
   rc=$?
@@ -58,6 +63,7 @@ reject)
 overwrite)
   model="$1"; work="$2"
   [ -f "$model" ] || { echo "SKIP: $model not found (import_models skipped?)"; exit 77; }
+  pick_tool "$model"
   rm -rf "$work"; mkdir -p "$work/other"
   echo keep > "$work/other/file.txt"
   "$py" "$tool" "$model" --out "$work/other" --quiet 2>"$work/err.txt"

@@ -30,14 +30,11 @@ Exit status: 0 done, 1 the model cannot be imported (unsupported, malformed,
 truncated), 2 usage error, 77 the tflite package is missing.
 """
 import argparse
-import json
 import math
 import os
 import re
-import shutil
 import struct
 import sys
-import tempfile
 
 try:
     import numpy as np
@@ -50,6 +47,8 @@ except ImportError as _e:
     print("error: %s (run tools/setup-python-tools.sh and use its python)" % _e,
           file=sys.stderr)
     sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netdesc_write  # noqa: E402  (the description writer shared with import_onnx.py)
 
 FORMAT_VERSION = 1
 OP_NAMES = {v: k for k, v in vars(BO).items() if not k.startswith("_")}
@@ -761,54 +760,6 @@ class Importer:
         }
 
 
-def write_atomic(out_dir, manifest, files):
-    out_dir = os.path.abspath(out_dir)
-    parent = os.path.dirname(out_dir)
-    base = os.path.basename(out_dir)
-    if os.path.lexists(out_dir):
-        if not os.path.isdir(out_dir) or os.path.islink(out_dir):
-            raise ImportError_("%s exists and is not a directory" % out_dir)
-        entries = os.listdir(out_dir)
-        if entries and "network.json" not in entries:
-            raise ImportError_("%s is not empty and holds no network.json: refusing to "
-                               "overwrite it" % out_dir)
-    if not os.path.isdir(parent):
-        raise ImportError_("%s: no such directory" % parent)
-    tmp = tempfile.mkdtemp(prefix="." + base + ".tmp-", dir=parent)
-    try:
-        for fname, arr in sorted(files.items()):
-            np.save(os.path.join(tmp, fname), arr, allow_pickle=False)
-        with open(os.path.join(tmp, "network.json"), "w") as f:
-            json.dump(manifest, f, indent=1)
-            f.write("\n")
-        for fname in os.listdir(tmp):
-            fd = os.open(os.path.join(tmp, fname), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        os.chmod(tmp, 0o755)
-        if os.path.isdir(out_dir):
-            if not os.listdir(out_dir):
-                os.rmdir(out_dir)
-                os.rename(tmp, out_dir)
-            else:
-                old = tempfile.mkdtemp(prefix="." + base + ".old-", dir=parent)
-                os.rmdir(old)
-                os.rename(out_dir, old)
-                try:
-                    os.rename(tmp, out_dir)
-                except OSError:
-                    os.rename(old, out_dir)
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def parse_floats(s, what):
     try:
         return [float(v) for v in s.split(",")]
@@ -831,7 +782,10 @@ def import_model(path, out_dir, name=None, input_mean=None, input_std=None):
         # corrupted file shows up as a read past the end or a nonsense value.
         raise ImportError_("%s: malformed or truncated flatbuffer (%s: %s)"
                            % (path, type(e).__name__, e))
-    write_atomic(out_dir, manifest, imp.files)
+    try:
+        netdesc_write.write_atomic(out_dir, manifest, imp.files)
+    except netdesc_write.WriteError as e:
+        raise ImportError_(str(e))
     return manifest
 
 

@@ -11,7 +11,8 @@ of |products| plus |bias| and reports the largest bound seen.
 Supported: layout NHWC and NCHW, input quantize offset/affine (not course),
 conv2d (groups, padding, stride), fully_connected, add (fixed and float),
 avg_pool, max_pool, clamp, reshape; requantize fixed (double rounding) and float
-(rounding half_even or half_away).
+(rounding half_even or half_away; precision float64, and float32 for MAC layers
+and add).
 Accumulator options do not change exact sums; folded zero points are honoured
 (padding taps then count as x = z, which adds 0 after folding).
 """
@@ -68,6 +69,26 @@ def mbqm_smaller_than_one(x, m, s):
 
 def round_half_even(x):
     return np.rint(x)
+
+
+def fma32(a, b, c):
+    """float32 fmaf(a, b, c), correctly rounded, for int-valued a (|a| < 2^29) and
+    float32 b, c: a * b is exact in double; the double sum s = a*b + c and its error
+    (TwoSum) give the exact value; s rounds to the right float32 unless s is itself
+    a float32 midpoint, where the error's sign decides."""
+    p = np.asarray(a, dtype=np.float64) * np.float64(b)
+    c64 = np.asarray(c, dtype=np.float32).astype(np.float64)
+    s = p + c64
+    bb = s - p
+    err = (p - (s - bb)) + (c64 - bb)
+    f = s.astype(np.float32)
+    toward = np.where(s > f.astype(np.float64), np.float32(np.inf), np.float32(-np.inf))
+    nxt = np.nextafter(f, toward.astype(np.float32))
+    mid = (f.astype(np.float64) != s) & (np.abs(s - f) == np.abs(nxt.astype(np.float64) - s))
+    up = np.maximum(f, nxt)
+    down = np.minimum(f, nxt)
+    fixed = np.where(err > 0, up, np.where(err < 0, down, f))
+    return np.where(mid, fixed, f).astype(np.float32)
 
 
 def round_half_away(x):
@@ -192,7 +213,12 @@ class Net:
             if rounding not in FLOAT_ROUNDING:
                 raise ValueError("requantize: rounding %r (want half_even or half_away)"
                                  % rounding)
-            prod = acc.astype(np.float64) * self.npy(rq["scale"], np.float64)
+            if rq.get("precision", "float64") == "float32":
+                # (float)acc * (float)scale: one float32 product.
+                sc = self.npy(rq["scale"], np.float64).astype(np.float32)
+                prod = acc.astype(np.float32) * sc
+            else:
+                prod = acc.astype(np.float64) * self.npy(rq["scale"], np.float64)
             r = FLOAT_ROUNDING[rounding](prod).astype(np.int64)
         else:
             raise ValueError("requantize kind %r" % rq["kind"])
@@ -294,6 +320,13 @@ class Net:
             v1 = mbqm_smaller_than_one((a - zin[0]) * (1 << ls), m1, s1)
             v2 = mbqm_smaller_than_one((b - zin[1]) * (1 << ls), m2, s2)
             r = mbqm_smaller_than_one(v1 + v2, rq["output_multiplier"], rq["output_shift"]) + zo
+        elif rq.get("precision", "float64") == "float32":
+            # fmaf(x1 + k, a1, fmaf(x2 + k, a2, offset)) - k on the values (k: the
+            # value_offset, 128 for a uint8 model); the offset holds the zero points.
+            a1, a2 = (np.float32(v) for v in rq["scales"])
+            k = int(rq.get("value_offset", 0))
+            t = fma32(a + k, a1, fma32(b + k, a2, np.float32(rq["offset"])))
+            r = np.clip(np.rint(t) - k, -128, 127).astype(np.int64)
         else:
             a1, a2 = rq["scales"]
             r = round_half_even(a1 * (a - zin[0]) + a2 * (b - zin[1])).astype(np.int64) + zo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates (or checks) the virtual environment that the TFLite tools use:
-# tools/import_tflite.py and tools/tflite_parity.py. Idempotent: when the
+# Creates (or checks) the virtual environment that the import tools use:
+# tools/import_tflite.py, tools/tflite_parity.py, tools/import_onnx.py and
+# tools/onnx_parity.py. Idempotent: when the
 # environment already holds the pinned packages it does nothing.
 #
 #   tools/setup-python-tools.sh [VENV_DIR]
@@ -20,10 +21,12 @@ requirements=(
   "flatbuffers==25.12.19"
   "tflite==2.18.0"
   "ai-edge-litert==2.3.0"
+  "onnx==1.23.2"
+  "onnxruntime==1.32.0"
 )
 stamp="$venv/.accsim-requirements"
 want="$(printf '%s\n' "${requirements[@]}")"
-check='import numpy, tflite, flatbuffers; from ai_edge_litert import interpreter'
+check='import numpy, tflite, flatbuffers, onnx, onnxruntime; from ai_edge_litert import interpreter'
 
 skip() { echo "SKIP: setup-python-tools: $*" >&2; exit 77; }
 
