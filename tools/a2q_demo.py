@@ -300,6 +300,9 @@ def main(argv=None):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = out + ".tmp-%d.onnx" % os.getpid()
     model.eval()
+    # A QuantTensor result would export its scale, zero point, bit width and sign as
+    # four more graph outputs: the graph's one output is the dequantized int8 logits.
+    model.fc.return_quant_tensor = False
     try:
         export_onnx_qcdq(model, torch.zeros(1, 3, 32, 32), export_path=tmp)
         os.replace(tmp, out)
