@@ -9,7 +9,7 @@
 #   synthetic inputs through netdesc_ref.py.
 # a2q_demo_smoke: tools/a2q_demo.sh trains the A2Q CNN for P = 16 on 2,000 images
 #   (Brevitas over Debian's torch), exports QCDQ ONNX, imports it and requires zero
-#   saturation events in every MAC layer at --bits 16 on 500 images of each split.
+#   saturation events in every MAC layer at --bits 16 (--split both --limit 500).
 # Both SKIP (exit code 77) with the reason when PyPI, torch, CIFAR-10 or the
 # binary cannot be had.
 
