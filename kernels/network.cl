@@ -295,7 +295,12 @@ NET_INLINE VT requant_fixed(VT x, VT m, VT shift)
 #else
 NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
 {
+#if REQ_FLOAT32 /* "precision": "float32": one float32 product (the scale is a float32 value) */
+    CAT(double, V) prod = CAT(convert_double, V)(CAT(convert_float, V)(x) *
+                                                 CAT(convert_float, V)(scale));
+#else
     CAT(double, V) prod = CAT(convert_double, V)(x) * scale;
+#endif
 #if REQ_ROUND_AWAY /* "rounding": "half_away": round() rounds halves away from zero */
     CAT(double, V) q = round(prod) + (double)ZOUT;
 #else /* "half_even" */
@@ -534,7 +539,7 @@ kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
 #if ADD_FIXED
                     int m0, int s0, int m1, int s1, int mo, int so
 #else
-                    double f0, double f1
+                    double f0, double f1, double f2
 #endif
 )
 {
@@ -549,6 +554,11 @@ kernel void net_add(global char *arena, ulong a_off, ulong b_off, ulong out_off,
     va = net_mbqm_small(va, m0, s0);
     vb = net_mbqm_small(vb, m1, s1);
     r = (long)net_mbqm_small(as_int(as_uint(va) + as_uint(vb)), mo, so) + ZOUT;
+#elif ADD_FLOAT32 /* interp.c add_float32: fma is correctly rounded, as fmaf */
+    float t = fma((float)(b + ADD_VOFF), (float)f1, (float)f2);
+    t = fma((float)(a + ADD_VOFF), (float)f0, t);
+    float v = rint(t);
+    r = v < -1000.0f ? -1000 : v > 1000.0f ? 1000 : (long)v - ADD_VOFF;
 #else
     double v = rint(f0 * (a - ZA) + f1 * (b - ZB));
     r = v < -1000 ? -1000 : v > 1000 ? 1000 : (long)v + ZOUT;

@@ -48,6 +48,14 @@ accsim_import_test(import_make_models
 set_tests_properties(import_make_models PROPERTIES
   FIXTURES_SETUP accsim_import_models FIXTURES_REQUIRED accsim_import_pytools)
 
+# The command line: accsim import MODEL --out DIR and --model MODEL.tflite (success,
+# the importer's refusals passed through, missing tool or environment, interrupts).
+accsim_import_test(import_command
+  "${ACCSIM_IMPORT_CHECK}" run "${PROJECT_SOURCE_DIR}/tests/test_import_tflite.py"
+  --accsim "$<TARGET_FILE:accsim>" --models "${ACCSIM_IMPORT_MODELS}" --data "${ACCSIM_IMPORT_DATA}")
+set_tests_properties(import_command PROPERTIES
+  FIXTURES_REQUIRED "accsim_import_pytools;accsim_import_models")
+
 # (a) imports: the small models and the real MLPerf Tiny ResNet-8.
 foreach(m mixed affine ties)
   accsim_import_test(import_${m}

@@ -10,8 +10,9 @@ written with fake-quant ops, which torch.onnx exports (opset 13) as
 QuantizeLinear/DequantizeLinear pairs:
 - activations are uint8 (onnxruntime fuses uint8 x int8 QDQ convolutions into
   QLinearConv on x86-64; with int8 activations it keeps them in float);
-- input: the raw pixel value p (0..255) as float, quantized with scale 1 and zero
-  point 0 (q = p; accsim's int8 p - 128; the course uses round(128 * (2p/255 - 1)));
+- input: x = (p / 255 - 0.5) / 0.5 (import with --input-mean 0.5,0.5,0.5
+  --input-std 0.5,0.5,0.5), quantized with scale 2^-7 and zero point 128, so that
+  q - 128 = round(128 x), the course's input;
 - weights: the course's int8 values with scale 2^-7 (any scale would do);
 - each layer's output: scale s_in * s_w / course_output_scale, so that
   q = round(acc * course_output_scale) + zero point as in the course; after a ReLU
@@ -35,6 +36,7 @@ except ImportError as e:
     sys.exit(77)
 
 W_SCALE = 2.0 ** -7
+IN_SCALE = 2.0 ** -7   # the course's input: round(128 * x), x = 2p/255 - 1 in [-1, 1]
 
 
 def load(model_dir):
@@ -55,7 +57,7 @@ class QLeNet5(torch.nn.Module):
         self.names = ["conv1", "conv2", "fc1", "fc2", "fc3"]
         for n in self.names:
             self.register_buffer(n, torch.tensor(w[n] * W_SCALE, dtype=torch.float32))
-        s = [1.0]
+        s = [IN_SCALE]
         for n in self.names:   # s_out = s_in * s_w / course_output_scale
             s.append(float(np.float32(s[-1] * W_SCALE / scales[n + "_output_scale"])))
         self.s = s
@@ -71,7 +73,7 @@ class QLeNet5(torch.nn.Module):
 
     def forward(self, x):
         s = self.s
-        x = self.fq(x, 1.0, 0)
+        x = self.fq(x, IN_SCALE, 128)
         x = self.fq(F.relu(F.conv2d(x, self.wq("conv1"))), s[1], 0)
         x = self.fq(F.max_pool2d(x, 2), s[1], 0)
         x = self.fq(F.relu(F.conv2d(x, self.wq("conv2"))), s[2], 0)

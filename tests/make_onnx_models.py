@@ -25,11 +25,18 @@ Models (written to OUT_DIR):
 Exit 77 when onnx / onnxruntime are missing.
 """
 import argparse
+import atexit
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
+# onnxruntime's library leaves a file (.ses) in $TMPDIR: give it a scratch one.
+_scratch = tempfile.mkdtemp(prefix="make-onnx-models-")
+atexit.register(shutil.rmtree, _scratch, True)
+os.environ["TMPDIR"] = _scratch
 try:
     import numpy as np
     import onnx

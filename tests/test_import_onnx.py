@@ -133,6 +133,54 @@ man, files = run(model(nodes, inits))
 check("QCDQ weights", files[man["ops"][0]["weights"]].reshape(-1).tolist(),
       np.clip(w, -8, 7).reshape(-1).tolist())
 
+# MatMul [N_in, C_out] weights (transposed into the description's [C_out, N_in]),
+# per-channel scales along axis 1, then an Add of an int32 bias, then Relu.
+def matmul_graph():
+    wq = np.array([[1, -2, 3], [4, 5, -6]], np.int8)          # [N_in = 2, C_out = 3]
+    inits = {"s_in": np.array(0.5, F32), "z_in": np.array(1, np.int8),
+             "shape": np.array([1, -1], np.int64), "wq": wq,
+             "sw": np.array([0.25, 0.5, 0.125], F32), "zw": np.zeros(3, np.int8),
+             "bq": np.array([7, -8, 9], np.int32),
+             "sb": (F32(0.5) * np.array([0.25, 0.5, 0.125], F32)).astype(F32),
+             "zb": np.zeros(3, np.int32), "s_out": np.array(0.3, F32), "z_out": np.array(-4, np.int8)}
+    g = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "s_in", "z_in"], ["xq"], name="qin"),
+         helper.make_node("DequantizeLinear", ["xq", "s_in", "z_in"], ["xf"], name="dqin"),
+         helper.make_node("Reshape", ["xf", "shape"], ["flat"], name="flat"),
+         helper.make_node("DequantizeLinear", ["wq", "sw", "zw"], ["wf"], name="dqw", axis=1),
+         helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bf"], name="dqb", axis=0),
+         helper.make_node("MatMul", ["flat", "wf"], ["mm"], name="mm"),
+         helper.make_node("Add", ["mm", "bf"], ["mmb"], name="bias_add"),
+         helper.make_node("Relu", ["mmb"], ["r"], name="relu"),
+         helper.make_node("QuantizeLinear", ["r", "s_out", "z_out"], ["yq"], name="qout"),
+         helper.make_node("DequantizeLinear", ["yq", "s_out", "z_out"], ["y"], name="dqout")],
+        "mm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m
+
+
+# The graph input must be an image [N, 3, 32, 32]: refused here, which checks the
+# message; the MatMul path itself is checked with an image input below.
+refuses("input shape", matmul_graph(), "want [N, 3, 32, 32]")
+mm = matmul_graph()
+mm.graph.input[0].CopyFrom(helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32]))
+mm.graph.initializer.append(numpy_helper.from_array(
+    np.tile(np.array([[1, -2, 3], [4, 5, -6]], np.int8), (1536, 1)), "wbig"))
+for n in mm.graph.node:
+    if n.name == "dqw":
+        n.input[0] = "wbig"
+man, files = run(mm)
+op = man["ops"][-1]
+check("matmul op", (op["op"], op["output_shape"]), ("fully_connected", [3]))
+check("matmul weights transposed", files[op["weights"]].shape, (3, 3072))
+check("matmul bias", files[op["bias"]].tolist(), [7, -8, 9])
+check("matmul relu clamp", op["clamp"], [-4, 127])
+check("matmul per-channel scales", files[op["requantize"]["scale"]].tolist(),
+      [float(F32(F32(0.5) * F32(v)) / F32(0.3)) for v in (0.25, 0.5, 0.125)])
+
 # Refusals name the node.
 nodes, inits = conv_graph()
 inits["zw"] = np.array(3, np.int8)

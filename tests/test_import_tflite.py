@@ -3,10 +3,17 @@
 helpers) and of netdesc_ref.py's fixed-point helpers and rounding rules, on
 hand-computed cases; and the ties model (tests/make_tflite_models.py) imported
 and compared with TFLite's reference kernels on random images.
+
+With --accsim ACCSIM --models DIR [--data CIFAR]: instead, the command-level
+tests of `accsim import` and `--model MODEL.tflite` (docs/import.md).
 Prints 'N passed, N failed' and exits 1 on any failure."""
+import json
 import math
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -137,8 +144,208 @@ def ties_model_end_to_end():
         check("ties: half_even differs from TFLite on some images", differ > 0, True)
 
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-ties_model_end_to_end()
+# --- accsim import and --model MODEL.tflite (with --accsim ACCSIM --models DIR) -----
+
+def accsim_cmd(accsim, args, env=None, timeout=600):
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run([accsim] + args, capture_output=True, text=True, env=e, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+def leftovers(d):
+    """Temporary names left in d (the importer's .X.tmp-*, accsim's .X.tmp.*, .X.old.*)."""
+    return sorted(n for n in os.listdir(d) if ".tmp" in n or ".old" in n)
+
+
+def fake_tools(d, importer_body):
+    """A tools directory whose setup script prints this python and whose
+    import_tflite.py is importer_body (stdlib only)."""
+    os.makedirs(d)
+    with open(os.path.join(d, "setup-python-tools.sh"), "w") as f:
+        f.write("#!/bin/bash\necho %s\n" % sys.executable)
+    with open(os.path.join(d, "import_tflite.py"), "w") as f:
+        f.write(importer_body)
+
+
+# Makes its --out directory, says so in a file, then waits to be stopped.
+SLOW_IMPORTER = r"""
+import os, sys, time
+out = sys.argv[sys.argv.index("--out") + 1]
+os.makedirs(out)
+open(os.path.join(out, "network.json"), "w").write("{}")
+with open(os.environ["FAKE_READY"], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def interrupted_import(accsim, tmp, args, what):
+    """accsim stopped by SIGTERM while its importer runs: exit 143, the
+    importer stopped, nothing left in TMPDIR nor next to --out."""
+    tools = os.path.join(tmp, "slow_tools")
+    if not os.path.isdir(tools):
+        fake_tools(tools, SLOW_IMPORTER)
+    tmpdir = os.path.join(tmp, "tmpdir_" + what)
+    os.makedirs(tmpdir)
+    ready = os.path.join(tmp, "ready_" + what)
+    env = dict(os.environ, ACCSIM_TOOLS=tools, TMPDIR=tmpdir, FAKE_READY=ready)
+    p = subprocess.Popen([accsim] + args, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not os.path.exists(ready) and time.time() - t0 < 60 and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    pid = int(open(ready).read()) if os.path.exists(ready) else 0
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    check("%s: SIGTERM during the import: exit 143 (%s)" % (what, err.strip()), p.returncode, 143)
+    alive = True
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        except OSError:
+            alive = False
+            break
+    check("%s: the importer was stopped" % what, alive, False)
+    check("%s: TMPDIR left empty" % what, os.listdir(tmpdir), [])
+
+
+def command_tests(accsim, models, data):
+    import shutil
+    import tempfile
+    ties = os.path.join(models, "ties.tflite")
+    if not os.path.isfile(ties):
+        print("note: command tests skipped: %s not found" % ties)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        # Success: a whole description with the report marker, a summary on stdout.
+        out = os.path.join(tmp, "ties")
+        rc, so, se = accsim_cmd(accsim, ["import", ties, "--out", out])
+        check("import: exit 0 (%s)" % se.strip(), rc, 0)
+        check("import: summary names the MAC layers", "2 MAC layers (dense_3,dense_6)" in so, True)
+        check("import: network.json", os.path.isfile(os.path.join(out, "network.json")), True)
+        check("import: marker", os.path.isfile(os.path.join(out, ".accsim-report")), True)
+        check("import: no temporary names left", leftovers(tmp), [])
+        # Again over it: replaced whole (a stale file goes).
+        open(os.path.join(out, "stale.npy"), "w").close()
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", out, "--quiet"])
+        check("re-import: exit 0 (%s)" % se.strip(), rc, 0)
+        check("re-import: stale file gone", os.path.exists(os.path.join(out, "stale.npy")), False)
+        # A foreign non-empty directory is refused and left alone.
+        foreign = os.path.join(tmp, "foreign")
+        os.makedirs(foreign)
+        open(os.path.join(foreign, "keep.txt"), "w").write("keep")
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", foreign])
+        check("foreign dir: exit 1", rc, 1)
+        check("foreign dir: refusing", "refusing" in se, True)
+        check("foreign dir: untouched", os.listdir(foreign), ["keep.txt"])
+        # The importer's own refusal passes through; nothing is left behind.
+        for name, pattern in [("truncated.tflite", "truncated"),
+                              ("notflatbuffer.tflite", "not a TFLite flatbuffer")]:
+            bad = os.path.join(tmp, "bad_" + name)
+            rc, _, se = accsim_cmd(accsim, ["import", os.path.join(models, name), "--out", bad])
+            check("%s: exit 1" % name, rc, 1)
+            check("%s: importer's message passed through" % name,
+                  pattern in se and "import failed" in se, True)
+            check("%s: no output directory" % name, os.path.exists(bad), False)
+            check("%s: no temporary names" % name, leftovers(tmp), [])
+        # Neither extension nor magic: a clear error before any tool runs.
+        junk = os.path.join(tmp, "model.bin")
+        open(junk, "w").write("just text\n")
+        rc, _, se = accsim_cmd(accsim, ["import", junk, "--out", os.path.join(tmp, "j")])
+        check("unknown format: exit 1", rc, 1)
+        check("unknown format: message", "neither a TFLite (.tflite) nor an ONNX" in se, True)
+        # Usage: the model first, --out required.
+        rc, _, se = accsim_cmd(accsim, ["import", "--out", os.path.join(tmp, "u")])
+        check("no model: exit 2", rc, 2)
+        rc, _, se = accsim_cmd(accsim, ["import", ties])
+        check("no --out: exit 2 (%s)" % se.strip(), rc, 2)
+        # The importer missing from the tools directory.
+        empty = os.path.join(tmp, "empty_tools")
+        os.makedirs(empty)
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", os.path.join(tmp, "m")],
+                               {"ACCSIM_TOOLS": empty})
+        check("missing tool: exit 1", rc, 1)
+        check("missing tool: message (%s)" % se.strip(),
+              "import_tflite.py is not there" in se and "ACCSIM_TOOLS" in se, True)
+        onnx = os.path.join(tmp, "x.onnx")
+        open(onnx, "wb").write(b"\x08\x07")
+        rc, _, se = accsim_cmd(accsim, ["import", onnx, "--out", os.path.join(tmp, "m")],
+                               {"ACCSIM_TOOLS": empty})
+        check("missing ONNX tool: exit 1", rc, 1)
+        check("missing ONNX tool: message (%s)" % se.strip(),
+              "ONNX importer" in se and "import_onnx.py is not there" in se, True)
+        # The Python environment not available (the setup script exits 77).
+        noenv = os.path.join(tmp, "noenv_tools")
+        os.makedirs(noenv)
+        shutil.copy(os.path.join(os.path.dirname(it.__file__), "import_tflite.py"), noenv)
+        with open(os.path.join(noenv, "setup-python-tools.sh"), "w") as f:
+            f.write("#!/bin/bash\necho 'SKIP: setup-python-tools: no network' >&2\nexit 77\n")
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", os.path.join(tmp, "n")],
+                               {"ACCSIM_TOOLS": noenv})
+        check("no environment: exit 1", rc, 1)
+        check("no environment: says how to get it (%s)" % se.strip(),
+              "not available" in se and "setup-python-tools.sh" in se, True)
+        check("no environment: no output directory", os.path.exists(os.path.join(tmp, "n")), False)
+        # --model MODEL.tflite for other commands: imported into TMPDIR, removed at exit.
+        tmpdir = os.path.join(tmp, "tmpdir")
+        os.makedirs(tmpdir)
+        env = {"TMPDIR": tmpdir}
+        rc, so, se = accsim_cmd(accsim, ["energy", "--model", ties, "--bits", "16"], env)
+        check("energy --model x.tflite: exit 0 (%s)" % se.strip(), rc, 0)
+        check("energy --model x.tflite: layers", "dense_3" in so and "dense_6" in so, True)
+        check("energy --model x.tflite: TMPDIR empty after", os.listdir(tmpdir), [])
+        # Standard output stays the command's result: the import writes none of it.
+        rc, so, se = accsim_cmd(accsim, ["energy", "--model", ties, "--bits", "16", "--json", "-"],
+                                env)
+        try:
+            layers = [l["name"] for l in json.loads(so)["layers"]]
+        except (ValueError, KeyError, TypeError) as e:
+            layers = "not the JSON result (%s): %r" % (e, so[:200])
+        check("energy --model x.tflite --json -: stdout is the JSON result", layers,
+              ["dense_3", "dense_6"])
+        rc, _, se = accsim_cmd(accsim, ["energy", "--model", os.path.join(models, "truncated.tflite")],
+                               env)
+        check("energy --model truncated: exit 1", rc, 1)
+        check("energy --model truncated: message", "truncated" in se, True)
+        check("energy --model truncated: TMPDIR empty after", os.listdir(tmpdir), [])
+        if data and os.path.isfile(os.path.join(data, "test_batch.bin")):
+            base = ["--data", data, "--limit", "40", "--engine", "cpu", "--quiet"]
+            a, b = os.path.join(tmp, "a.csv"), os.path.join(tmp, "b.csv")
+            rc, _, se = accsim_cmd(accsim, ["run", "--model", ties, "--dump-outputs", a] + base, env)
+            check("run --model x.tflite: exit 0 (%s)" % se.strip(), rc, 0)
+            rc, _, se = accsim_cmd(accsim, ["run", "--model", out, "--dump-outputs", b] + base)
+            check("run --model DIR: exit 0", rc, 0)
+            check("run --model x.tflite: same outputs as the imported DIR",
+                  open(a).read() == open(b).read() and len(open(a).read()) > 100, True)
+            check("run --model x.tflite: TMPDIR empty after", os.listdir(tmpdir), [])
+        else:
+            print("note: run --model x.tflite skipped: no CIFAR-10 in %r" % data)
+        # Interrupted while the importer runs: everything temporary goes.
+        interrupted_import(accsim, tmp, ["energy", "--model", ties], "energy --model")
+        dest = os.path.join(tmp, "interrupted")
+        interrupted_import(accsim, tmp, ["import", ties, "--out", dest], "import")
+        check("import interrupted: no output directory", os.path.exists(dest), False)
+        check("import interrupted: no temporary names", leftovers(tmp), [])
+
+
+def parse_args():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accsim", help="the accsim binary: also run the command-level tests")
+    ap.add_argument("--models", help="tests/make_tflite_models.py's output directory")
+    ap.add_argument("--data", help="CIFAR-10 (for run --model x.tflite)")
+    return ap.parse_args()
+
+
+args = parse_args()
+if args.accsim:
+    command_tests(args.accsim, args.models, args.data)
+else:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    ties_model_end_to_end()
 
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -1242,6 +1242,149 @@ static void expect_parse_error(const char *json, memfs *fs, const char *const *s
         expect_parse_error(json, fs, subs_);                                                    \
     } while (0)
 
+/* ---- float32 precision (onnxruntime's arithmetic) ------------------------------ */
+
+/* y = x * scale in one fully_connected with "precision" (NULL: no key). */
+static void precision_network(accsim_network *net, memfs *fs, const char *scale,
+                              const char *precision)
+{
+    static const int8_t one[1] = {1};
+    size_t wshape[2] = {1, 1};
+    fs_add(fs, "w.npy", ACCSIM_NPY_I1, 2, wshape, one);
+    sbuf json = {0};
+    sb_printf(&json, "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\",\n"
+              " \"input\": {\"tensor\": \"x\", \"shape\": [1, 1, 1]},\n"
+              " \"output\": \"y\", \"ops\": [{\"op\": \"fully_connected\", \"name\": \"fc\",\n"
+              " \"input\": \"x\", \"output\": \"y\", \"weights\": \"w.npy\",\n"
+              " \"requantize\": {\"kind\": \"float\", \"scale\": %s", scale);
+    if (precision)
+        sb_printf(&json, ", \"precision\": \"%s\"", precision);
+    sb_printf(&json, "}}]}\n");
+    parse_ok(net, json.s, fs);
+    free(json.s);
+}
+
+Test(network, float32_precision_is_one_float32_product)
+{
+    /* 0.1f = 0.100000001490116..: 5 * 0.1f = 0.50000000745 in double (rounds
+     * to 1) but 0.5 in float32 (a tie: 0); 15 * 0.1f = 1.5000000224 (2) vs 1.5
+     * (2, to even); 25 -> 2.5000000373 (3) vs 2.5 (2). 2^24 + 1 becomes the
+     * float 2^24 before the product: (2^24 + 1) * 2^-20 is 16.00000095 in
+     * double, 16 in float32 (both 16); a product beyond int8 is clamped. */
+    static const struct {
+        const char *scale;
+        int32_t acc;
+        int f64, f32;
+    } cases[] = {{"0.100000001490116119384765625", 5, 1, 0},
+                 {"0.100000001490116119384765625", -5, -1, 0},
+                 {"0.100000001490116119384765625", 15, 2, 2},
+                 {"0.100000001490116119384765625", 25, 3, 2},
+                 {"0.100000001490116119384765625", -25, -3, -2},
+                 {"9.5367431640625e-07", 16777217, 16, 16},
+                 {"3.0517578125e-05", 16777218, 127, 127}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int f = 0; f < 3; f++) {
+            memfs fs = {0};
+            accsim_network net;
+            const char *prec = f == 0 ? NULL : f == 1 ? "float64" : "float32";
+            precision_network(&net, &fs, cases[i].scale, prec);
+            cr_assert_eq(net.ops[0].requant.float32, f == 2);
+            int got = accsim_network_requantize(&net, &net.ops[0], 0, cases[i].acc);
+            int want = f == 2 ? cases[i].f32 : cases[i].f64;
+            cr_assert_eq(got, want, "%s: acc %d * %s -> %d, want %d", prec ? prec : "(default)",
+                         cases[i].acc, cases[i].scale, got, want);
+            accsim_network_free(&net);
+            fs_free(&fs);
+        }
+    }
+    /* Under float32 every scale must be a float32 value, and the field is checked. */
+    memfs fs = {0};
+    const char *base = "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\",\n"
+                       " \"input\": {\"tensor\": \"x\", \"shape\": [1, 1, 1]},\n"
+                       " \"output\": \"y\", \"ops\": [{\"op\": \"fully_connected\", \"name\": \"fc\",\n"
+                       " \"input\": \"x\", \"output\": \"y\", \"weights\": \"w.npy\",\n"
+                       " \"requantize\": {\"kind\": \"float\", \"scale\": 0.1, \"precision\": \"P\"}}]}\n";
+    static const int8_t one[1] = {1};
+    size_t wshape[2] = {1, 1};
+    fs_add(&fs, "w.npy", ACCSIM_NPY_I1, 2, wshape, one);
+    char *j = replace(base, "\"P\"", "\"float32\"");
+    EXPECT_BAD(j, &fs, "ops[0] (fc)", "requantize: scale", "not a float32 value");
+    free(j);
+    j = replace(base, "\"P\"", "\"half\"");
+    EXPECT_BAD(j, &fs, "requantize: precision", "\"half\"");
+    free(j);
+    j = replace(base, "\"P\"", "32");
+    EXPECT_BAD(j, &fs, "requantize: precision", "float32");
+    free(j);
+    fs_free(&fs);
+}
+
+/* add(x, x) with the float32 form: r = rint(fma(x + k, a1, fma(x + k, a2, c))) - k. */
+static const char add32_json[] =
+    "{\"format\": \"accsim-network\", \"version\": 1, \"layout\": \"NHWC\",\n"
+    " \"input\": {\"tensor\": \"x\", \"shape\": [1, 1, 1], \"zero_point\": 3},\n"
+    " \"output\": \"y\", \"ops\": [{\"op\": \"add\", \"name\": \"add\", \"inputs\": [\"x\", \"x\"],\n"
+    " \"output\": \"y\", \"output_zero_point\": -7, \"clamp\": [-100, 120],\n"
+    " \"requantize\": {\"kind\": \"float\", \"scales\": [0.5, 0.25], \"precision\": \"float32\",\n"
+    "                \"offset\": 3.5, \"value_offset\": 0}}]}\n";
+
+Test(network, add_float32_form)
+{
+    for (int k = 0; k <= 128; k += 128) {
+        memfs fs = {0};
+        accsim_network net;
+        char voff[32];
+        snprintf(voff, sizeof voff, "\"value_offset\": %d", k);
+        char *j = replace(add32_json, "\"value_offset\": 0", voff);
+        parse_ok(&net, j, &fs);
+        free(j);
+        cr_assert(net.ops[0].add_float32);
+        cr_assert_eq(net.ops[0].add_value_offset, k);
+        int8_t x[256];
+        for (int i = 0; i < 256; i++)
+            x[i] = (int8_t)(i - 128);
+        accsim_network_result res;
+        accsim_error err;
+        cr_assert_eq(accsim_network_result_init(&res, &net, 256, &err), 0);
+        int bits = 32;
+        accsim_network_config cfg = {.bits = &bits, .overflow = ACCSIM_SATURATE, .threads = 2};
+        cr_assert_eq(accsim_network_run(&net, &cfg, x, 256, &res, &err), 0, "%s", err.message);
+        for (int i = 0; i < 256; i++) {
+            /* 0.75 v + 3.5 (v = x + k) is exact in float32: quarter steps; ties
+             * (v = 2 mod 4 ... ) round to even. The zero points do not enter:
+             * they are in the offset. */
+            int v = x[i] + k;
+            int four = 3 * v + 14; /* 4 * (0.75 v + 3.5) */
+            int q = four >= 0 ? four / 4 : -((-four + 3) / 4); /* floor */
+            int rem = four - 4 * q;
+            int r = rem < 2 ? q : rem > 2 ? q + 1 : (q % 2 == 0 ? q : q + 1);
+            r -= k;
+            r = r < -128 ? -128 : r > 127 ? 127 : r;
+            r = r < -100 ? -100 : r > 120 ? 120 : r;
+            cr_assert_eq(res.outputs[i], r, "k %d: x=%d -> %d, want %d", k, x[i], res.outputs[i], r);
+        }
+        accsim_network_result_free(&res);
+        accsim_network_free(&net);
+        fs_free(&fs);
+    }
+    memfs fs = {0};
+    char *j = replace(add32_json, "\"offset\": 3.5, ", "");
+    EXPECT_BAD(j, &fs, "ops[0] (add)", "requantize: offset", "missing");
+    free(j);
+    j = replace(add32_json, "\"precision\": \"float32\",", "");
+    EXPECT_BAD(j, &fs, "ops[0] (add)", "requantize", "need \"precision\": \"float32\"");
+    free(j);
+    j = replace(add32_json, "\"offset\": 3.5", "\"offset\": 0.1");
+    EXPECT_BAD(j, &fs, "requantize: offset", "not a float32 value");
+    free(j);
+    j = replace(add32_json, "[0.5, 0.25]", "[0.5, 0.3]");
+    EXPECT_BAD(j, &fs, "requantize: scales", "not a float32 value");
+    free(j);
+    j = replace(add32_json, "\"value_offset\": 0", "\"value_offset\": 256");
+    EXPECT_BAD(j, &fs, "requantize: value_offset");
+    free(j);
+}
+
 Test(network, bad_manifests_name_the_field)
 {
     memfs fs = {0};
@@ -1514,10 +1657,23 @@ Test(network, cli_runs_a_description)
     cr_assert_not_null(strstr(out, "\"name\":\"dw\"") ? out : strstr(out, "\"name\": \"dw\""), "%s", out);
     cr_assert_not_null(strstr(out, "\"images\""), "%s", out);
 
-    snprintf(args, sizeof args, "run --model %s --data %s --limit 5 --bits 12,10", dir, data);
+    /* A --bits list of the wrong length: a usage error before any work, naming
+     * the count expected and the layers (5 would have fitted the course model). */
+    static const char *const wrong_lists[] = {"12,10", "12,10,14,16,18"};
+    for (size_t i = 0; i < sizeof wrong_lists / sizeof wrong_lists[0]; i++) {
+        snprintf(args, sizeof args, "run --model %s --data %s --limit 5 --bits %s", dir, data,
+                 wrong_lists[i]);
+        rc = testdata_run_cli(args, out, sizeof out);
+        cr_assert_eq(rc, 2, "--bits %s: exit %d: %s", wrong_lists[i], rc, out);
+        cr_assert_not_null(strstr(out, "3 MAC layers"), "%s", out);
+        cr_assert_not_null(strstr(out, "or three, one per MAC layer"), "%s", out);
+        cr_assert_not_null(strstr(out, "conv1,dw,fc"), "%s", out);
+        cr_assert_null(strstr(out, "course"), "%s", out);
+    }
+    snprintf(args, sizeof args, "energy --model %s --bits 12,10", dir);
     rc = testdata_run_cli(args, out, sizeof out);
-    cr_assert_neq(rc, 0);
-    cr_assert_not_null(strstr(out, "3 MAC layers"), "%s", out);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert_not_null(strstr(out, "conv1,dw,fc"), "%s", out);
 
     /* --engine opencl: the generic network engine, checked against the C
      * reference by verify (outputs and every counter); without a device, a
@@ -1688,7 +1844,8 @@ Test(network, cli_analyses_on_a_description, .timeout = 1200)
     snprintf(args, sizeof args, "minwidth --model %s --data %s --limit 200 --json %s/mw.json --quiet",
              dir, data, dir);
     cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);
-    cr_assert_not_null(strstr(out, "smallest width"), "%s", out);
+    cr_assert_not_null(strstr(out, "smallest width common to the 3 MAC layers (conv1,dw,fc): "), "%s",
+                       out);
 
     snprintf(args, sizeof args, "hist --model %s --data %s --limit 100 --quiet", dir, data);
     cr_assert_eq(testdata_run_cli(args, out, sizeof out), 0, "%s", out);

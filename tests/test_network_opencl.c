@@ -391,6 +391,114 @@ Test(network_opencl, float_rounding_half_away, .timeout = 600)
     accsim_netcl_destroy(e);
 }
 
+/* ---- float32 precision (onnxruntime's arithmetic) ------------------------------ */
+
+/* Switches every float MAC layer to "precision": "float32" (scales rounded to
+ * float32 values) and every float add to the float32 form with offset
+ * z_out - (a1 z_a + a2 z_b) in float32 and value offset k. */
+static void set_float32(accsim_network *net, int k)
+{
+    for (int i = 0; i < net->op_count; i++) {
+        accsim_op *op = &net->ops[i];
+        if ((op->kind == ACCSIM_OP_CONV2D || op->kind == ACCSIM_OP_FULLY_CONNECTED) &&
+            op->requant.kind == ACCSIM_REQ_FLOAT) {
+            op->requant.float32 = true;
+            for (int o = 0; o < op->c_out; o++)
+                op->requant.scale[o] = (float)op->requant.scale[o];
+        }
+        if (op->kind == ACCSIM_OP_ADD && !op->add_fixed) {
+            float a1 = (float)op->add_scales[0], a2 = (float)op->add_scales[1];
+            int za = net->tensors[op->inputs[0]].zero_point + k;
+            int zb = net->tensors[op->inputs[1]].zero_point + k;
+            int zo = net->tensors[op->output].zero_point + k;
+            op->add_float32 = true;
+            op->add_scales[0] = a1, op->add_scales[1] = a2;
+            op->add_offset = (float)zo - (a1 * (float)za + a2 * (float)zb);
+            op->add_value_offset = k;
+        }
+    }
+}
+
+/* Output values on which the float32 and float64 forms differ at B = 32 on
+ * the C reference (so that the comparison below is not vacuous). */
+static size_t float32_differences(accsim_network *net, const int8_t *x, size_t count, int k)
+{
+    accsim_error err;
+    accsim_network_result r[2];
+    int bits[NB_MAX_OPS];
+    for (int m = 0; m < net->mac_count; m++)
+        bits[m] = 32;
+    accsim_network_config cfg = {.bits = bits, .overflow = ACCSIM_SATURATE, .threads = 1};
+    for (int f = 0; f < 2; f++) {
+        if (f)
+            set_float32(net, k);
+        cr_assert_eq(accsim_network_result_init(&r[f], net, count, &err), 0);
+        cr_assert_eq(accsim_network_run(net, &cfg, x, count, &r[f], &err), 0, "%s", err.message);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < count * r[0].output_count; i++)
+        differ += r[0].outputs[i] != r[1].outputs[i];
+    accsim_network_result_free(&r[0]);
+    accsim_network_result_free(&r[1]);
+    return differ; /* the network is left in float32 */
+}
+
+Test(network_opencl, float32_precision, .timeout = 600)
+{
+    accsim_netcl *e = engine();
+    nb_rng rng = {0xf32};
+    /* y = x * 0.1f: 5 * 0.1f is the double 0.50000000745 (1) but the float 0.5 (0). */
+    accsim_network net;
+    int one[1] = {1};
+    nb_init(&net, ACCSIM_NHWC, 1, one, 0);
+    nb_mac m1 = {.clamp_lo = -128, .clamp_hi = 127};
+    nb_fc(&net, &rng, 0, 1, &m1);
+    net.ops[0].weights[0] = 1;
+    net.ops[0].requant.scale[0] = 0.1f;
+    int8_t x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = (int8_t)(i - 128);
+    cr_assert_gt(float32_differences(&net, x, 256, 0), 0);
+    cr_assert_eq(accsim_network_requantize(&net, &net.ops[0], 0, 5), 0);
+    accsim_error err;
+    cr_assert_eq(accsim_netcl_load(e, &net, x, 256, &err), 0, "%s", err.message);
+    int bits1[1] = {32};
+    compare(e, &net, x, 256, NULL, 256, bits1, NULL, ACCSIM_SATURATE, "x * 0.1f float32");
+    accsim_network_free(&net);
+
+    /* Convolutions, a float add (value offsets 0 and 128) and a fully-connected
+     * layer, both layouts, at every width. */
+    for (int i = 0; i < 4; i++) {
+        int dims[3] = {8, 8, 4};
+        nb_init(&net, i % 2 ? ACCSIM_NCHW : ACCSIM_NHWC, 3, dims, nb_in(&rng, -128, 127));
+        nb_mac m = random_mac(&rng, 36);
+        m.fixed = false;
+        m.per_channel = i < 2;
+        m.clamp_lo = -128, m.clamp_hi = 127;
+        int c1 = nb_conv(&net, &rng, 0, 8, 3, 3, 1, 1, 1, NULL, 1, &m);
+        nb_mac m2 = random_mac(&rng, 72);
+        m2.fixed = false;
+        m2.clamp_lo = -128, m2.clamp_hi = 127;
+        int c2 = nb_conv(&net, &rng, c1, 8, 3, 3, 1, 1, 1, NULL, 1, &m2);
+        int a = nb_add(&net, &rng, c1, c2, false, nb_in(&rng, -10, 10), -120, 120);
+        int AH, AW, AC;
+        nb_hwc(&net, a, &AH, &AW, &AC);
+        int flat[1] = {AH * AW * AC};
+        a = nb_reshape(&net, a, 1, flat);
+        nb_mac f = random_mac(&rng, flat[0]);
+        f.fixed = false;
+        nb_fc(&net, &rng, a, 10, &f);
+        int8_t *xs = random_inputs(&net, 16, &rng);
+        size_t d = float32_differences(&net, xs, 16, i % 2 ? 128 : 0);
+        free(xs);
+        char label[80];
+        snprintf(label, sizeof label, "float32 case %d (%zu outputs differ from float64)", i, d);
+        check_all_widths(e, &net, 4, &rng, label);
+        accsim_network_free(&net);
+    }
+    accsim_netcl_destroy(e);
+}
+
 /* Pools (max/avg, paddings, strides, global), add (fixed/float), clamp and
  * reshape, around one conv so that the statistics are there too. */
 Test(network_opencl, pool_add_clamp_reshape, .timeout = 600)

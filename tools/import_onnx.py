@@ -842,6 +842,10 @@ class Importer:
                           "quantize": quant},
                 "output": out, "ops": self.ops}
 
+    def run_and_files(self):
+        """(manifest, {file name: array}) of the import."""
+        return self.run(), self.files
+
     def prune(self, out):
         """Drops ops whose outputs nothing reads (e.g. an int8 tensor that only
         fed a graph output through a DequantizeLinear elsewhere); the loader
@@ -905,12 +909,6 @@ def import_model(path, out_dir, name=None, input_mean=None, input_std=None,
         raise ImportError_(str(e))
     return manifest[0]
 
-
-def _run_and_files(self):
-    return self.run(), self.files
-
-
-Importer.run_and_files = _run_and_files
 
 
 def main(argv=None):

@@ -27,9 +27,12 @@ Exit status: 0 parity, 1 any difference (0 with --report-only), 2 error,
 77 something missing under --skip-missing.
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -150,6 +153,10 @@ def main():
     ap.add_argument("--skip-missing", action="store_true")
     args = ap.parse_args()
 
+    # onnxruntime's library leaves a file (.ses) in $TMPDIR: give it a scratch one.
+    scratch = tempfile.mkdtemp(prefix="onnx-parity-")
+    atexit.register(shutil.rmtree, scratch, True)
+    os.environ["TMPDIR"] = scratch
     try:
         import numpy as np
         import onnx

@@ -26,7 +26,11 @@ requirements=(
 )
 stamp="$venv/.accsim-requirements"
 want="$(printf '%s\n' "${requirements[@]}")"
-check='import numpy, tflite, flatbuffers, onnx, onnxruntime; from ai_edge_litert import interpreter'
+# onnxruntime's library writes a file (.ses) into $TMPDIR when it loads: the
+# quick check only finds it; the full import runs once, after installing, with
+# TMPDIR in a scratch folder.
+check='import importlib.util, numpy, tflite, flatbuffers, onnx; from ai_edge_litert import interpreter; assert importlib.util.find_spec("onnxruntime")'
+full_check='import numpy, tflite, flatbuffers, onnx, onnxruntime; from ai_edge_litert import interpreter'
 
 skip() { echo "SKIP: setup-python-tools: $*" >&2; exit 77; }
 
@@ -76,7 +80,10 @@ if ! "$tmp/bin/python" -m pip install --disable-pip-version-check -q \
 fi
 # Scripts in a venv hard-code its path; recreate at the final path instead of
 # moving when the two differ (pip's console scripts are not used by the tools).
-"$tmp/bin/python" -c "$check" >&2 || { echo "setup-python-tools: the installed packages do not import" >&2; exit 1; }
+scratch="$(mktemp -d)"
+TMPDIR="$scratch" "$tmp/bin/python" -c "$full_check" >&2 ||
+  { rm -rf "$scratch"; echo "setup-python-tools: the installed packages do not import" >&2; exit 1; }
+rm -rf "$scratch"
 printf '%s\n' "${requirements[@]}" > "$tmp/.accsim-requirements"
 rm -rf "$venv"
 mv "$tmp" "$venv"

@@ -20,6 +20,7 @@ enum cli_option_flag {
     CLI_OPT_TO = 1u << 15, CLI_OPT_TOLERANCE = 1u << 16, CLI_OPT_SPAN = 1u << 17,
     CLI_OPT_NO_PARETO = 1u << 18, CLI_OPT_NO_PROVE = 1u << 19, CLI_OPT_PSUM = 1u << 20,
     CLI_OPT_QUIET = 1u << 21,
+    CLI_OPT_OPERAND = 1u << 22, /* not an option: the command takes MODEL first (import) */
 };
 /* What every command that loads a model, data and an engine accepts. */
 #define CLI_OPTS_CONTEXT                                                                  \
@@ -32,15 +33,15 @@ enum cli_option_flag {
  * and cli_parse rejects options that are unknown to all of them. */
 typedef struct cli_options {
     const char *command;
+    const char *operand;      /* the command's MODEL argument (accsim import MODEL) */
     unsigned given;           /* enum cli_option_flag bits of the options given */
     const char *model_dir;    /* --model, $ACCSIM_MODEL, else the shipped default */
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */
     accsim_split split;       /* --split test|train|both (default test) */
     bool split_given;
-    int bits[ACCSIM_LAYERS];  /* --bits for the course model: B | B1,B2,B3,B4,B5 (default 32);
-                               * commands use cli_context.bits / cli_resolve_bits */
     bool bits_given;
-    /* --bits as given: one width, or one per MAC layer of any network. */
+    /* --bits as given: one width, or one per MAC layer of the network (commands
+     * use cli_context.bits / cli_resolve_bits). */
     int bits_list[CLI_MAX_WIDTHS];
     int bits_count;
     accsim_overflow overflow; /* --overflow saturate|wrap */
@@ -122,5 +123,10 @@ int cmd_minwidth(const cli_options *opts);
 int cmd_search(const cli_options *opts);
 int cmd_study(const cli_options *opts);
 int cmd_bounds(const cli_options *opts);
+int cmd_import(const cli_options *opts);
+/* --model (or $ACCSIM_MODEL) naming a .tflite or .onnx file: imports it into a
+ * temporary directory (removed at exit and on a signal) and points
+ * opts->model_dir at the description there. Nothing to do for directories. */
+int cli_import_model_option(cli_options *opts, accsim_error *err);
 
 #endif

@@ -26,8 +26,13 @@ int cmd_minwidth(const cli_options *opts)
             rc = cli_error(&err);
             break;
         }
-        printf("split %s: baseline %.2f %%, tolerance %.2f pp (target >= %zu correct): smallest width %d",
-               s.set[k].name, s.base[k].summary.accuracy, tol, m->target_correct, m->answer);
+        /* One width for every MAC layer: name them, from the network. */
+        char names[512];
+        printf("split %s: baseline %.2f %%, tolerance %.2f pp (target >= %zu correct): smallest width "
+               "common to the %d MAC layer%s (%s): %d",
+               s.set[k].name, s.base[k].summary.accuracy, tol, m->target_correct, s.ctx.net->mac_count,
+               s.ctx.net->mac_count == 1 ? "" : "s", cli_layer_names(s.ctx.net, names, sizeof names),
+               m->answer);
         if (m->answer)
             printf(" (accuracy %.2f %%, energy %" PRIu64 ")", m->rows[32 - m->answer].accuracy,
                    m->rows[32 - m->answer].energy);

@@ -1,5 +1,5 @@
-/* accsim: bit-exact simulation of narrow saturating accumulators in a
- * quantized LeNet-5. This file only dispatches to the subcommands. */
+/* accsim: bit-exact simulation of narrow saturating accumulators in quantized
+ * CNNs. This file only dispatches to the subcommands. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,8 @@ static const command commands[] = {
      ANALYSIS_OPTS | CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
     {"bounds", cmd_bounds, "data-free width bounds (safe, A2Q, FINN) beside the need on data",
      ANALYSIS_OPTS},
+    {"import", cmd_import, "make a network description from an int8 .tflite or .onnx model",
+     CLI_OPT_OPERAND | CLI_OPT_OUT},
     {"study", cmd_study, "the whole study on both splits, written as a report",
      CLI_OPTS_CONTEXT | CLI_OPT_OUT | CLI_OPT_PSUM | CLI_OPT_FROM | CLI_OPT_TO |
          CLI_OPT_TOLERANCE | CLI_OPT_SPAN | CLI_OPT_NO_PARETO | CLI_OPT_NO_PROVE},
@@ -44,14 +46,15 @@ static const command commands[] = {
 
 void cli_usage(FILE *out)
 {
-    fprintf(out, "usage: accsim COMMAND [options]\n\ncommands:\n");
+    fprintf(out, "usage: accsim COMMAND [options]\n"
+                 "       accsim import MODEL.tflite|MODEL.onnx --out DIR\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\ncommon options:\n"
-            "  --model DIR          a network description (DIR/network.json, docs/network-format.md)\n"
-            "                       or a course-format model (also $ACCSIM_MODEL; default: the shipped LeNet-5);\n"
-            "                       tools/import_tflite.py makes a description from an int8 TFLite model\n"
+            "  --model DIR|FILE     a network description (DIR/network.json, docs/network-format.md),\n"
+            "                       a course-format model (also $ACCSIM_MODEL; default: the shipped LeNet-5),\n"
+            "                       or an int8 .tflite/.onnx model, imported on the fly (see accsim import)\n"
             "  --data DIR           CIFAR-10 binary batches (also $ACCSIM_DATA; default data/cifar-10-batches-bin)\n"
             "  --split test|train|both\n"
             "  --bits B|B1,B2,...   accumulator width, 2..32, for every MAC layer or one per MAC layer (default 32)\n"
@@ -84,6 +87,26 @@ static int check_outputs(const cli_options *opts)
         if (paths[i] && accsim_outfile_check(paths[i], &err) != 0)
             return cli_error(&err);
     return 0;
+}
+
+/* --bits with a list must give one width per MAC layer of the network that
+ * --model names: checked before any work, as a usage error (the message
+ * names the count expected and the layers). A network that does not load is
+ * left to the command, which says why. */
+static int check_bits_count(const cli_options *opts)
+{
+    if (!(opts->given & CLI_OPT_BITS) || opts->bits_count == 1)
+        return 0;
+    cli_network nw;
+    accsim_error err;
+    if (cli_network_open(opts, &nw, &err) != 0)
+        return 0;
+    int bits[ACCSIM_MAX_LAYERS];
+    int rc = cli_resolve_bits(opts, &nw.net, bits, &err);
+    cli_network_close(&nw);
+    if (rc != 0)
+        fprintf(stderr, "accsim: %s\n", err.message);
+    return rc;
 }
 
 /* Standard output is a result too: a full disk, /dev/full or a closed pipe
@@ -146,19 +169,30 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
+        /* accsim import MODEL ...: the operand comes first. */
+        int first = 2;
+        if (commands[i].accepts & CLI_OPT_OPERAND) {
+            if (argc < 3 || argv[2][0] == '-') {
+                fprintf(stderr, "accsim %s: give the model file first: accsim %s MODEL.tflite|MODEL.onnx "
+                                "--out DIR\n", commands[i].name, commands[i].name);
+                return 2;
+            }
+            first = 3;
+        }
         cli_options opts;
-        if (cli_parse(argc - 2, argv + 2, &opts) != 0)
+        if (cli_parse(argc - first, argv + first, &opts) != 0)
             return 2;
         opts.command = commands[i].name;
+        opts.operand = first == 3 ? argv[2] : NULL;
         if (cli_check_accepted(commands[i].name, commands[i].accepts, &opts) != 0)
             return 2;
-        if (opts.bits_count != 1 && opts.bits_count != ACCSIM_LAYERS && !cli_model_is_network(&opts)) {
-            fprintf(stderr, "accsim: --bits: give one width, or five for the course model's layers "
-                            "(conv1,conv2,fc1,fc2,fc3); %d given\n", opts.bits_count);
-            return 2;
-        }
         if (check_outputs(&opts) != 0)
             return 1;
+        accsim_error err;
+        if ((commands[i].accepts & CLI_OPT_MODEL) && cli_import_model_option(&opts, &err) != 0)
+            return cli_error(&err);
+        if (check_bits_count(&opts) != 0)
+            return 2;
         return check_stdout(commands[i].run(&opts));
     }
     fprintf(stderr, "accsim: unknown command '%s' (try accsim --help)\n", argv[1]);

@@ -61,11 +61,7 @@ static int parse_bits(const char *text, cli_options *opts)
             break;
         p = end + 1;
     }
-    opts->bits_count = n;
-    /* The course model's five layers, when the list fits them. */
-    if (n == 1 || n == ACCSIM_LAYERS)
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            opts->bits[l] = opts->bits_list[n == 1 ? 0 : l];
+    opts->bits_count = n; /* checked against the network's MAC layers in main.c */
     return 0;
 }
 
@@ -165,8 +161,6 @@ static int apply_option(const option_spec *spec, const char *value, cli_options 
 int cli_parse(int argc, char **argv, cli_options *opts)
 {
     memset(opts, 0, sizeof *opts);
-    for (int l = 0; l < ACCSIM_LAYERS; l++)
-        opts->bits[l] = 32;
     opts->bits_list[0] = 32;
     opts->bits_count = 1;
     opts->split = ACCSIM_SPLIT_TEST;

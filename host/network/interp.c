@@ -224,6 +224,8 @@ static inline int8_t requantize(const accsim_op *op, int o, int32_t acc, int zp)
 {
     if (op->requant.kind == ACCSIM_REQ_FLOAT) {
         double x = (double)acc * op->requant.scale[o];
+        if (op->requant.float32) /* one float32 product (the scale is a float32 value) */
+            x = (double)((float)acc * (float)op->requant.scale[o]);
         double r = (op->requant.rounding == ACCSIM_ROUND_HALF_AWAY ? round(x) : nearbyint(x)) + zp;
         return (int8_t)(r < op->clamp_lo ? op->clamp_lo : r > op->clamp_hi ? op->clamp_hi : r);
     }
@@ -432,6 +434,19 @@ static void run_pool(const accsim_network *net, const accsim_op *op, const int8_
     }
 }
 
+/* onnxruntime's QLinearAdd (MlasQLinearAddKernelAvx2Helper) on raw values
+ * x + k: two fused multiply-adds in float32, the offset holding the zero
+ * points, rounded half to even; bounded before the conversion (the op's clamp
+ * follows). fmaf is correctly rounded, as the AVX2 instruction. */
+static int64_t add_float32(const accsim_op *op, int a, int b)
+{
+    const int k = op->add_value_offset;
+    float t = fmaf((float)(b + k), (float)op->add_scales[1], (float)op->add_offset);
+    t = fmaf((float)(a + k), (float)op->add_scales[0], t);
+    float r = nearbyintf(t);
+    return r < -1000.0f ? -1000 : r > 1000.0f ? 1000 : (int64_t)r - k;
+}
+
 static void run_add(const accsim_network *net, const accsim_op *op, const int8_t *a,
                     const int8_t *b, int8_t *out)
 {
@@ -447,6 +462,8 @@ static void run_add(const accsim_network *net, const accsim_op *op, const int8_t
             vb = accsim_mbqm_smaller_than_one_exp(vb, op->add_in_mult[1], op->add_in_shift[1]);
             r = (int64_t)accsim_mbqm_smaller_than_one_exp(va + vb, op->add_out_mult,
                                                           op->add_out_shift) + zo;
+        } else if (op->add_float32) {
+            r = add_float32(op, a[i], b[i]);
         } else {
             double v = nearbyint(op->add_scales[0] * (a[i] - za) + op->add_scales[1] * (b[i] - zb));
             r = v < -1000 ? -1000 : v > 1000 ? 1000 : (int64_t)v + zo;

@@ -1,6 +1,7 @@
 /* The manifest (network.json) loader: strict JSON, every field checked, ops
  * ordered by their data flow, shapes inferred and checked, and the course
  * LeNet-5 expressed in the same terms. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -345,6 +346,63 @@ static int parse_float_rounding(parser *p, json_object *rq, accsim_float_roundin
                 "found \"%.40s\"", s);
 }
 
+/* "precision": "float64" (the default: the product in double) or "float32"
+ * (onnxruntime's MLAS: (float)acc * (float)scale, one float32 product). */
+static int parse_float_precision(parser *p, json_object *rq, bool *float32)
+{
+    json_object *v;
+    *float32 = false;
+    if (!has(rq, "precision", &v))
+        return 0;
+    if (!v || json_object_get_type(v) != json_type_string)
+        return perr(p, "requantize: precision", "expected \"float64\" or \"float32\", "
+                    "found %s", type_name(v));
+    const char *s = json_object_get_string(v);
+    if (strcmp(s, "float32") == 0)
+        *float32 = true;
+    else if (strcmp(s, "float64") != 0)
+        return perr(p, "requantize: precision", "expected \"float64\" or \"float32\", "
+                    "found \"%.40s\"", s);
+    return 0;
+}
+
+/* Under float32 precision a stored value must be a float32 value exactly (the
+ * manifest's double holds it), so that no second rounding can hide in it. */
+static int check_float32_value(parser *p, const char *field, double x)
+{
+    if (fabs(x) > FLT_MAX || (double)(float)x != x)
+        return perr(p, field, "%.17g is not a float32 value (\"precision\": \"float32\" "
+                    "needs values stored exactly)", x);
+    return 0;
+}
+
+/* An add's float requantization in float32 (onnxruntime's QLinearAdd): the
+ * "offset" (required; the zero points folded in, a float32 value) and the
+ * "value_offset" k (0..255, default 0; 128 for a uint8 model, whose raw values
+ * are the description's + 128). Both belong to float32 precision only. */
+static int parse_add_float32(parser *p, json_object *rq, accsim_op *op)
+{
+    json_object *v;
+    if (parse_float_precision(p, rq, &op->add_float32) != 0)
+        return -1;
+    if (!op->add_float32) {
+        if (has(rq, "offset", &v) || has(rq, "value_offset", &v))
+            return perr(p, "requantize", "\"offset\" and \"value_offset\" need "
+                        "\"precision\": \"float32\"");
+        return 0;
+    }
+    if (!has(rq, "offset", &v))
+        return perr(p, "requantize: offset", "missing (required with \"precision\": \"float32\")");
+    if (to_finite(p, "requantize: offset", v, &op->add_offset) != 0 ||
+        check_float32_value(p, "requantize: offset", op->add_offset) != 0)
+        return -1;
+    /* Bounded like the scales, so that the float32 sums stay finite. */
+    if (fabs(op->add_offset) > 4294967296.0)
+        return perr(p, "requantize: offset", "%g is above 2^32 in magnitude", op->add_offset);
+    return get_int_in(p, rq, "requantize", "value_offset", false, 0, 255, 0,
+                      &op->add_value_offset);
+}
+
 /* Per-channel or single value: a number or a .npy of [C_out]. */
 static int parse_requant(parser *p, json_object *o, accsim_op *op)
 {
@@ -359,11 +417,12 @@ static int parse_requant(parser *p, json_object *o, accsim_op *op)
     snprintf(kind, sizeof kind, "%s", json_object_get_string(v));
     size_t n = (size_t)op->c_out;
     if (strcmp(kind, "float") == 0) {
-        static const char *const keys[] = {"kind", "scale", "rounding", NULL};
+        static const char *const keys[] = {"kind", "scale", "rounding", "precision", NULL};
         if (check_keys(p, rq, "requantize", keys) != 0)
             return -1;
         op->requant.kind = ACCSIM_REQ_FLOAT;
-        if (parse_float_rounding(p, rq, &op->requant.rounding) != 0)
+        if (parse_float_rounding(p, rq, &op->requant.rounding) != 0 ||
+            parse_float_precision(p, rq, &op->requant.float32) != 0)
             return -1;
         op->requant.scale = malloc(n * sizeof(double));
         if (!op->requant.scale)
@@ -393,6 +452,9 @@ static int parse_requant(parser *p, json_object *o, accsim_op *op)
             for (size_t i = 0; i < n; i++)
                 op->requant.scale[i] = x;
         }
+        for (size_t i = 0; op->requant.float32 && i < n; i++)
+            if (check_float32_value(p, "requantize: scale", op->requant.scale[i]) != 0)
+                return -1;
         return 0;
     }
     if (strcmp(kind, "fixed") == 0) {
@@ -693,10 +755,13 @@ static int parse_op(parser *p, json_object *o, int index)
             op->add_out_mult = om;
             op->add_out_shift = os;
         } else if (strcmp(rk, "float") == 0) {
-            static const char *const fk[] = {"kind", "scales", NULL};
+            static const char *const fk[] = {"kind", "scales", "precision", "offset",
+                                             "value_offset", NULL};
             if (check_keys(p, rq, "requantize", fk) != 0)
                 return -1;
             op->add_fixed = false;
+            if (parse_add_float32(p, rq, op) != 0)
+                return -1;
             if (!has(rq, "scales", &v))
                 return perr(p, "requantize: scales", "missing");
             if (!v || json_object_get_type(v) != json_type_array || json_object_array_length(v) != 2)
@@ -708,6 +773,9 @@ static int parse_op(parser *p, json_object *o, int index)
                 /* Bounded so that a1*(x1-z1) + a2*(x2-z2) stays finite. */
                 if (op->add_scales[i] > 4294967296.0)
                     return perr(p, "requantize: scales", "%g is above 2^32", op->add_scales[i]);
+                if (op->add_float32 &&
+                    check_float32_value(p, "requantize: scales", op->add_scales[i]) != 0)
+                    return -1;
             }
         } else {
             return perr(p, "requantize: kind", "expected \"fixed\" or \"float\", found \"%s\"", rk);

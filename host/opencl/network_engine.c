@@ -381,8 +381,9 @@ static void mac_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
                g->req_fixed, g->clo, g->chi, g->V, g->NB, g->NX, g->same_group, g->fast, g->in_count,
                g->out_count, !g->req_fixed);
     /* The float requantization's tie rule (unused by fixed requantization). */
-    opt_printf(p->options, sizeof p->options, " -DREQ_ROUND_AWAY=%d",
-               !g->req_fixed && op->requant.rounding == ACCSIM_ROUND_HALF_AWAY);
+    opt_printf(p->options, sizeof p->options, " -DREQ_ROUND_AWAY=%d -DREQ_FLOAT32=%d",
+               !g->req_fixed && op->requant.rounding == ACCSIM_ROUND_HALF_AWAY,
+               !g->req_fixed && op->requant.float32);
 }
 
 static void pool_geom_fill(const accsim_network *net, const accsim_op *op, op_plan *p)
@@ -416,6 +417,9 @@ static void add_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
                op->add_fixed, net->tensors[op->inputs[0]].zero_point,
                net->tensors[op->inputs[1]].zero_point, to->zero_point, op->add_left_shift,
                op->clamp_lo, op->clamp_hi, to->count, !op->add_fixed);
+    /* Float32 precision (onnxruntime's QLinearAdd): interp.c's add_float32. */
+    opt_printf(p->options, sizeof p->options, " -DADD_FLOAT32=%d -DADD_VOFF=%d",
+               !op->add_fixed && op->add_float32, op->add_value_offset);
 }
 
 static void clamp_geom_fill(const accsim_network *net, const accsim_op *op, op_plan *p)
@@ -749,9 +753,10 @@ static int run_other(accsim_netcl *e, op_plan *p, size_t n, accsim_error *err)
             for (int i = 0; i < 6; i++)
                 SET_ARG(k, a++, v[i], "clSetKernelArg");
         } else {
-            cl_double f0 = op->add_scales[0], f1 = op->add_scales[1];
+            cl_double f0 = op->add_scales[0], f1 = op->add_scales[1], f2 = op->add_offset;
             SET_ARG(k, a++, f0, "clSetKernelArg");
             SET_ARG(k, a++, f1, "clSetKernelArg");
+            SET_ARG(k, a++, f2, "clSetKernelArg");
         }
     } else {
         SET_ARG(k, a++, out_off, "clSetKernelArg");

@@ -86,6 +86,7 @@ typedef struct accsim_requant {
     accsim_requant_kind kind;
     double *scale;        /* float: [C_out] (a single number repeated) */
     accsim_float_rounding rounding; /* float: the tie rule ("rounding", default half_even) */
+    bool float32;         /* float: "precision": "float32": (float)acc * (float)scale */
     int32_t *multiplier;  /* fixed: [C_out] */
     int32_t *shift;       /* fixed: [C_out] */
 } accsim_requant;
@@ -115,6 +116,11 @@ typedef struct accsim_op {
     int add_left_shift;
     int32_t add_in_mult[2], add_in_shift[2], add_out_mult, add_out_shift;
     double add_scales[2];
+    /* add, float "precision": "float32" (onnxruntime's QLinearAdd):
+     * nearbyintf(fmaf(x1 + k, a1, fmaf(x2 + k, a2, offset))) - k, k = value_offset. */
+    bool add_float32;
+    double add_offset;
+    int add_value_offset;
 } accsim_op;
 
 typedef struct accsim_input_quant {
