@@ -592,9 +592,12 @@ class Importer:
 
     def clip(self, n):
         src = n.input[0]
-        if src in self.qconst:          # QCDQ: Brevitas narrows the weights' range
+        # QCDQ: Brevitas narrows the weights' range, on a QuantizeLinear of a float
+        # constant or (Brevitas 0.13) directly on an int8 constant.
+        int8_const = src in self.consts and self.consts[src].dtype == np.int8
+        if src in self.qconst or int8_const:
             lo, hi = self.const(n, 1, "min"), self.const(n, 2, "max")
-            q = self.qconst[src]
+            q = self.qconst[src] if src in self.qconst else self.consts[src]
             lo = -128 if lo is None else int(lo.reshape(-1)[0])
             hi = 127 if hi is None else int(hi.reshape(-1)[0])
             q = np.clip(q, lo, hi).astype(np.int8)

@@ -647,6 +647,30 @@ class Importer:
         self.ops.append({"op": "reshape", "name": name, "input": xin, "output": name,
                          "shape": self.shapes[name]})
 
+    def float_wrappers(self, gin, gout, n):
+        """A model converted with float input/output (TFLite's default) wraps its int8
+        graph in a first QUANTIZE (float32 input -> int8) and a last DEQUANTIZE (int8
+        output -> float32). Returns (input tensor, output tensor, first op, end op):
+        the int8 tensors inside the wrappers and the range of operators to import.
+        The QUANTIZE's output quantization is then the network's input quantization
+        (the description quantizes pixels itself); the DEQUANTIZE changes no argmax."""
+        g = self.g
+        x_index, y_index, first, end = gin[0], gout[0], 0, n
+        if n and self.opcode(g.Operators(0))[0] == BO.QUANTIZE:
+            ins, outs = self.io(g.Operators(0))
+            readers = [i for i in range(1, n) if x_index in self.io(g.Operators(i))[0]]
+            if (ins == [x_index] and len(outs) == 1 and not readers and
+                    self.tensor(x_index).type == TT.FLOAT32 and
+                    self.tensor(outs[0]).type == TT.INT8):
+                x_index, first = outs[0], 1
+        if n > first and self.opcode(g.Operators(n - 1))[0] == BO.DEQUANTIZE:
+            ins, outs = self.io(g.Operators(n - 1))
+            if (outs == [y_index] and len(ins) == 1 and
+                    self.tensor(y_index).type == TT.FLOAT32 and
+                    self.tensor(ins[0]).type == TT.INT8):
+                y_index, end = ins[0], n - 1
+        return x_index, y_index, first, end
+
     def run(self):
         g = self.g
         gin = [int(i) for i in g.InputsAsNumpy()] if g.InputsLength() else []
@@ -654,7 +678,9 @@ class Importer:
         if len(gin) != 1 or len(gout) != 1:
             raise ImportError_("the model has %d inputs and %d outputs; want one of each"
                                % (len(gin), len(gout)))
-        xt = self.tensor(gin[0])
+        n = g.OperatorsLength()
+        x_index, output_index, first, end = self.float_wrappers(gin, gout, n)
+        xt = self.tensor(x_index)
         if xt.type != TT.INT8:
             raise ImportError_("input tensor %s is %s: float (or non-int8) inputs are not "
                                "supported; convert with full-integer quantization and int8 "
@@ -677,9 +703,7 @@ class Importer:
             quant = {"kind": "affine", "mean": mean, "std": std, "scale": float(in_s),
                      "zero_point": in_z}
 
-        n = g.OperatorsLength()
-        output_index = gout[0]
-        for i in range(n):
+        for i in range(first, end):
             op = g.Operators(i)
             code, opname = self.opcode(op)
             if code == BO.CONV_2D:
@@ -698,7 +722,7 @@ class Importer:
                 self.reshape(op)
             elif code == BO.SOFTMAX:
                 ins, outs = self.io(op)
-                if i != n - 1 or len(outs) != 1 or outs[0] != output_index or len(ins) != 1:
+                if i != end - 1 or len(outs) != 1 or outs[0] != output_index or len(ins) != 1:
                     raise ImportError_("operator %d SOFTMAX: only a final SOFTMAX that makes "
                                        "the model's output is supported (it is dropped)" % i)
                 x = self.tensor(ins[0])
