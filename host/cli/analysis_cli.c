@@ -18,7 +18,7 @@ int an_open(const cli_options *opts, accsim_split default_split, an_session *s, 
     const accsim_dataset *d = &s->ctx.data;
     size_t limit = opts->limit > 0 ? (size_t)opts->limit : SIZE_MAX;
     if (d->split == ACCSIM_SPLIT_BOTH) {
-        size_t ntest = d->count < ACCSIM_CIFAR_PER_BATCH ? d->count : ACCSIM_CIFAR_PER_BATCH;
+        size_t ntest = d->test_count;
         size_t ntrain = d->count - ntest;
         size_t n[2] = {ntest < limit ? ntest : limit, ntrain < limit ? ntrain : limit};
         size_t first[2] = {0, ntest};
@@ -73,7 +73,7 @@ void an_close(an_session *s)
 uint32_t an_engine_index(const an_session *s, const char *split, uint32_t index)
 {
     if (s->ctx.data.split == ACCSIM_SPLIT_BOTH && strcmp(split, "train") == 0)
-        return ACCSIM_CIFAR_PER_BATCH + index;
+        return (uint32_t)s->ctx.data.test_count + index;
     return index;
 }
 

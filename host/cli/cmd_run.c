@@ -16,8 +16,8 @@
 static void image_origin(const accsim_dataset *data, size_t p, const char **split, size_t *index)
 {
     if (data->split == ACCSIM_SPLIT_BOTH) {
-        *split = p < ACCSIM_CIFAR_PER_BATCH ? "test" : "train";
-        *index = p < ACCSIM_CIFAR_PER_BATCH ? p : p - ACCSIM_CIFAR_PER_BATCH;
+        *split = p < data->test_count ? "test" : "train";
+        *index = p < data->test_count ? p : p - data->test_count;
     } else {
         *split = accsim_split_name(data->split);
         *index = p;

@@ -134,20 +134,6 @@ int cli_resolve_bits(const cli_options *opts, const accsim_network *net, int *bi
     return 0;
 }
 
-/* CIFAR-10 records feed the network's input: 3 x 32 x 32 values. */
-static int check_cifar_input(const accsim_network *net, accsim_error *err)
-{
-    const accsim_tensor *in = &net->tensors[net->input];
-    if (in->count != ACCSIM_IMAGE_BYTES || in->ndim != 3)
-        return accsim_fail(err, "%s: the input tensor '%s' holds %zu values; CIFAR-10 images "
-                                "need a 3-D shape of 3 x 32 x 32", net->dir, in->name, in->count);
-    int c = net->layout == ACCSIM_NHWC ? in->dims[2] : in->dims[0];
-    if (c != 3)
-        return accsim_fail(err, "%s: the input tensor '%s' has %d channels; CIFAR-10 images "
-                                "have 3", net->dir, in->name, c);
-    return 0;
-}
-
 int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *err)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -161,7 +147,7 @@ int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *er
     }
     ctx->net = &ctx->nw->net;
     const accsim_network *net = ctx->net;
-    if (cli_resolve_bits(opts, net, ctx->bits, err) != 0 || check_cifar_input(net, err) != 0) {
+    if (cli_resolve_bits(opts, net, ctx->bits, err) != 0) {
         cli_context_close(ctx);
         return -1;
     }
@@ -174,15 +160,20 @@ int cli_context_open(const cli_options *opts, cli_context *ctx, accsim_error *er
     ctx->count = ctx->data.count;
     if (opts->limit > 0 && (size_t)opts->limit < ctx->count)
         ctx->count = (size_t)opts->limit;
-    ctx->images = malloc((ctx->data.count ? ctx->data.count : 1) * ACCSIM_IMAGE_BYTES);
+    /* The data's per-image size is checked against the input's by
+     * accsim_dataset_inputs before any image is written. */
+    size_t per_image = accsim_network_input_count(net);
+    if (per_image < ctx->data.image_values)
+        per_image = ctx->data.image_values;
+    ctx->images = malloc((ctx->data.count ? ctx->data.count : 1) * per_image);
     if (!ctx->images) {
         cli_context_close(ctx);
         return accsim_fail(err, "out of memory for %zu images", ctx->data.count);
     }
-    if (ctx->nw->have_model) {
+    bool course_cifar = ctx->nw->have_model && ctx->data.format == ACCSIM_DATA_CIFAR;
+    if (course_cifar && accsim_network_input_count(net) == ACCSIM_IMAGE_BYTES) {
         accsim_dataset_quantize(&ctx->data, ctx->nw->model.input_scale, ctx->images);
-    } else if (accsim_network_quantize_images(net, ctx->data.pixels, ctx->data.count, ctx->images,
-                                              err) != 0) {
+    } else if (accsim_dataset_inputs(&ctx->data, net, ctx->images, err) != 0) {
         cli_context_close(ctx);
         return -1;
     }

@@ -905,9 +905,9 @@ int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pix
         W = nhwc ? t->dims[1] : t->dims[2];
         C = nhwc ? t->dims[2] : t->dims[0];
     } else {
-        H = W = 1;
-        C = 1;
-        nhwc = false; /* a flat input takes the record's bytes in order */
+        H = C = 1;
+        W = (int)t->count; /* a flat input takes the record's bytes in order */
+        nhwc = false;
     }
     size_t n = t->count;
     int8_t table[16][256];
