@@ -12,9 +12,10 @@
 #                         (tools/tflite_parity.py)
 #   visual_wake_words     MobileNetV1 0.25, [1,96,96,3], float I/O wrappers
 #   keyword_spotting      DS-CNN, [1,50,10,1] spectrogram, float I/O wrappers
-#                         (these two: netdesc_ref.py against TFLite on synthetic int8
-#                         inputs, tools/second_model_parity.py: their data sets are
-#                         not reachable here and accsim's data sets are CIFAR-10)
+#                         (these two on synthetic int8 inputs, their data sets being
+#                         not reachable here: `accsim run --bits 32` on them as a
+#                         NumPy data set and netdesc_ref.py, both against TFLite,
+#                         tools/second_model_parity.py)
 #
 #   tools/second_model.sh [--limit N] [--synthetic N] [--work DIR] [--accsim BIN] [--data DIR]
 #
@@ -110,8 +111,10 @@ if [ "$synthetic" -gt 0 ]; then
     echo "== $m (float I/O wrappers; synthetic inputs)"
     "$py" "$root/tools/import_tflite.py" "$models/$m.tflite" --out "$work/$m" \
       --name "mltk_$m" || { status=1; continue; }
+    [ -x "$accsim" ] || skip "no accsim binary at $accsim (build first)"
     "$py" "$root/tools/second_model_parity.py" --model "$models/$m.tflite" \
-      --imported "$work/$m" --count "$synthetic" || status=1
+      --imported "$work/$m" --count "$synthetic" --accsim "$accsim" \
+      --work "$work/$m.data" || status=1
   done
 fi
 exit "$status"

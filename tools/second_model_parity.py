@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Parity of an imported TFLite model with TFLite's reference kernels on synthetic
-int8 inputs of any shape, for models whose input is not a CIFAR-10 image (accsim's
-data sets are CIFAR-10 records; tools/tflite_parity.py needs them).
+int8 inputs of any shape, for models whose input is not a CIFAR-10 image
+(tools/tflite_parity.py runs CIFAR-10 records).
 
     second_model_parity.py --model MODEL.tflite --imported DIR [--count N] [--seed S]
+                           [--accsim BIN] [--work DIR]
 
 The inputs are int8 tensors of the description's input shape: two constant ones
 (every value -128, every value 127) and N - 2 uniformly random ones. TFLite
@@ -13,13 +14,19 @@ x = (q - z) * s in float32, which that QUANTIZE maps back to q exactly. The
 truth is the int8 tensor the description names as its output (the input of a
 final SOFTMAX, inside a final DEQUANTIZE). tools/netdesc_ref.py, the NumPy
 reference of the description, runs the same int8 inputs; every output value
-must be equal. Exit status: 0 equal, 1 any difference, 2 usage, 77 a package or
-file missing (with --skip-missing).
+must be equal. With --accsim, the same inputs also go through the C engine: they
+are written as a NumPy data set (int8 test_images.npy, used as the network's input
+as is, and test_labels.npy, TFLite's argmax) and `accsim run --bits 32
+--dump-outputs` must give the same output values. Exit status: 0 equal, 1 any
+difference, 2 usage, 77 a package or file missing (with --skip-missing).
 """
 import argparse
+import csv
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 
 def main(argv=None):
@@ -29,6 +36,9 @@ def main(argv=None):
     ap.add_argument("--count", type=int, default=50, help="inputs (at least 2)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-missing", action="store_true")
+    ap.add_argument("--accsim", help="also run the inputs through this accsim binary")
+    ap.add_argument("--work", help="where the NumPy data set goes (default: a temporary "
+                                   "directory, removed after)")
     args = ap.parse_args(argv)
     if args.count < 2:
         ap.error("--count must be at least 2")
@@ -67,8 +77,46 @@ def main(argv=None):
           "(largest |difference| %d); largest partial-sum bound %d"
           % (int(differ.sum()), args.count, int(np.abs(got - truth).max()),
              max(bounds.values()) if bounds else 0))
-    print("parity: %s" % ("OK" if not differ.any() else "FAILED"))
-    return 1 if differ.any() else 0
+    failed = bool(differ.any())
+    if args.accsim:
+        c_out = run_accsim(np, args, q, truth)
+        if c_out is None:
+            failed = True
+        else:
+            c_differ = (c_out != truth).any(axis=1)
+            print("accsim run --bits 32 (C reference engine) vs TFLite reference kernels: %d of "
+                  "%d inputs differ (largest |difference| %d); vs netdesc_ref: %d differ"
+                  % (int(c_differ.sum()), args.count, int(np.abs(c_out - truth).max()),
+                     int((c_out != got).any(axis=1).sum())))
+            failed = failed or bool(c_differ.any())
+    print("parity: %s" % ("OK" if not failed else "FAILED"))
+    return 1 if failed else 0
+
+
+def run_accsim(np, args, q, truth):
+    """Every output value of `accsim run --bits 32` on q, [count][outputs], or None."""
+    work = args.work or tempfile.mkdtemp(prefix="second_model_npy.")
+    os.makedirs(work, exist_ok=True)
+    np.save(os.path.join(work, "test_images.npy"), q.astype(np.int8))
+    np.save(os.path.join(work, "test_labels.npy"), truth.argmax(axis=1).astype(np.int64))
+    dump = os.path.join(work, "outputs.csv")
+    cmd = [args.accsim, "run", "--model", args.imported, "--data", work, "--split", "test",
+           "--bits", "32", "--engine", "cpu", "--dump-outputs", dump, "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print("error: %s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+        return None
+    with open(dump) as f:
+        rows = list(csv.DictReader(f))
+    outs = [[int(row["out%d" % c]) for c in range(truth.shape[1])] for row in rows]
+    if not args.work:
+        for name in ("test_images.npy", "test_labels.npy", "outputs.csv"):
+            os.remove(os.path.join(work, name))
+        os.rmdir(work)
+    if len(outs) != len(q):
+        print("error: accsim dumped %d rows for %d inputs" % (len(outs), len(q)))
+        return None
+    return np.array(outs, dtype=np.int64)
 
 
 def run_tflite(np, Interpreter, OpResolverType, model_path, manifest, q):
