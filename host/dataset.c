@@ -211,12 +211,12 @@ static int load_npy_split(const char *dir, const char *images_file, const char *
     char ipath[1200], lpath[1200], a[160], b[160];
     snprintf(ipath, sizeof ipath, "%s/%s", dir, images_file);
     snprintf(lpath, sizeof lpath, "%s/%s", dir, labels_file);
-    if (!file_exists(dir, labels_file))
-        return accsim_fail(err, "%s: missing; the NumPy data set in %s pairs %s with %s (int "
-                                "labels [N])", lpath, dir, images_file, labels_file);
     if (!file_exists(dir, images_file))
         return accsim_fail(err, "%s: missing; the NumPy data set in %s pairs %s with %s (uint8 "
                                 "or int8 images [N, ...])", ipath, dir, labels_file, images_file);
+    if (!file_exists(dir, labels_file))
+        return accsim_fail(err, "%s: missing; the NumPy data set in %s pairs %s with %s (int "
+                                "labels [N])", lpath, dir, images_file, labels_file);
     if (accsim_npy_load(ipath, images, err) != 0)
         return -1;
     if (images->dtype != ACCSIM_NPY_U1 && images->dtype != ACCSIM_NPY_I1)

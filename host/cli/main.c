@@ -55,7 +55,7 @@ void cli_usage(FILE *out)
             "  --model DIR|FILE     a network description (DIR/network.json, docs/network-format.md),\n"
             "                       a course-format model (also $ACCSIM_MODEL; default: the shipped LeNet-5),\n"
             "                       or an int8 .tflite/.onnx model, imported on the fly (see accsim import)\n"
-            "  --data DIR           CIFAR-10 binary batches (also $ACCSIM_DATA; default data/cifar-10-batches-bin)\n"
+            "  --data DIR           CIFAR-10 binary batches, or {test,train}_{images,labels}.npy (also $ACCSIM_DATA; default data/cifar-10-batches-bin)\n"
             "  --split test|train|both\n"
             "  --bits B|B1,B2,...   accumulator width, 2..32, for every MAC layer or one per MAC layer (default 32)\n"
             "  --overflow saturate|wrap  what an out-of-range add does (default saturate)\n"
