@@ -344,7 +344,7 @@ Test(dataset, errors_name_the_file)
     cr_assert_eq(unlink(path), 0);
     expect_refusal(dir, "", (const char *const[]){"test_labels.npy: missing", NULL});
     valid_set(dir);
-    expect_refusal(dir, "--split train", (const char *const[]){"train_labels.npy: missing", NULL});
+    expect_refusal(dir, "--split train", (const char *const[]){"train_images.npy: missing", NULL});
     /* a FIFO for the images, a directory for the labels */
     snprintf(path, sizeof path, "%s/%s", dir, ACCSIM_NPY_TEST_IMAGES);
     cr_assert_eq(unlink(path), 0);
