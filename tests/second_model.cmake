@@ -6,7 +6,7 @@
 #   (SHA-256 pinned), imports its int8 TFLite models and checks parity with TFLite's
 #   reference kernels: the CIFAR-10 ResNet on 300 test images through accsim run and
 #   netdesc_ref.py; visual wake words and keyword spotting (float I/O wrappers) on 20
-#   synthetic inputs through netdesc_ref.py.
+#   synthetic inputs through netdesc_ref.py and accsim run (as a NumPy data set).
 # a2q_demo_smoke: tools/a2q_demo.sh trains the A2Q CNN for P = 16 on 2,000 images
 #   (Brevitas over Debian's torch), exports QCDQ ONNX, imports it and requires zero
 #   saturation events in every MAC layer at --bits 16 (--split both --limit 500).
