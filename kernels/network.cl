@@ -620,41 +620,41 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
 /* Output and peak histograms of one MAC layer from net_mac's scratch
  * (HIST_STORE): entries i < total of [image][PADDED_OUT] (accumulators, a
  * key PADDED_OUT words further, net_key_magnitude), lane i % LANES a real
- * channel when below CO. One work-group per slice of HIST_SLICE entries
- * counts into local histograms (atomics: PoCL runs the work-items as vector
- * lanes), merged into the layer's global words from hist_base with one
- * atomic add per nonzero bin. global size [groups * HIST_WG], local HIST_WG. */
-NET_INLINE void net_hist_body(local uint *lh, int lid, ulong first, ulong end,
-                              global const int *scratch, int out_lo, int out_shift, int peak_lo,
-                              int peak_shift)
+ * channel when below CO. One work-item per work-group, one slice of
+ * HIST_SLICE entries each, counting with plain increments into a private
+ * histogram, merged into the layer's global words from hist_base with one
+ * atomic add per nonzero bin: four local atomics per output (several
+ * work-items sharing a local histogram) measured as costly as the MAC kernel
+ * itself on PoCL. global size [slices], local 1. */
+NET_INLINE void net_hist_body(uint *h, ulong first, ulong end, global const int *scratch,
+                              int out_lo, int out_shift, int peak_lo, int peak_shift)
 {
-    for (ulong i = first + (ulong)lid; i < end; i += HIST_WG) {
+    for (ulong i = first; i < end; i++) {
         ulong image = i / PADDED_OUT, at = i % PADDED_OUT;
         if (at % LANES >= CO)
             continue;
         global const int *s = scratch + image * 2 * PADDED_OUT + at;
-        hist_count_output(lh, s[0], s[PADDED_OUT], out_lo, out_shift, peak_lo, peak_shift);
+        int acc = s[0], key = s[PADDED_OUT];
+        h[H_OUT_BITS + net_bits_needed(acc)]++;
+        h[H_OUT_LIN + net_lin_bin(acc, out_lo, out_shift)]++;
+        h[H_PEAK_BITS + net_bits_needed(key)]++;
+        h[H_PEAK_LIN + net_lin_bin(net_key_magnitude(key), peak_lo, peak_shift)]++;
     }
 }
 
-kernel __attribute__((reqd_work_group_size(HIST_WG, 1, 1))) void
+kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 net_hist(global const int *scratch, ulong total, global uint *hist, int hist_base, int out_lo,
          int out_shift, int peak_lo, int peak_shift)
 {
-    local uint lh[HIST_WORDS];
-    const int lid = get_local_id(0);
-    for (int i = lid; i < HIST_WORDS; i += HIST_WG)
-        lh[i] = 0;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const ulong first = (ulong)get_group_id(0) * HIST_SLICE;
-    net_hist_body(lh, lid, first, min(first + HIST_SLICE, total), scratch, out_lo, out_shift,
-                  peak_lo, peak_shift);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int i = lid; i < HIST_WORDS; i += HIST_WG) {
-        uint n = lh[i];
-        if (n)
-            atomic_add(&hist[hist_base + i], n);
-    }
+    uint h[H_PSUM_BITS]; /* the output and peak words */
+    for (int i = 0; i < H_PSUM_BITS; i++)
+        h[i] = 0;
+    const ulong first = (ulong)get_global_id(0) * HIST_SLICE;
+    net_hist_body(h, first, min(first + HIST_SLICE, total), scratch, out_lo, out_shift, peak_lo,
+                  peak_shift);
+    for (int i = 0; i < H_PSUM_BITS; i++)
+        if (h[i])
+            atomic_add(&hist[hist_base + i], h[i]);
 }
 #endif
 

@@ -62,9 +62,9 @@ _Static_assert(HIST_WORDS == 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) &&
  * images of a 32x32x16 layer (8 bytes per output), so batches stay whole for
  * CIFAR-sized networks. */
 #define SCRATCH_BYTES ((size_t)64 << 20)
-/* net_hist: work-items per group and entries per group (one slice). */
-#define HIST_WG 64
-#define HIST_SLICE 8192
+/* net_hist: entries per work-item (a work-group of one): enough that its
+ * merge (up to 578 atomic adds) is small beside its counting. */
+#define HIST_SLICE 16384
 
 typedef struct prog_entry {
     char *key; /* kernel name, then the options */
@@ -501,17 +501,17 @@ static void clamp_geom_fill(const accsim_network *net, const accsim_op *op, op_p
 }
 
 /* net_hist for a MAC layer's scratch of n images: its constants and launch
- * (global size *global, work-groups of HIST_WG, one per HIST_SLICE entries). */
+ * (global size *global, work-groups of one, one per HIST_SLICE entries). */
 static void hist_geom_fill(const mac_geom *g, size_t n, char *options, size_t size, size_t *global,
                            cl_ulong *total)
 {
     *total = (cl_ulong)n * mac_padded_out(g);
-    *global = (size_t)((*total + HIST_SLICE - 1) / HIST_SLICE) * HIST_WG;
+    *global = (size_t)((*total + HIST_SLICE - 1) / HIST_SLICE);
     options[0] = '\0';
     opt_printf(options, size,
                "-DOP_HIST=1 -DBITS_BINS=%d -DLIN_BINS=%d -DPADDED_OUT=%zu -DLANES=%d -DCO=%d "
-               "-DHIST_WG=%d -DHIST_SLICE=%d",
-               ACCSIM_BITS_BINS, ACCSIM_LIN_BINS, mac_padded_out(g), g->NB * g->V, g->CO, HIST_WG,
+               "-DHIST_SLICE=%d",
+               ACCSIM_BITS_BINS, ACCSIM_LIN_BINS, mac_padded_out(g), g->NB * g->V, g->CO,
                HIST_SLICE);
 }
 
@@ -813,7 +813,7 @@ static int run_hist(accsim_netcl *e, const op_plan *p, size_t n, cl_int hist_bas
                     const accsim_lin_range *ranges, accsim_error *err)
 {
     char options[256];
-    size_t global, local = HIST_WG;
+    size_t global, local = 1;
     cl_ulong total;
     hist_geom_fill(&p->g, n, options, sizeof options, &global, &total);
     cl_kernel k = get_kernel(e, "net_hist", options, err);
