@@ -23,9 +23,10 @@
  *
  * Histograms are separate programs, so the counter path is unchanged. Output
  * and peak histograms alone (HIST_STORE): the MAC kernel is the counter
- * kernel plus two vector stores per output position, its final accumulators
- * and its peak (peak_key) into a scratch buffer; net_hist (OP_HIST) then bins
- * them. Counting inside the MAC kernel instead (local atomics, barriers) kept
+ * kernel plus one vector store per output position: the four histogram bins
+ * of its final accumulators and peaks, computed on vectors and packed in a
+ * word each (hist_bins), into a scratch buffer; net_hist (OP_HIST) then
+ * counts them. Counting inside the MAC kernel instead (local atomics, barriers) kept
  * PoCL from running work-items as vector lanes: 2.8x the CPU time of the
  * counter kernel, for one value per output. Every held value (PSUM_HIST, with
  * HIST for the others): counted in the MAC kernel, into work-group local
@@ -201,15 +202,40 @@ NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, VT held)
 #endif
 }
 
+#if HIST_STORE
+#if BITS_BINS > 256 || LIN_BINS > 256
+#error "hist_bins packs each bin into a byte"
+#endif
+/* linear bins (net_lin_bin) of V values. */
+NET_INLINE VU lin_bins(VL v, int lo, int shift)
+{
+    VL bin = (v - (VL)(lo)) >> (VL)(shift);
+    return CAT(convert_uint, V)(clamp(bin, (VL)(0), (VL)(LIN_BINS - 1)));
+}
+
+/* The four bins of V outputs (final accumulators, peak keys) packed into one
+ * word each, a byte per histogram in accsim_layer_hist's order: out_bits,
+ * out_lin, peak_bits, peak_lin. Computed here on vectors, net_hist just
+ * counts them. */
+NET_INLINE VU hist_bins(const hist_ctx *hc, VT acc, VT key)
+{
+    /* net_bits_needed: 33 - clz of the magnitude (~v for v < 0). */
+    VU out_bits = (VU)(33) - clz(AS_VU(acc ^ (acc >> 31)));
+    VU peak_bits = (VU)(33) - clz(AS_VU(key ^ (key >> 31)));
+    VU out_lin = lin_bins(TO_VL(acc), hc->out_lo, hc->out_shift);
+    VL k = TO_VL(key);
+    VU peak_lin = lin_bins(select(k, -k, k < 0), hc->peak_lo, hc->peak_shift);
+    return out_bits | (out_lin << 8) | (peak_bits << 16) | (peak_lin << 24);
+}
+#endif
+
 /* One output position's final accumulators and peak keys (net_key_magnitude)
- * for every real lane: counted here (HIST, beside PSUM_HIST) or stored at
- * scr (HIST_STORE: accumulators at scr, keys PADDED_OUT words further) for
- * net_hist. */
-NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, global int *scr, VT acc, VT key)
+ * for every real lane: counted here (HIST, beside PSUM_HIST) or their bins
+ * stored at scr (HIST_STORE, hist_bins) for net_hist. */
+NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, global uint *scr, VT acc, VT key)
 {
 #if HIST_STORE
-    VSTORE(acc, 0, scr);
-    VSTORE(key, 0, scr + PADDED_OUT);
+    VSTORE(hist_bins(hc, acc, key), 0, scr);
 #elif HIST
     int a[V], k[V];
     VSTORE(acc, 0, a);
@@ -447,7 +473,7 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
                     VT hi2, int sh2, int try_fast, int mode, REQ_PARAMS, VT *ev, VT *pmn,
                     VT *pmx, VT *fmn, VT *fmx, local uint *lh, const hist_ctx *hc,
-                    global int *scr)
+                    global uint *scr)
 {
     int iy0 = oy * SH - PT;
     for (int ox0 = 0; ox0 < OW; ox0 += NX) {
@@ -526,7 +552,7 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
                              global const long *foldv, REQ_PARAMS, global int *stats,
                              int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
                              int lo2_s, int hi2_s, int sh2, int try_fast, int mode,
-                             local uint *lh, hist_ctx *hc, global int *scratch)
+                             local uint *lh, hist_ctx *hc, global uint *scratch)
 {
     const int b = gid % NB, oy = gid / NB;
     const int o0 = b * V;
@@ -548,7 +574,7 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
     mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
             (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode, REQ_ARGS, &ev, &pmn,
-            &pmx, &fmn, &fmx, lh, hc, scratch + (long)img_i * 2 * PADDED_OUT);
+            &pmx, &fmn, &fmx, lh, hc, scratch + (long)img_i * PADDED_OUT);
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);
     VSTORE(pmn, 0, a);
@@ -579,14 +605,14 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
  * psum min, psum max, out min, out max (initialized by the host); hist: the
  * layer's HIST_WORDS words from hist_base (zeroed by the host), with the
  * linear ranges of accsim_config (unused without HIST and PSUM_HIST);
- * scratch (HIST_STORE only): per image, PADDED_OUT = OH * OW * NB * V final
- * accumulators ([oy][ox][lane], padding lanes too), then as many peak keys. */
+ * scratch (HIST_STORE only): per image, PADDED_OUT = OH * OW * NB * V words
+ * of packed bins (hist_bins; [oy][ox][lane], padding lanes too). */
 kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
                     global const int *biasv, global const long *foldv, REQ_PARAMS,
                     global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
                     int lo2_s, int hi2_s, int sh2, int try_fast, int mode, global uint *hist,
                     int hist_base, int out_lo, int out_shift, int peak_lo, int peak_shift,
-                    int psum_lo, int psum_shift, global int *scratch)
+                    int psum_lo, int psum_shift, global uint *scratch)
 {
     hist_ctx hc = {0, out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift};
 #if ANY_HIST
@@ -618,41 +644,41 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
 
 #if OP_HIST
 /* Output and peak histograms of one MAC layer from net_mac's scratch
- * (HIST_STORE): entries i < total of [image][PADDED_OUT] (accumulators, a
- * key PADDED_OUT words further, net_key_magnitude), lane i % LANES a real
- * channel when below CO. One work-item per work-group, one slice of
- * HIST_SLICE entries each, counting with plain increments into a private
- * histogram, merged into the layer's global words from hist_base with one
- * atomic add per nonzero bin: four local atomics per output (several
- * work-items sharing a local histogram) measured as costly as the MAC kernel
- * itself on PoCL. global size [slices], local 1. */
-NET_INLINE void net_hist_body(uint *h, ulong first, ulong end, global const int *scratch,
-                              int out_lo, int out_shift, int peak_lo, int peak_shift)
+ * (HIST_STORE): per image, PADDED_OUT words of packed bins (hist_bins),
+ * entry `at` a real channel when at % LANES < CO. One work-item per
+ * work-group, for one slice of HIST_SLICE entries of one image, counting with
+ * plain increments into a private histogram, merged into the layer's global
+ * words from hist_base with one atomic add per nonzero bin: four local
+ * atomics per output (several work-items sharing a local histogram) measured
+ * as costly as the MAC kernel itself on PoCL. */
+#define HIST_HALF H_PSUM_BITS /* the output and peak words */
+
+NET_INLINE void net_hist_body(uint *h, int first, int end, global const uint *img)
 {
-    for (ulong i = first; i < end; i++) {
-        ulong image = i / PADDED_OUT, at = i % PADDED_OUT;
+    for (int at = first; at < end; at++) {
+#if CO < LANES
         if (at % LANES >= CO)
             continue;
-        global const int *s = scratch + image * 2 * PADDED_OUT + at;
-        int acc = s[0], key = s[PADDED_OUT];
-        h[H_OUT_BITS + net_bits_needed(acc)]++;
-        h[H_OUT_LIN + net_lin_bin(acc, out_lo, out_shift)]++;
-        h[H_PEAK_BITS + net_bits_needed(key)]++;
-        h[H_PEAK_LIN + net_lin_bin(net_key_magnitude(key), peak_lo, peak_shift)]++;
+#endif
+        uint bins = img[at];
+        h[H_OUT_BITS + (bins & 0xff)]++;
+        h[H_OUT_LIN + ((bins >> 8) & 0xff)]++;
+        h[H_PEAK_BITS + ((bins >> 16) & 0xff)]++;
+        h[H_PEAK_LIN + (bins >> 24)]++;
     }
 }
 
+/* global size [slices of an image, images], local [1, 1]. */
 kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
-net_hist(global const int *scratch, ulong total, global uint *hist, int hist_base, int out_lo,
-         int out_shift, int peak_lo, int peak_shift)
+net_hist(global const uint *scratch, global uint *hist, int hist_base)
 {
-    uint h[H_PSUM_BITS]; /* the output and peak words */
-    for (int i = 0; i < H_PSUM_BITS; i++)
+    uint h[HIST_HALF];
+    for (int i = 0; i < HIST_HALF; i++)
         h[i] = 0;
-    const ulong first = (ulong)get_global_id(0) * HIST_SLICE;
-    net_hist_body(h, first, min(first + HIST_SLICE, total), scratch, out_lo, out_shift, peak_lo,
-                  peak_shift);
-    for (int i = 0; i < H_PSUM_BITS; i++)
+    const int first = get_global_id(0) * HIST_SLICE;
+    net_hist_body(h, first, min(first + HIST_SLICE, PADDED_OUT),
+                  scratch + (long)get_global_id(1) * PADDED_OUT);
+    for (int i = 0; i < HIST_HALF; i++)
         if (h[i])
             atomic_add(&hist[hist_base + i], h[i]);
 }

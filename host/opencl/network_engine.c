@@ -15,8 +15,8 @@
  * Histograms: one global block per layer (uint32 words, accsim_layer_hist's
  * order), read back and added to the result after every batch; a batch is
  * cut short so that no bin can overflow (batch_images). Output and peak
- * histograms alone: the MAC kernel stores each output's final accumulator
- * and peak into a scratch buffer, which net_hist bins right after (the MAC
+ * histograms alone: the MAC kernel stores each output's four bins (final
+ * accumulator, peak) into a scratch buffer, which net_hist counts right after (the MAC
  * kernel stays as fast as the counter kernel, see network.cl); the scratch
  * holds at most SCRATCH_BYTES or one image, and batches are cut to what it
  * holds. With every partial sum's histograms, the MAC kernel counts all of
@@ -59,11 +59,12 @@ _Static_assert(HIST_WORDS == 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) &&
 
 /* The scratch of the output/peak histograms holds at most this (or one image
  * of the largest layer): bounded memory whatever the batch; 64 MiB holds 256
- * images of a 32x32x16 layer (8 bytes per output), so batches stay whole for
+ * images of a 32x32x16 layer twice over (4 bytes per output), so batches stay whole for
  * CIFAR-sized networks. */
 #define SCRATCH_BYTES ((size_t)64 << 20)
-/* net_hist: entries per work-item (a work-group of one): enough that its
- * merge (up to 578 atomic adds) is small beside its counting. */
+/* net_hist: entries of one image per work-item (a work-group of one):
+ * enough that its merge (up to 578 atomic adds) is small beside its
+ * counting. */
 #define HIST_SLICE 16384
 
 typedef struct prog_entry {
@@ -367,8 +368,8 @@ static int8_t mac_weight(const accsim_network *net, const accsim_op *op, const m
     return op->weights[idx];
 }
 
-/* Output positions times padded lanes: one image's words of each of the two
- * halves of the histogram scratch (network.cl, net_mac). */
+/* Output positions times padded lanes: one image's words of the histogram
+ * scratch (network.cl, net_mac). */
 static size_t mac_padded_out(const mac_geom *g)
 {
     return (size_t)g->OH * (size_t)g->OW * (size_t)g->NB * (size_t)g->V;
@@ -501,12 +502,13 @@ static void clamp_geom_fill(const accsim_network *net, const accsim_op *op, op_p
 }
 
 /* net_hist for a MAC layer's scratch of n images: its constants and launch
- * (global size *global, work-groups of one, one per HIST_SLICE entries). */
-static void hist_geom_fill(const mac_geom *g, size_t n, char *options, size_t size, size_t *global,
-                           cl_ulong *total)
+ * (global size [slices of HIST_SLICE entries per image, images], work-groups
+ * of one). */
+static void hist_geom_fill(const mac_geom *g, size_t n, char *options, size_t size,
+                           size_t global[2])
 {
-    *total = (cl_ulong)n * mac_padded_out(g);
-    *global = (size_t)((*total + HIST_SLICE - 1) / HIST_SLICE);
+    global[0] = (mac_padded_out(g) + HIST_SLICE - 1) / HIST_SLICE;
+    global[1] = n;
     options[0] = '\0';
     opt_printf(options, size,
                "-DOP_HIST=1 -DBITS_BINS=%d -DLIN_BINS=%d -DPADDED_OUT=%zu -DLANES=%d -DCO=%d "
@@ -807,30 +809,22 @@ static void reg_params(int bits, cl_int *lo, cl_int *hi, cl_int *sh)
     *sh = 32 - bits;
 }
 
-/* Bins the scratch that MAC layer p's kernel just stored for n images into
- * its histograms from hist_base (ranges: outputs, peaks). */
+/* Counts the bins that MAC layer p's kernel just stored for n images into
+ * its histograms from hist_base. */
 static int run_hist(accsim_netcl *e, const op_plan *p, size_t n, cl_int hist_base,
-                    const accsim_lin_range *ranges, accsim_error *err)
+                    accsim_error *err)
 {
     char options[256];
-    size_t global, local = 1;
-    cl_ulong total;
-    hist_geom_fill(&p->g, n, options, sizeof options, &global, &total);
+    size_t global[2], local[2] = {1, 1};
+    hist_geom_fill(&p->g, n, options, sizeof options, global);
     cl_kernel k = get_kernel(e, "net_hist", options, err);
     if (!k)
         return -1;
-    cl_int out_lo = ranges[0].lo, out_shift = ranges[0].shift;
-    cl_int peak_lo = ranges[1].lo, peak_shift = ranges[1].shift;
     cl_uint a = 0;
     SET_ARG(k, a++, e->scratch, "clSetKernelArg");
-    SET_ARG(k, a++, total, "clSetKernelArg");
     SET_ARG(k, a++, e->hist, "clSetKernelArg");
     SET_ARG(k, a++, hist_base, "clSetKernelArg");
-    SET_ARG(k, a++, out_lo, "clSetKernelArg");
-    SET_ARG(k, a++, out_shift, "clSetKernelArg");
-    SET_ARG(k, a++, peak_lo, "clSetKernelArg");
-    SET_ARG(k, a++, peak_shift, "clSetKernelArg");
-    cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 2, NULL, global, local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return accsim_cl_fail(err, "launching net_hist", rc);
     return 0;
@@ -906,7 +900,7 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     SET_ARG(k, a++, scratch, "clSetKernelArg");
     if (launch(e, k, p->global0, n, 2, op->name, err) != 0)
         return -1;
-    return store ? run_hist(e, p, n, hist_base, ranges, err) : 0;
+    return store ? run_hist(e, p, n, hist_base, err) : 0;
 }
 
 static int run_other(accsim_netcl *e, op_plan *p, size_t n, accsim_error *err)
@@ -1034,7 +1028,7 @@ static int ensure_scratch(accsim_netcl *e, accsim_error *err)
     const accsim_network *net = e->net;
     size_t per_image = 0;
     for (int m = 0; m < net->mac_count; m++) {
-        size_t b = 2 * mac_padded_out(&e->plans[net->mac_ops[m]].g) * sizeof(cl_int);
+        size_t b = mac_padded_out(&e->plans[net->mac_ops[m]].g) * sizeof(cl_uint);
         per_image = b > per_image ? b : per_image;
     }
     size_t images = per_image ? SCRATCH_BYTES / per_image : e->batch;
