@@ -21,14 +21,21 @@
  * overflow mode and "a register of the layer is 32 bits wide" select one of
  * four specialized copies of the clamped loop (the kernel's mode argument).
  *
- * Histograms (HIST: outputs and per-output peaks; PSUM_HIST: every value a
- * register held) are separate programs, so the counter path is unchanged:
- * each work-group counts into local histograms with local atomics (PoCL runs
- * work-items as vector lanes, so a plain ++ on a shared bin loses counts),
- * merged into the layer's global histograms (HIST_WORDS words, in
- * accsim_layer_hist's field order) with one atomic add per nonzero bin. With
- * PSUM_HIST there is no unclamped first pass: every held value is recorded as
- * it is added, as the interpreter does one add at a time.
+ * Histograms are separate programs, so the counter path is unchanged. Output
+ * and peak histograms alone (HIST_STORE): the MAC kernel is the counter
+ * kernel plus one vector store per output position: the four histogram bins
+ * of its final accumulators and peaks, computed on vectors and packed in a
+ * word each (hist_bins), into a scratch buffer; net_hist (OP_HIST) then
+ * counts them. Counting inside the MAC kernel instead (local atomics, barriers) kept
+ * PoCL from running work-items as vector lanes: 2.8x the CPU time of the
+ * counter kernel, for one value per output. Every held value (PSUM_HIST, with
+ * HIST for the others): counted in the MAC kernel, into work-group local
+ * histograms with local atomics (PoCL runs work-items as vector lanes, so a
+ * plain ++ on a shared bin loses counts), merged into the layer's global
+ * histograms (HIST_WORDS words, in accsim_layer_hist's field order) with one
+ * atomic add per nonzero bin. With PSUM_HIST there is no unclamped first
+ * pass: every held value is recorded as it is added, as the interpreter does
+ * one add at a time.
  *
  * Float requantization (MAC layers, add) needs cl_khr_fp64: the host refuses
  * to load such a network on a device without it. */
@@ -79,6 +86,58 @@ NET_INLINE char net_clamp8(long v, int lo, int hi)
     return (char)(v < lo ? lo : v > hi ? hi : v);
 }
 
+#if OP_MAC || OP_HIST
+
+/* ---- Histograms ---------------------------------------------------------- */
+
+/* One layer's histogram words, in accsim_layer_hist's order (BITS_BINS and
+ * LIN_BINS come from the host, ACCSIM_BITS_BINS and ACCSIM_LIN_BINS). */
+#define H_OUT_BITS 0
+#define H_OUT_LIN (H_OUT_BITS + BITS_BINS)
+#define H_PEAK_BITS (H_OUT_LIN + LIN_BINS)
+#define H_PEAK_LIN (H_PEAK_BITS + BITS_BINS)
+#define H_PSUM_BITS (H_PEAK_LIN + LIN_BINS)
+#define H_PSUM_LIN (H_PSUM_BITS + BITS_BINS)
+#define HIST_WORDS (H_PSUM_LIN + LIN_BINS)
+
+/* accsim_bits_needed for int32: -1 needs as few bits as 0; clz(0) is 32. */
+NET_INLINE int net_bits_needed(int v)
+{
+    uint magnitude = v < 0 ? ~as_uint(v) : as_uint(v);
+    return 33 - (int)clz(magnitude);
+}
+
+/* lin_bin of interp.c: below lo bin 0, above the last bin the last. */
+NET_INLINE uint net_lin_bin(long v, int lo, int shift)
+{
+    if (v < lo)
+        return 0;
+    ulong bin = (ulong)(v - lo) >> shift;
+    return bin < LIN_BINS - 1 ? (uint)bin : LIN_BINS - 1;
+}
+
+/* An output's peak as one int32, its "key": of the extremes lo <= 0 <= hi of
+ * the values its registers held, hi where hi >= -lo, else lo. The peak's
+ * magnitude max(-lo, hi) is |key| and its bits max(bits(lo), bits(hi)) are
+ * bits(key): bits(lo) = bits(-lo - 1) and bits grows with a value >= 0. */
+NET_INLINE long net_key_magnitude(int key)
+{
+    return key < 0 ? -(long)key : (long)key;
+}
+
+/* One output's final accumulator and peak key into the local histograms, in
+ * both paths (net_mac with HIST, net_hist). */
+NET_INLINE void hist_count_output(local uint *lh, int acc, int key, int out_lo, int out_shift,
+                                  int peak_lo, int peak_shift)
+{
+    atomic_inc(&lh[H_OUT_BITS + net_bits_needed(acc)]);
+    atomic_inc(&lh[H_OUT_LIN + net_lin_bin(acc, out_lo, out_shift)]);
+    atomic_inc(&lh[H_PEAK_BITS + net_bits_needed(key)]);
+    atomic_inc(&lh[H_PEAK_LIN + net_lin_bin(net_key_magnitude(key), peak_lo, peak_shift)]);
+}
+
+#endif /* OP_MAC || OP_HIST */
+
 #if OP_MAC
 
 #define CAT_(a, b) a##b
@@ -114,18 +173,13 @@ NET_INLINE char net_clamp8(long v, int lo, int hi)
 #define MODE_WRAP(m) ((m) >= 3)
 #define MODE_WIDE(m) ((m) == 2 || (m) == 4)
 
-/* ---- Histograms ---------------------------------------------------------- */
-
-/* One layer's histogram words, in accsim_layer_hist's order (BITS_BINS and
- * LIN_BINS come from the host, ACCSIM_BITS_BINS and ACCSIM_LIN_BINS). */
-#define H_OUT_BITS 0
-#define H_OUT_LIN (H_OUT_BITS + BITS_BINS)
-#define H_PEAK_BITS (H_OUT_LIN + LIN_BINS)
-#define H_PEAK_LIN (H_PEAK_BITS + BITS_BINS)
-#define H_PSUM_BITS (H_PEAK_LIN + LIN_BINS)
-#define H_PSUM_LIN (H_PSUM_BITS + BITS_BINS)
-#define HIST_WORDS (H_PSUM_LIN + LIN_BINS)
+/* Counting in the kernel (local histograms) or storing for net_hist, not both. */
 #define ANY_HIST (HIST || PSUM_HIST)
+#if ANY_HIST && HIST_STORE
+#error "HIST_STORE excludes HIST and PSUM_HIST"
+#endif
+
+/* ---- Histograms in the MAC kernel ---------------------------------------- */
 
 /* What the recording needs besides the local histograms: the lanes that are
  * real output channels (a block's last lanes may be padding) and the linear
@@ -134,22 +188,6 @@ typedef struct hist_ctx {
     int lanes;
     int out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift;
 } hist_ctx;
-
-/* accsim_bits_needed for int32: -1 needs as few bits as 0; clz(0) is 32. */
-NET_INLINE int net_bits_needed(int v)
-{
-    uint magnitude = v < 0 ? ~as_uint(v) : as_uint(v);
-    return 33 - (int)clz(magnitude);
-}
-
-/* lin_bin of interp.c: below lo bin 0, above the last bin the last. */
-NET_INLINE uint net_lin_bin(long v, int lo, int shift)
-{
-    if (v < lo)
-        return 0;
-    ulong bin = (ulong)(v - lo) >> shift;
-    return bin < LIN_BINS - 1 ? (uint)bin : LIN_BINS - 1;
-}
 
 /* Every real lane's held value into the partial-sum histograms. */
 NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, VT held)
@@ -164,22 +202,47 @@ NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, VT held)
 #endif
 }
 
-/* One output position's final accumulators and peaks (the extremes of the
- * values its registers held, from 0) for every real lane. */
-NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, VT acc, VT pmn, VT pmx)
+#if HIST_STORE
+#if BITS_BINS > 256 || LIN_BINS > 256
+#error "hist_bins packs each bin into a byte"
+#endif
+/* linear bins (net_lin_bin) of V values. */
+NET_INLINE VU lin_bins(VL v, int lo, int shift)
 {
-#if HIST
-    int a[V], lo[V], hi[V];
+    VL bin = (v - (VL)(lo)) >> (VL)(shift);
+    return CAT(convert_uint, V)(clamp(bin, (VL)(0), (VL)(LIN_BINS - 1)));
+}
+
+/* The four bins of V outputs (final accumulators, peak keys) packed into one
+ * word each, a byte per histogram in accsim_layer_hist's order: out_bits,
+ * out_lin, peak_bits, peak_lin. Computed here on vectors, net_hist just
+ * counts them. */
+NET_INLINE VU hist_bins(const hist_ctx *hc, VT acc, VT key)
+{
+    /* net_bits_needed: 33 - clz of the magnitude (~v for v < 0). */
+    VU out_bits = (VU)(33) - clz(AS_VU(acc ^ (acc >> 31)));
+    VU peak_bits = (VU)(33) - clz(AS_VU(key ^ (key >> 31)));
+    VU out_lin = lin_bins(TO_VL(acc), hc->out_lo, hc->out_shift);
+    VL k = TO_VL(key);
+    VU peak_lin = lin_bins(select(k, -k, k < 0), hc->peak_lo, hc->peak_shift);
+    return out_bits | (out_lin << 8) | (peak_bits << 16) | (peak_lin << 24);
+}
+#endif
+
+/* One output position's final accumulators and peak keys (net_key_magnitude)
+ * for every real lane: counted here (HIST, beside PSUM_HIST) or their bins
+ * stored at scr (HIST_STORE, hist_bins) for net_hist. */
+NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, global uint *scr, VT acc, VT key)
+{
+#if HIST_STORE
+    VSTORE(hist_bins(hc, acc, key), 0, scr);
+#elif HIST
+    int a[V], k[V];
     VSTORE(acc, 0, a);
-    VSTORE(pmn, 0, lo);
-    VSTORE(pmx, 0, hi);
-    for (int l = 0; l < hc->lanes; l++) {
-        long magnitude = max(-(long)lo[l], (long)hi[l]);
-        atomic_inc(&lh[H_OUT_BITS + net_bits_needed(a[l])]);
-        atomic_inc(&lh[H_OUT_LIN + net_lin_bin(a[l], hc->out_lo, hc->out_shift)]);
-        atomic_inc(&lh[H_PEAK_BITS + max(net_bits_needed(lo[l]), net_bits_needed(hi[l]))]);
-        atomic_inc(&lh[H_PEAK_LIN + net_lin_bin(magnitude, hc->peak_lo, hc->peak_shift)]);
-    }
+    VSTORE(key, 0, k);
+    for (int l = 0; l < hc->lanes; l++)
+        hist_count_output(lh, a[l], k[l], hc->out_lo, hc->out_shift, hc->peak_lo,
+                          hc->peak_shift);
 #endif
 }
 
@@ -409,7 +472,8 @@ NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
 NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
                     global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
                     VT hi2, int sh2, int try_fast, int mode, REQ_PARAMS, VT *ev, VT *pmn,
-                    VT *pmx, VT *fmn, VT *fmx, local uint *lh, const hist_ctx *hc)
+                    VT *pmx, VT *fmn, VT *fmx, local uint *lh, const hist_ctx *hc,
+                    global uint *scr)
 {
     int iy0 = oy * SH - PT;
     for (int ox0 = 0; ox0 < OW; ox0 += NX) {
@@ -444,13 +508,18 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
             mac_clamped(mode, interior, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
                         sh2, acc, e, imn, imx, omn, omx, lh, hc);
         for (int j = 0; j < NX; j++) {
-            hist_output(lh, hc, acc[j], min(imn[j], omn[j]), max(imx[j], omx[j]));
+            int ox = ox0 + j;
+            VT peak_lo = min(imn[j], omn[j]), peak_hi = max(imx[j], omx[j]);
+#if ANY_HIST || HIST_STORE
+            /* peak_hi + peak_lo cannot overflow: peak_lo <= 0 <= peak_hi. */
+            hist_output(lh, hc, scr + ((long)oy * OW + ox) * (NB * V) + o0, acc[j],
+                        select(peak_lo, peak_hi, peak_hi + peak_lo >= 0));
+#endif
             *ev += e[j];
-            *pmn = min(*pmn, min(imn[j], omn[j]));
-            *pmx = max(*pmx, max(imx[j], omx[j]));
+            *pmn = min(*pmn, peak_lo);
+            *pmx = max(*pmx, peak_hi);
             *fmn = min(*fmn, acc[j]);
             *fmx = max(*fmx, acc[j]);
-            int ox = ox0 + j;
 #if REQ_FIXED
             VT q = requant_fixed(acc[j], VLOAD(0, mult + o0), VLOAD(0, shift + o0));
 #else
@@ -483,7 +552,7 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
                              global const long *foldv, REQ_PARAMS, global int *stats,
                              int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
                              int lo2_s, int hi2_s, int sh2, int try_fast, int mode,
-                             local uint *lh, hist_ctx *hc)
+                             local uint *lh, hist_ctx *hc, global uint *scratch)
 {
     const int b = gid % NB, oy = gid / NB;
     const int o0 = b * V;
@@ -505,7 +574,7 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
     mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
             (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode, REQ_ARGS, &ev, &pmn,
-            &pmx, &fmn, &fmx, lh, hc);
+            &pmx, &fmn, &fmx, lh, hc, scratch + (long)img_i * PADDED_OUT);
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);
     VSTORE(pmn, 0, a);
@@ -535,13 +604,15 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
  * bias and fold [NB * V]; stats [image][stat_stride] from stat_base: events,
  * psum min, psum max, out min, out max (initialized by the host); hist: the
  * layer's HIST_WORDS words from hist_base (zeroed by the host), with the
- * linear ranges of accsim_config (unused without HIST and PSUM_HIST). */
+ * linear ranges of accsim_config (unused without HIST and PSUM_HIST);
+ * scratch (HIST_STORE only): per image, PADDED_OUT = OH * OW * NB * V words
+ * of packed bins (hist_bins; [oy][ox][lane], padding lanes too). */
 kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global const char *weights,
                     global const int *biasv, global const long *foldv, REQ_PARAMS,
                     global int *stats, int stat_stride, int stat_base, int lo_s, int hi_s, int sh,
                     int lo2_s, int hi2_s, int sh2, int try_fast, int mode, global uint *hist,
                     int hist_base, int out_lo, int out_shift, int peak_lo, int peak_shift,
-                    int psum_lo, int psum_shift)
+                    int psum_lo, int psum_shift, global uint *scratch)
 {
     hist_ctx hc = {0, out_lo, out_shift, peak_lo, peak_shift, psum_lo, psum_shift};
 #if ANY_HIST
@@ -558,7 +629,7 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
 #endif
     net_mac_body(get_global_id(0), get_global_id(1), arena, in_off, out_off, weights, biasv,
                  foldv, REQ_ARGS, stats, stat_stride, stat_base, lo_s, hi_s, sh, lo2_s, hi2_s,
-                 sh2, try_fast, mode, lh, &hc);
+                 sh2, try_fast, mode, lh, &hc, scratch);
 #if ANY_HIST
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int i = lid; i < HIST_WORDS; i += lsize) {
@@ -570,6 +641,48 @@ kernel void net_mac(global char *arena, ulong in_off, ulong out_off, global cons
 }
 
 #endif /* OP_MAC */
+
+#if OP_HIST
+/* Output and peak histograms of one MAC layer from net_mac's scratch
+ * (HIST_STORE): per image, PADDED_OUT words of packed bins (hist_bins),
+ * entry `at` a real channel when at % LANES < CO. One work-item per
+ * work-group, for one slice of HIST_SLICE entries of one image, counting with
+ * plain increments into a private histogram, merged into the layer's global
+ * words from hist_base with one atomic add per nonzero bin: four local
+ * atomics per output (several work-items sharing a local histogram) measured
+ * as costly as the MAC kernel itself on PoCL. */
+#define HIST_HALF H_PSUM_BITS /* the output and peak words */
+
+NET_INLINE void net_hist_body(uint *h, int first, int end, global const uint *img)
+{
+    for (int at = first; at < end; at++) {
+#if CO < LANES
+        if (at % LANES >= CO)
+            continue;
+#endif
+        uint bins = img[at];
+        h[H_OUT_BITS + (bins & 0xff)]++;
+        h[H_OUT_LIN + ((bins >> 8) & 0xff)]++;
+        h[H_PEAK_BITS + ((bins >> 16) & 0xff)]++;
+        h[H_PEAK_LIN + (bins >> 24)]++;
+    }
+}
+
+/* global size [slices of an image, images], local [1, 1]. */
+kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+net_hist(global const uint *scratch, global uint *hist, int hist_base)
+{
+    uint h[HIST_HALF];
+    for (int i = 0; i < HIST_HALF; i++)
+        h[i] = 0;
+    const int first = get_global_id(0) * HIST_SLICE;
+    net_hist_body(h, first, min(first + HIST_SLICE, PADDED_OUT),
+                  scratch + (long)get_global_id(1) * PADDED_OUT);
+    for (int i = 0; i < HIST_HALF; i++)
+        if (h[i])
+            atomic_add(&hist[hist_base + i], h[i]);
+}
+#endif
 
 #if OP_POOL
 /* global size [OUT_COUNT, images]. */

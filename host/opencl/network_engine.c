@@ -12,13 +12,19 @@
  * loop per overflow mode and "some register is 32 bits wide"), so a width or
  * mode change builds nothing.
  *
- * Histograms: a MAC layer's kernel counts into work-group local histograms
- * merged into one global block per layer (uint32 words, accsim_layer_hist's
+ * Histograms: one global block per layer (uint32 words, accsim_layer_hist's
  * order), read back and added to the result after every batch; a batch is
- * cut short so that no bin can overflow (batch_images). Capture and restart
+ * cut short so that no bin can overflow (batch_images). Output and peak
+ * histograms alone: the MAC kernel stores each output's four bins (final
+ * accumulator, peak) into a scratch buffer, which net_hist counts right after (the MAC
+ * kernel stays as fast as the counter kernel, see network.cl); the scratch
+ * holds at most SCRATCH_BYTES or one image, and batches are cut to what it
+ * holds. With every partial sum's histograms, the MAC kernel counts all of
+ * them itself into work-group local histograms. Capture and restart
  * copy a layer's restart state (the live tensors, accsim_network_restart_
  * tensors) between the arena's regions and the host's rows with rectangular
  * transfers, in queue order with the kernels. */
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
@@ -50,6 +56,16 @@ _Static_assert(HIST_WORDS == 3 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS) &&
                    offsetof(accsim_layer_hist, psum_bits) ==
                        16 * (ACCSIM_BITS_BINS + ACCSIM_LIN_BINS),
                "network.cl lays the histograms out as accsim_layer_hist");
+
+/* The scratch of the output/peak histograms holds at most this (or one image
+ * of the largest layer): bounded memory whatever the batch; 64 MiB holds 256
+ * images of a 32x32x16 layer twice over (4 bytes per output), so batches stay whole for
+ * CIFAR-sized networks. */
+#define SCRATCH_BYTES ((size_t)64 << 20)
+/* net_hist: entries of one image per work-item (a work-group of one):
+ * enough that its merge (up to 578 atomic adds) is small beside its
+ * counting. */
+#define HIST_SLICE 16384
 
 typedef struct prog_entry {
     char *key; /* kernel name, then the options */
@@ -95,6 +111,8 @@ struct accsim_netcl {
     const accsim_network *net;
     size_t count, in_count, out_count, batch;
     cl_mem inputs, arena, index, outputs, predictions, stats, zeros, hist;
+    cl_mem scratch;            /* output/peak histogram scratch, made on first use */
+    size_t scratch_images;     /* images it holds (of the largest layer) */
     size_t *tensor_off; /* [tensor_count] region offsets (elements per image, times batch) */
     /* Restart state per MAC layer (accsim_network_restart_bytes): its tensors
      * live_tensors[m * tensor_count ..][live_count[m]], live_bytes[m] in all;
@@ -272,6 +290,8 @@ static void unload(accsim_netcl *e)
     release(&e->stats);
     release(&e->zeros);
     release(&e->hist);
+    release(&e->scratch);
+    e->scratch_images = 0;
     e->net = NULL;
 }
 
@@ -348,6 +368,13 @@ static int8_t mac_weight(const accsim_network *net, const accsim_op *op, const m
     return op->weights[idx];
 }
 
+/* Output positions times padded lanes: one image's words of the histogram
+ * scratch (network.cl, net_mac). */
+static size_t mac_padded_out(const mac_geom *g)
+{
+    return (size_t)g->OH * (size_t)g->OW * (size_t)g->NB * (size_t)g->V;
+}
+
 /* A MAC layer: its constants, its launch geometry and its option string. */
 static void mac_geom_fill(const accsim_network *net, const accsim_op *op, op_plan *p)
 {
@@ -416,11 +443,12 @@ static void mac_geom_fill(const accsim_network *net, const accsim_op *op, op_pla
                "-DPG=%d -DKH=%d -DKW=%d -DSH=%d -DSW=%d -DPT=%d -DPL=%d -DORDER_HWC=%d "
                "-DTILE=%d -DBIAS=%d -DZP_MODE=%d -DZIN=%d -DZOUT=%d -DREQ_FIXED=%d -DCLO=%d "
                "-DCHI=%d -DV=%d -DNB=%d -DNX=%d -DSAME_GROUP=%d -DFAST=%d -DIN_COUNT=%zu "
-               "-DOUT_COUNT=%zu -DNEED_FP64=%d -DBITS_BINS=%d -DLIN_BINS=%d",
+               "-DOUT_COUNT=%zu -DNEED_FP64=%d -DBITS_BINS=%d -DLIN_BINS=%d -DPADDED_OUT=%zu",
                g->nhwc, g->H, g->W, g->C, g->OH, g->OW, g->CO, g->CG, g->PG, g->KH, g->KW, g->SH,
                g->SW, g->PT, g->PL, g->order_hwc, g->tile, g->bias, g->zp_mode, g->zin, g->zout,
                g->req_fixed, g->clo, g->chi, g->V, g->NB, g->NX, g->same_group, g->fast, g->in_count,
-               g->out_count, !g->req_fixed, ACCSIM_BITS_BINS, ACCSIM_LIN_BINS);
+               g->out_count, !g->req_fixed, ACCSIM_BITS_BINS, ACCSIM_LIN_BINS,
+               mac_padded_out(g));
     /* The float requantization's tie rule (unused by fixed requantization). */
     opt_printf(p->options, sizeof p->options, " -DREQ_ROUND_AWAY=%d -DREQ_FLOAT32=%d",
                !g->req_fixed && op->requant.rounding == ACCSIM_ROUND_HALF_AWAY,
@@ -471,6 +499,22 @@ static void clamp_geom_fill(const accsim_network *net, const accsim_op *op, op_p
     p->options[0] = '\0';
     opt_printf(p->options, sizeof p->options, "-DOP_CLAMP=1 -DCLO=%d -DCHI=%d -DOUT_COUNT=%zu",
                op->clamp_lo, op->clamp_hi, to->count);
+}
+
+/* net_hist for a MAC layer's scratch of n images: its constants and launch
+ * (global size [slices of HIST_SLICE entries per image, images], work-groups
+ * of one). */
+static void hist_geom_fill(const mac_geom *g, size_t n, char *options, size_t size,
+                           size_t global[2])
+{
+    global[0] = (mac_padded_out(g) + HIST_SLICE - 1) / HIST_SLICE;
+    global[1] = n;
+    options[0] = '\0';
+    opt_printf(options, size,
+               "-DOP_HIST=1 -DBITS_BINS=%d -DLIN_BINS=%d -DPADDED_OUT=%zu -DLANES=%d -DCO=%d "
+               "-DHIST_SLICE=%d",
+               ACCSIM_BITS_BINS, ACCSIM_LIN_BINS, mac_padded_out(g), g->NB * g->V, g->CO,
+               HIST_SLICE);
 }
 
 /* ---- load ------------------------------------------------------------------ */
@@ -765,6 +809,27 @@ static void reg_params(int bits, cl_int *lo, cl_int *hi, cl_int *sh)
     *sh = 32 - bits;
 }
 
+/* Counts the bins that MAC layer p's kernel just stored for n images into
+ * its histograms from hist_base. */
+static int run_hist(accsim_netcl *e, const op_plan *p, size_t n, cl_int hist_base,
+                    accsim_error *err)
+{
+    char options[256];
+    size_t global[2], local[2] = {1, 1};
+    hist_geom_fill(&p->g, n, options, sizeof options, global);
+    cl_kernel k = get_kernel(e, "net_hist", options, err);
+    if (!k)
+        return -1;
+    cl_uint a = 0;
+    SET_ARG(k, a++, e->scratch, "clSetKernelArg");
+    SET_ARG(k, a++, e->hist, "clSetKernelArg");
+    SET_ARG(k, a++, hist_base, "clSetKernelArg");
+    cl_int rc = clEnqueueNDRangeKernel(e->queue, k, 2, NULL, global, local, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return accsim_cl_fail(err, "launching net_hist", rc);
+    return 0;
+}
+
 static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p, size_t n,
                    accsim_error *err)
 {
@@ -774,10 +839,12 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     int bits_out = op->tile > 0 ? (cfg->bits_out ? cfg->bits_out[m] : bits) : bits;
     bool wide = bits == 32 || bits_out == 32;
     cl_int mode = (cfg->overflow == ACCSIM_WRAP ? 3 : 1) + wide;
-    /* Histograms are other programs (the counter path stays as it is). */
+    /* Histograms are other programs (the counter path stays as it is): with
+     * partial sums counted in the kernel, else stored for net_hist. */
+    bool store = cfg->histograms && !cfg->psum_histograms;
     char options[sizeof p->options + 64];
-    snprintf(options, sizeof options, "%s -DHIST=%d -DPSUM_HIST=%d", p->options,
-             cfg->histograms ? 1 : 0, cfg->psum_histograms ? 1 : 0);
+    snprintf(options, sizeof options, "%s -DHIST=%d -DPSUM_HIST=%d -DHIST_STORE=%d", p->options,
+             cfg->histograms && !store, cfg->psum_histograms ? 1 : 0, store);
     cl_kernel k = get_kernel(e, p->kernel_name, options, err);
     if (!k)
         return -1;
@@ -827,7 +894,13 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
         SET_ARG(k, a++, lo, "clSetKernelArg");
         SET_ARG(k, a++, shift, "clSetKernelArg");
     }
-    return launch(e, k, p->global0, n, 2, op->name, err);
+    /* Without HIST_STORE the kernel does not touch its scratch: any buffer. */
+    cl_mem scratch = store ? e->scratch : e->hist;
+    assert(!store || (e->scratch && n <= e->scratch_images));
+    SET_ARG(k, a++, scratch, "clSetKernelArg");
+    if (launch(e, k, p->global0, n, 2, op->name, err) != 0)
+        return -1;
+    return store ? run_hist(e, p, n, hist_base, err) : 0;
 }
 
 static int run_other(accsim_netcl *e, op_plan *p, size_t n, accsim_error *err)
@@ -940,7 +1013,32 @@ static size_t batch_images(const accsim_netcl *e, const accsim_network_config *c
         return 0;
     }
     uint64_t fit = UINT32_MAX / most;
+    if (cfg->histograms && !cfg->psum_histograms && fit > e->scratch_images)
+        fit = e->scratch_images; /* what the output/peak scratch holds */
     return fit < e->batch ? (size_t)fit : e->batch;
+}
+
+/* Makes the output/peak histogram scratch on first use: as many images of
+ * the largest MAC layer as SCRATCH_BYTES holds (at least one, at most a
+ * batch); batch_images cuts batches to it. */
+static int ensure_scratch(accsim_netcl *e, accsim_error *err)
+{
+    if (e->scratch)
+        return 0;
+    const accsim_network *net = e->net;
+    size_t per_image = 0;
+    for (int m = 0; m < net->mac_count; m++) {
+        size_t b = mac_padded_out(&e->plans[net->mac_ops[m]].g) * sizeof(cl_uint);
+        per_image = b > per_image ? b : per_image;
+    }
+    size_t images = per_image ? SCRATCH_BYTES / per_image : e->batch;
+    images = images < 1 ? 1 : images > e->batch ? e->batch : images;
+    e->scratch = make_buffer(e, CL_MEM_READ_WRITE, images * per_image, NULL,
+                             "histogram scratch", err);
+    if (!e->scratch)
+        return -1;
+    e->scratch_images = images;
+    return 0;
 }
 
 /* Enqueues the work of one batch of n images, from the gathered images or
@@ -1095,6 +1193,8 @@ int accsim_netcl_run(accsim_netcl *e, const accsim_network_config *cfg,
                                e->count);
     }
     int start_pos = cfg->start_layer > 0 ? e->mac_pos[cfg->start_layer] : 0;
+    if (cfg->histograms && !cfg->psum_histograms && ensure_scratch(e, err) != 0)
+        return -1;
     size_t step = batch_images(e, cfg, start_pos, err);
     if (step == 0)
         return -1;
