@@ -26,7 +26,7 @@ static const command commands[] = {
      CLI_OPT_MODEL | CLI_OPT_BITS | CLI_OPT_JSON},
     {"devices", cmd_devices, "list OpenCL platforms and devices", CLI_OPT_DEVICE},
     {"verify", cmd_verify, "run on the C reference and on OpenCL, compare bit for bit",
-     CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES},
+     CLI_OPTS_CONTEXT | CLI_OPT_BITS | CLI_OPT_IMAGES | CLI_OPT_PSUM},
     {"hist", cmd_hist, "distributions of layer outputs, peaks and partial sums",
      ANALYSIS_OPTS | CLI_OPT_OUT | CLI_OPT_PSUM},
     {"sweep", cmd_sweep, "Approach A: accuracy, saturation and energy over common widths",
