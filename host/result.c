@@ -1,4 +1,5 @@
 /* Result buffers and run configurations shared by every engine. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,4 +138,28 @@ accsim_network_result accsim_result_as_network(const accsim_result *res)
     for (int l = 0; l < res->layers && l < ACCSIM_MAX_LAYERS; l++)
         view.acts[l] = res->acts[l];
     return view;
+}
+
+accsim_network_config accsim_config_as_network(const accsim_config *cfg, const accsim_network *net,
+                                               int bits_out[ACCSIM_MAX_LAYERS],
+                                               const uint32_t *indices, accsim_progress *progress)
+{
+    assert(net->mac_count <= ACCSIM_MAX_LAYERS);
+    for (int l = 0; l < net->mac_count; l++)
+        bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
+    return (accsim_network_config){
+        .bits = cfg->bits,
+        .bits_out = bits_out,
+        .overflow = cfg->overflow,
+        .indices = indices,
+        .histograms = cfg->histograms,
+        .psum_histograms = cfg->psum_histograms,
+        .out_range = cfg->out_range,
+        .peak_range = cfg->peak_range,
+        .psum_range = cfg->psum_range,
+        .capture = cfg->capture_activations,
+        .start_layer = cfg->start_layer,
+        .start_acts = cfg->start_acts,
+        .progress = progress,
+    };
 }

@@ -57,23 +57,7 @@ static int cpu_run(accsim_engine *engine, const accsim_config *cfg, const uint32
         return accsim_fail(err, "%zu images requested, %zu loaded", count, e->input_count);
 
     int bits_out[ACCSIM_MAX_LAYERS];
-    for (int l = 0; l < net->mac_count; l++)
-        bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
-    accsim_network_config ncfg = {
-        .bits = cfg->bits,
-        .bits_out = bits_out,
-        .overflow = cfg->overflow,
-        .indices = indices,
-        .histograms = cfg->histograms,
-        .psum_histograms = cfg->psum_histograms,
-        .out_range = cfg->out_range,
-        .peak_range = cfg->peak_range,
-        .psum_range = cfg->psum_range,
-        .capture = cfg->capture_activations,
-        .start_layer = cfg->start_layer,
-        .start_acts = cfg->start_acts,
-        .progress = progress,
-    };
+    accsim_network_config ncfg = accsim_config_as_network(cfg, net, bits_out, indices, progress);
     /* The interpreter writes straight into the engine result's arrays. */
     accsim_network_result nres = accsim_result_as_network(res);
     return accsim_network_run(net, &ncfg, e->inputs, count, &nres, err);

@@ -34,22 +34,8 @@ static int netcl_vt_run(accsim_engine *engine, const accsim_config *cfg, const u
     if (accsim_config_check(cfg, net, err) != 0)
         return -1;
     int bits_out[ACCSIM_MAX_LAYERS];
-    for (int l = 0; l < net->mac_count; l++)
-        bits_out[l] = cfg->bits_out[l] ? cfg->bits_out[l] : cfg->bits[l];
-    accsim_network_config ncfg = {
-        .bits = cfg->bits,
-        .bits_out = bits_out,
-        .overflow = cfg->overflow,
-        .histograms = cfg->histograms,
-        .psum_histograms = cfg->psum_histograms,
-        .out_range = cfg->out_range,
-        .peak_range = cfg->peak_range,
-        .psum_range = cfg->psum_range,
-        .capture = cfg->capture_activations,
-        .start_layer = cfg->start_layer,
-        .start_acts = cfg->start_acts,
-        .progress = progress,
-    };
+    /* The indices go to accsim_netcl_run, not through the configuration. */
+    accsim_network_config ncfg = accsim_config_as_network(cfg, net, bits_out, NULL, progress);
     /* The device's results go straight into the engine result's arrays. */
     accsim_network_result nres = accsim_result_as_network(res);
     return accsim_netcl_run(e->cl, &ncfg, indices, count, &nres, err);

@@ -89,6 +89,14 @@ void accsim_result_free(accsim_result *res);
 /* The engine result's arrays seen as the network run's result (the same
  * layout), so that description engines write straight into them. */
 struct accsim_network_result accsim_result_as_network(const accsim_result *res);
+/* The engine configuration seen as the network run's configuration.
+ * bits_out[ACCSIM_MAX_LAYERS] receives the outer widths (0 in cfg means = bits)
+ * and must outlive the returned value. */
+struct accsim_network_config accsim_config_as_network(const accsim_config *cfg,
+                                                      const accsim_network *net,
+                                                      int bits_out[ACCSIM_MAX_LAYERS],
+                                                      const uint32_t *indices,
+                                                      accsim_progress *progress);
 
 typedef struct accsim_engine accsim_engine;
 
