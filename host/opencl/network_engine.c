@@ -703,8 +703,14 @@ int accsim_netcl_load(accsim_netcl *e, const accsim_network *net, const int8_t *
         snprintf(err->message + n, sizeof err->message - n, " (about %zu images would fit)", fit);
         return -1;
     }
-    /* Batch: what fits in a quarter of the device's memory, at most 256 images. */
-    size_t batch = e->batch_request ? e->batch_request : 256;
+    /* Batch: what fits in a quarter of the device's memory, at most 256 images
+     * on a CPU (PoCL: one work-group per row and channel block already fills
+     * the cores) and 8192 on a GPU, whose thousands of lanes need many images
+     * in flight (a guess until a lent GPU measures it: tools/device_check.sh
+     * runs --batch 1024 to 16384). */
+    size_t batch = e->batch_request                      ? e->batch_request
+                   : (d->type & CL_DEVICE_TYPE_GPU) != 0 ? 8192
+                                                         : 256;
     cl_ulong room = (limit - in_bytes) / 4;
     while (batch > 1 && (cl_ulong)batch * per_image > room)
         batch /= 2;
