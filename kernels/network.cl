@@ -152,6 +152,42 @@ NET_INLINE void hist_count_output(local uint *lh, int acc, int key, int out_lo, 
 #define TO_VT CAT(convert_int, V)
 #define TO_VL CAT(convert_long, V)
 
+/* The registers' lanes (AT): int16 with NARROW, which the host sets where
+ * every register of the run is 16 bits or narrower (B and B_out <= 16) and
+ * no output adds more than 32767 times (the event counts stay in lanes).
+ * Every product fits: |x - z| <= 255 and |w| <= 128, so 255 * 128 = 32640;
+ * folded x * w <= 128 * 128. Twice the lanes per instruction on a CPU's
+ * vector units; the run's statistics leave mac_outputs as int (VT). */
+#if NARROW
+#define AT CAT(short, V)
+#define AU CAT(ushort, V)
+#define AS_AT CAT(as_short, V)
+#define AS_AU CAT(as_ushort, V)
+#define TO_AT CAT(convert_short, V)
+#define ACC_BITS 16
+typedef short acc_t;
+#else
+#define AT VT
+#define AU VU
+#define AS_AT AS_VT
+#define AS_AU AS_VU
+#define TO_AT CAT(convert_int, V)
+#define ACC_BITS 32
+typedef int acc_t;
+#endif
+#define AT_TO_VT CAT(convert_int, V)
+
+/* add_sat on the lanes. PoCL 3.1 expands OpenCL's add_sat into compares and
+ * blends; clang's elementwise builtin is one instruction (vpaddsw) on x86. */
+NET_INLINE AT lanes_add_sat(AT a, AT b)
+{
+#if defined(__has_builtin) && __has_builtin(__builtin_elementwise_add_sat)
+    return __builtin_elementwise_add_sat(a, b);
+#else
+    return add_sat(a, b);
+#endif
+}
+
 /* REQ_PARAMS: the requantization tables, fixed (multipliers, shifts) or float
  * (scales), as parameters and as arguments. */
 #if REQ_FIXED
@@ -190,11 +226,11 @@ typedef struct hist_ctx {
 } hist_ctx;
 
 /* Every real lane's held value into the partial-sum histograms. */
-NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, VT held)
+NET_INLINE void hist_psum(local uint *lh, const hist_ctx *hc, AT held)
 {
 #if PSUM_HIST
     int a[V];
-    VSTORE(held, 0, a);
+    VSTORE(AT_TO_VT(held), 0, a);
     for (int l = 0; l < hc->lanes; l++) {
         atomic_inc(&lh[H_PSUM_BITS + net_bits_needed(a[l])]);
         atomic_inc(&lh[H_PSUM_LIN + net_lin_bin(a[l], hc->psum_lo, hc->psum_shift)]);
@@ -246,20 +282,21 @@ NET_INLINE void hist_output(local uint *lh, const hist_ctx *hc, global uint *scr
 #endif
 }
 
-/* One add of int32 terms into a register of width B (range [lo, hi],
- * sh = 32 - B), saturating or wrapping, counting events into *ev and the
- * held values into [*mn, *mx]. */
-NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, VT *mn, VT *mx,
+/* One add of terms into a register of width B (range [lo, hi],
+ * sh = ACC_BITS - B), saturating or wrapping, counting events into *ev and
+ * the held values into [*mn, *mx]. */
+NET_INLINE AT reg_add(const int mode, AT s, AT t, AT lo, AT hi, int sh, AT *ev, AT *mn, AT *mx,
                       local uint *lh, const hist_ctx *hc)
 {
-    VT held;
+    AT held;
     if (mode == MODE_EXACT) {
         held = s + t;
     } else {
-        VT w = AS_VT(AS_VU(s) + AS_VU(t)); /* the sum modulo 2^32 */
-        /* Exact unless it left int32 (then beyond any range); without a
-         * 32-bit register no add can leave int32. */
-        VT e = MODE_WIDE(mode) ? add_sat(s, t) : w;
+        AT w = AS_AT(AS_AU(s) + AS_AU(t)); /* the sum modulo 2^ACC_BITS */
+        /* Exact unless it left the lanes' type (then beyond any range, and
+         * w, of the other sign, differs from any held value: B >= 2 makes
+         * lo < 0 < hi); without a 32-bit register no add can leave int32. */
+        AT e = MODE_WIDE(mode) || NARROW ? lanes_add_sat(s, t) : w;
         if (MODE_WRAP(mode)) {
             held = (w << sh) >> sh;
             *ev -= held != e;
@@ -275,18 +312,18 @@ NET_INLINE VT reg_add(const int mode, VT s, VT t, VT lo, VT hi, int sh, VT *ev, 
 }
 
 /* One add of an int64 term (bias, folded zero-point constant). */
-NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT *ev, VT *mn,
-                           VT *mx, local uint *lh, const hist_ctx *hc)
+NET_INLINE AT reg_add_long(const int mode, AT s, VL t, AT lo, AT hi, int sh, AT *ev, AT *mn,
+                           AT *mx, local uint *lh, const hist_ctx *hc)
 {
-    VT held;
+    AT held;
     if (mode == MODE_EXACT) {
-        held = s + TO_VT(t);
+        held = s + TO_AT(t);
     } else {
         VL e = TO_VL(s) + t;
-        VL h = MODE_WRAP(mode) ? (e << (long)(32 + sh)) >> (long)(32 + sh)
-                               : clamp(e, TO_VL(lo), TO_VL(hi));
-        *ev -= TO_VT(h != e);
-        held = TO_VT(h);
+        const long up = 64 - ACC_BITS + sh; /* 64 - B */
+        VL h = MODE_WRAP(mode) ? (e << up) >> up : clamp(e, TO_VL(lo), TO_VL(hi));
+        *ev -= TO_AT(h != e);
+        held = TO_AT(h);
     }
     *mn = min(*mn, held);
     *mx = max(*mx, held);
@@ -296,12 +333,12 @@ NET_INLINE VT reg_add_long(const int mode, VT s, VL t, VT lo, VT hi, int sh, VT 
 
 /* The input value of reduction position (c, ky, kx) for every lane; valid
  * false for padding taps (then the zero point). */
-NET_INLINE VT tap(global const char *img, long addr, const int *goff)
+NET_INLINE AT tap(global const char *img, long addr, const int *goff)
 {
 #if SAME_GROUP
-    return (VT)((int)img[addr + goff[0]]);
+    return (AT)((acc_t)img[addr + goff[0]]);
 #else
-    int xs[V];
+    acc_t xs[V];
     for (int l = 0; l < V; l++)
         xs[l] = img[addr + goff[l]];
     return VLOAD(0, xs);
@@ -324,11 +361,11 @@ NET_INLINE long in_offset(int c, int y, int x)
  * weight vector. Statistics of the inner (tile) registers go to imn/imx, of
  * the outer (or only) ones to omn/omx; events to ev (all [NX]). */
 NET_INLINE void mac_outputs(const int mode, const bool interior, global const char *img, int iy0,
-                        int ix0, const int *goff, global const char *wb, VT bias, VL fold, VT lo,
-                        VT hi, int sh, VT lo2, VT hi2, int sh2, VT *outer, VT *ev, VT *imn,
-                        VT *imx, VT *omn, VT *omx, local uint *lh, const hist_ctx *hc)
+                        int ix0, const int *goff, global const char *wb, VT bias, VL fold, AT lo,
+                        AT hi, int sh, AT lo2, AT hi2, int sh2, AT *outer, AT *ev, AT *imn,
+                        AT *imx, AT *omn, AT *omx, local uint *lh, const hist_ctx *hc)
 {
-    VT t[NX];
+    AT t[NX];
 #pragma unroll
     for (int j = 0; j < NX; j++) {
         outer[j] = 0;
@@ -352,15 +389,15 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
 #endif
-                VT wv = CAT(convert_int, V)(VLOAD(r, wb));
+                AT wv = TO_AT(VLOAD(r, wb));
                 int y = iy0 + ky;
 #pragma unroll
                 for (int j = 0; j < NX; j++) {
                     int x = ix0 + j * SW + kx;
                     bool valid = interior || (y >= 0 && y < H && x >= 0 && x < W);
                     if (valid || ZP_MODE != 0) {
-                        VT xv = valid ? tap(img, in_offset(c, y, x), goff) : (VT)(ZIN);
-                        VT p = (ZP_MODE == 0 ? xv - (VT)(ZIN) : xv) * wv;
+                        AT xv = valid ? tap(img, in_offset(c, y, x), goff) : (AT)(ZIN);
+                        AT p = (ZP_MODE == 0 ? xv - (AT)(ZIN) : xv) * wv;
 #if TILE
                         t[j] = reg_add(mode, t[j], p, lo, hi, sh, &ev[j], &imn[j], &imx[j], lh, hc);
 #else
@@ -398,9 +435,9 @@ NET_INLINE void mac_outputs(const int mode, const bool interior, global const ch
  * specialized copy per mode (1 saturate, 2 saturate with a 32-bit register,
  * 3 wrap, 4 wrap with a 32-bit register); borders share one. */
 NET_INLINE void mac_clamped(int mode, bool interior, global const char *img, int iy0, int ix0,
-                            const int *goff, global const char *wb, VT bias, VL fold, VT lo,
-                            VT hi, int sh, VT lo2, VT hi2, int sh2, VT *acc, VT *e, VT *imn,
-                            VT *imx, VT *omn, VT *omx, local uint *lh, const hist_ctx *hc)
+                            const int *goff, global const char *wb, VT bias, VL fold, AT lo,
+                            AT hi, int sh, AT lo2, AT hi2, int sh2, AT *acc, AT *e, AT *imn,
+                            AT *imx, AT *omn, AT *omx, local uint *lh, const hist_ctx *hc)
 {
     if (interior) {
         switch (mode) {
@@ -470,8 +507,8 @@ NET_INLINE VT requant_float(VT x, CAT(double, V) scale)
 /* All outputs of one row (oy) for one block of channels, NX at a time
  * (NX divides OW); accumulates the statistics in the lanes. */
 NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0, const int *goff,
-                    global const char *wb, VT bias, VL fold, VT lo, VT hi, int sh, VT lo2,
-                    VT hi2, int sh2, int try_fast, int mode, REQ_PARAMS, VT *ev, VT *pmn,
+                    global const char *wb, VT bias, VL fold, AT lo, AT hi, int sh, AT lo2,
+                    AT hi2, int sh2, int try_fast, int mode, REQ_PARAMS, VT *ev, VT *pmn,
                     VT *pmx, VT *fmn, VT *fmx, local uint *lh, const hist_ctx *hc,
                     global uint *scr)
 {
@@ -479,12 +516,12 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
     for (int ox0 = 0; ox0 < OW; ox0 += NX) {
         int ix0 = ox0 * SW - PL;
         bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + (NX - 1) * SW + KW <= W;
-        VT acc[NX], e[NX], imn[NX], imx[NX], omn[NX], omx[NX];
+        AT acc[NX], e[NX], imn[NX], imx[NX], omn[NX], omx[NX];
 #pragma unroll
         for (int j = 0; j < NX; j++)
             e[j] = imn[j] = imx[j] = omn[j] = omx[j] = 0;
         bool done = false;
-#if FAST && !PSUM_HIST
+#if FAST && !PSUM_HIST && !NARROW /* int16 lanes cannot hold the exact sums */
         if (!try_fast)
             ;
         else if (interior)
@@ -493,7 +530,7 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
         else
             mac_outputs(MODE_EXACT, false, img, iy0, ix0, goff, wb, bias, fold, lo, hi, sh, lo2, hi2,
                         sh2, acc, e, imn, imx, omn, omx, lh, hc);
-        VT okv = (VT)(-1);
+        AT okv = (AT)(-1);
 #pragma unroll
         for (int j = 0; j < NX; j++)
             okv &= (imn[j] >= lo) & (imx[j] <= hi) & (omn[j] >= lo2) & (omx[j] <= hi2);
@@ -509,21 +546,22 @@ NET_INLINE void mac_row(global const char *img, global char *out, int oy, int o0
                         sh2, acc, e, imn, imx, omn, omx, lh, hc);
         for (int j = 0; j < NX; j++) {
             int ox = ox0 + j;
-            VT peak_lo = min(imn[j], omn[j]), peak_hi = max(imx[j], omx[j]);
+            VT peak_lo = AT_TO_VT(min(imn[j], omn[j])), peak_hi = AT_TO_VT(max(imx[j], omx[j]));
+            VT final = AT_TO_VT(acc[j]);
 #if ANY_HIST || HIST_STORE
             /* peak_hi + peak_lo cannot overflow: peak_lo <= 0 <= peak_hi. */
-            hist_output(lh, hc, scr + ((long)oy * OW + ox) * (NB * V) + o0, acc[j],
+            hist_output(lh, hc, scr + ((long)oy * OW + ox) * (NB * V) + o0, final,
                         select(peak_lo, peak_hi, peak_hi + peak_lo >= 0));
 #endif
-            *ev += e[j];
+            *ev += AT_TO_VT(e[j]);
             *pmn = min(*pmn, peak_lo);
             *pmx = max(*pmx, peak_hi);
-            *fmn = min(*fmn, acc[j]);
-            *fmx = max(*fmx, acc[j]);
+            *fmn = min(*fmn, final);
+            *fmx = max(*fmx, final);
 #if REQ_FIXED
-            VT q = requant_fixed(acc[j], VLOAD(0, mult + o0), VLOAD(0, shift + o0));
+            VT q = requant_fixed(final, VLOAD(0, mult + o0), VLOAD(0, shift + o0));
 #else
-            VT q = requant_float(acc[j], VLOAD(0, scale + o0));
+            VT q = requant_float(final, VLOAD(0, scale + o0));
 #endif
 #if NHWC
             if (o0 + V <= CO) {
@@ -572,8 +610,8 @@ NET_INLINE void net_mac_body(int gid, int img_i, global char *arena, ulong in_of
     VT bias = VLOAD(b, biasv);
     VL fold = CAT(vload, V)(b, foldv);
     VT ev = 0, pmn = 0, pmx = 0, fmn = (VT)(INT_MAX), fmx = (VT)(INT_MIN);
-    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (VT)(lo_s),
-            (VT)(hi_s), sh, (VT)(lo2_s), (VT)(hi2_s), sh2, try_fast, mode, REQ_ARGS, &ev, &pmn,
+    mac_row(img, out, oy, o0, goff, weights + (long)b * R * V, bias, fold, (AT)(lo_s),
+            (AT)(hi_s), sh, (AT)(lo2_s), (AT)(hi2_s), sh2, try_fast, mode, REQ_ARGS, &ev, &pmn,
             &pmx, &fmn, &fmx, lh, hc, scratch + (long)img_i * PADDED_OUT);
     int e[V], a[V], c[V], d[V], f[V];
     VSTORE(ev, 0, e);

@@ -808,11 +808,27 @@ static int launch(accsim_netcl *e, cl_kernel k, size_t g0, size_t g1, int dims, 
     return 0;
 }
 
-static void reg_params(int bits, cl_int *lo, cl_int *hi, cl_int *sh)
+/* Register range and the shift that wraps into it, for lanes of 16 bits
+ * (narrow) or 32. */
+static void reg_params(int bits, bool narrow, cl_int *lo, cl_int *hi, cl_int *sh)
 {
+    assert(bits >= 2 && bits <= (narrow ? 16 : 32));
     *lo = (cl_int)-((int64_t)1 << (bits - 1));
     *hi = (cl_int)(((int64_t)1 << (bits - 1)) - 1);
-    *sh = 32 - bits;
+    *sh = (narrow ? 16 : 32) - bits;
+}
+
+/* Whether MAC layer p runs in int16 lanes (the kernel's NARROW): on a CPU
+ * device, where twice the lanes per instruction measured faster at B <= 16
+ * (BENCHMARKS.md), when both registers are 16 bits or narrower and every
+ * output's event count (at most R products, R tile sums, bias and folded
+ * constant) fits an int16 lane. */
+static bool narrow_lanes(const accsim_netcl *e, const op_plan *p, int bits, int bits_out)
+{
+    const mac_geom *g = &p->g;
+    uint64_t adds = 2 * (uint64_t)g->KH * g->KW * g->CG + 2;
+    bool cpu = (e->list.devices[e->dev].type & CL_DEVICE_TYPE_CPU) != 0;
+    return cpu && bits <= 16 && bits_out <= 16 && adds <= INT16_MAX && !getenv("XWIDE");
 }
 
 /* Counts the bins that MAC layer p's kernel just stored for n images into
@@ -845,20 +861,21 @@ static int run_mac(accsim_netcl *e, const accsim_network_config *cfg, op_plan *p
     int bits_out = op->tile > 0 ? (cfg->bits_out ? cfg->bits_out[m] : bits) : bits;
     bool wide = bits == 32 || bits_out == 32;
     cl_int mode = (cfg->overflow == ACCSIM_WRAP ? 3 : 1) + wide;
+    bool narrow = narrow_lanes(e, p, bits, bits_out);
     /* Histograms are other programs (the counter path stays as it is): with
      * partial sums counted in the kernel, else stored for net_hist. */
     bool store = cfg->histograms && !cfg->psum_histograms;
-    char options[sizeof p->options + 64];
-    snprintf(options, sizeof options, "%s -DHIST=%d -DPSUM_HIST=%d -DHIST_STORE=%d", p->options,
-             cfg->histograms && !store, cfg->psum_histograms ? 1 : 0, store);
+    char options[sizeof p->options + 80];
+    snprintf(options, sizeof options, "%s -DHIST=%d -DPSUM_HIST=%d -DHIST_STORE=%d -DNARROW=%d",
+             p->options, cfg->histograms && !store, cfg->psum_histograms ? 1 : 0, store, narrow);
     cl_kernel k = get_kernel(e, p->kernel_name, options, err);
     if (!k)
         return -1;
     cl_ulong in_off = e->tensor_off[op->inputs[0]], out_off = e->tensor_off[op->output];
     cl_int stride = e->net->mac_count * 8, base = m * 8;
     cl_int lo, hi, sh, lo2, hi2, sh2;
-    reg_params(bits, &lo, &hi, &sh);
-    reg_params(bits_out, &lo2, &hi2, &sh2);
+    reg_params(bits, narrow, &lo, &hi, &sh);
+    reg_params(bits_out, narrow, &lo2, &hi2, &sh2);
     cl_uint a = 0;
     SET_ARG(k, a++, e->arena, "clSetKernelArg");
     SET_ARG(k, a++, in_off, "clSetKernelArg");
