@@ -21,16 +21,7 @@ Test(engines, opencl_not_built) { cr_skip_test("built without OpenCL (ACCSIM_OPE
 #include "accsim/summary.h"
 #include "opencl/opencl_engine.h"
 #include "testdata.h"
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "testpair.h"
 
 static void need_opencl(void)
 {
@@ -47,119 +38,37 @@ static accsim_engine *opencl(void)
     return e;
 }
 
-static accsim_engine *reference(void)
-{
-    accsim_error err;
-    accsim_engine *e = accsim_cpu_engine_create(&err);
-    cr_assert_not_null(e, "%s", err.message);
-    return e;
-}
-
-static int8_t *random_images(size_t count)
-{
-    int8_t *img = malloc(count * ACCSIM_IMAGE_BYTES);
-    cr_assert_not_null(img);
-    for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
-        img[i] = (int8_t)(rng() & 0xff);
-    return img;
-}
-
-static accsim_lin_range random_range(bool magnitude)
-{
-    /* Edge cases included: shift 0 and 32, lo above most values. */
-    accsim_lin_range r;
-    switch (rng() % 5) {
-    case 0:
-        r.lo = magnitude ? 0 : INT32_MIN;
-        r.shift = 24;
-        break;
-    case 1:
-        r.lo = magnitude ? 0 : -(int32_t)(rng() % 100000);
-        r.shift = (int32_t)(rng() % 12);
-        break;
-    case 2:
-        r.lo = (int32_t)(rng() % 2000) - 1000;
-        r.shift = 0;
-        break;
-    case 3:
-        r.lo = magnitude ? 0 : -(int32_t)(1 << 20);
-        r.shift = 32;
-        break;
-    default:
-        r.lo = (int32_t)(rng() % 1000000) - 500000;
-        r.shift = (int32_t)(rng() % 33);
-        break;
-    }
-    return r;
-}
-
 /* Runs cfg on both engines (same images, same index list) and requires
  * identical results. */
-static void compare_engines(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
-                            const int8_t *images, size_t image_count, const uint32_t *indices,
-                            size_t count, const accsim_config *cfg, const char *what)
+static void compare(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
+                    const int8_t *images, size_t image_count, const uint32_t *indices,
+                    size_t count, const accsim_config *cfg, const char *what)
 {
-    accsim_error err;
-    accsim_result a, b;
-    const accsim_network *net = testdata_net(model);
-    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(ocl->ops->load(ocl, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s", err.message);
-    cr_assert_eq(ocl->ops->run(ocl, cfg, indices, count, &b, NULL, &err), 0, "%s: %s", what,
-                 err.message);
-    char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
-    cr_assert_eq(rc, 0, "%s: C reference vs OpenCL differ: %s", what, diff);
-    /* The comparison must have had something to compare. */
-    if (cfg->histograms) {
-        uint64_t total = 0;
-        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++)
-            for (int k = 0; k < ACCSIM_BITS_BINS; k++)
-                total += b.hist[l].out_bits[k];
-        cr_assert_gt(total, 0, "%s: empty histograms", what);
-    }
-    accsim_result_free(&a);
-    accsim_result_free(&b);
-}
-
-static void random_config(accsim_config *cfg, accsim_overflow mode, bool hist, bool psum)
-{
-    accsim_config_default(cfg);
-    cfg->overflow = mode;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        /* Half the time narrow (heavy saturation), else anywhere in 2..32. */
-        cfg->bits[l] = rng() % 2 ? 2 + (int)(rng() % 14) : 2 + (int)(rng() % 31);
-        cfg->out_range[l] = random_range(false);
-        cfg->peak_range[l] = random_range(true);
-        cfg->psum_range[l] = random_range(false);
-    }
-    cfg->histograms = hist;
-    cfg->psum_histograms = psum;
+    testpair_compare(ref, ocl, "C reference vs OpenCL", model, images, image_count, indices,
+                     count, cfg, what, NULL);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
     need_opencl();
-    rng_state = seed;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(seed);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 24;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
         accsim_config cfg;
-        random_config(&cfg, mode, true, round % 2 == 0);
+        testpair_random_config(&cfg, mode, true, round % 2 == 0);
         /* A shuffled index list with repeats. */
         uint32_t indices[40];
         for (size_t i = 0; i < 40; i++)
-            indices[i] = (uint32_t)(rng() % count);
+            indices[i] = (uint32_t)(testpair_rng() % count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
                  cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
-        compare_engines(ref, ocl, &model, images, count, indices, 40, &cfg, what);
+        compare(ref, ocl, &model, images, count, indices, 40, &cfg, what);
         accsim_model_free(&model);
     }
     free(images);
@@ -179,13 +88,13 @@ static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_m
     for (int b = from; b <= to; b++) {
         for (int mode = 0; mode < 2; mode++) {
             accsim_config cfg;
-            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % hist_every == 0,
-                          b % psum_every == 0);
+            testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE,
+                                   b % hist_every == 0, b % psum_every == 0);
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 cfg.bits[l] = b;
             char what[96];
             snprintf(what, sizeof what, "%sB = %d, %s", label, b, mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, model, images, count, NULL, count, &cfg, what);
+            compare(ref, ocl, model, images, count, NULL, count, &cfg, what);
         }
     }
 }
@@ -194,10 +103,10 @@ static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_m
 Test(engines, every_common_width)
 {
     need_opencl();
-    rng_state = 3;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(3);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 6;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 77);
     common_widths(ref, ocl, &model, images, count, 2, 32, 3, 5, "");
@@ -214,10 +123,10 @@ Test(engines, every_common_width)
 Test(engines, around_safe_widths)
 {
     need_opencl();
-    rng_state = 5;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(5);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 8;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 91);
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
@@ -240,22 +149,22 @@ Test(engines, around_safe_widths)
 Test(engines, extreme_bias)
 {
     need_opencl();
-    rng_state = 4;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(4);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 4;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 5);
     for (int c = 0; c < ACCSIM_CLASSES; c++)
         model.bias[c] = c % 2 ? INT32_MAX - c : INT32_MIN + c;
     for (int mode = 0; mode < 2; mode++) {
         accsim_config cfg;
-        random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
+        testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = 32;
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias");
+        compare(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias");
         cfg.bits[4] = 31;
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias, 31");
+        compare(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias, 31");
     }
     accsim_model_free(&model);
     free(images);
@@ -269,10 +178,10 @@ Test(engines, extreme_bias)
 Test(engines, extreme_scales)
 {
     need_opencl();
-    rng_state = 12;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(12);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 6;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     static const double scales[][ACCSIM_LAYERS] = {
         {0.5, 0.25, 1.0 / 3.0, 0.125, 0.5},
         {1e-300, 1e-40, 1e-9, 1.0, 1e300},
@@ -286,12 +195,12 @@ Test(engines, extreme_scales)
             model.output_scale[l] = scales[s][l];
         for (int b = 12; b <= 32; b += 20) {
             accsim_config cfg;
-            random_config(&cfg, ACCSIM_SATURATE, true, false);
+            testpair_random_config(&cfg, ACCSIM_SATURATE, true, false);
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 cfg.bits[l] = b;
             char what[64];
             snprintf(what, sizeof what, "scale set %zu, B = %d", s, b);
-            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+            compare(ref, ocl, &model, images, count, NULL, count, &cfg, what);
         }
         accsim_model_free(&model);
     }
@@ -304,16 +213,16 @@ Test(engines, extreme_scales)
 Test(engines, capture_and_restart)
 {
     need_opencl();
-    rng_state = 6;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(6);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 10;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 8);
     accsim_config cfg;
-    random_config(&cfg, ACCSIM_SATURATE, true, true);
+    testpair_random_config(&cfg, ACCSIM_SATURATE, true, true);
     cfg.capture_activations = true;
-    compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "capture");
+    compare(ref, ocl, &model, images, count, NULL, count, &cfg, "capture");
 
     accsim_error err;
     accsim_result cap;
@@ -324,10 +233,10 @@ Test(engines, capture_and_restart)
         rc.start_layer = start;
         rc.start_acts = cap.acts[start];
         for (int l = 0; l < ACCSIM_LAYERS; l++)
-            rc.bits[l] = 4 + (int)(rng() % 20);
+            rc.bits[l] = 4 + (int)(testpair_rng() % 20);
         char what[64];
         snprintf(what, sizeof what, "restart at layer %d", start);
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &rc, what);
+        compare(ref, ocl, &model, images, count, NULL, count, &rc, what);
     }
     accsim_result_free(&cap);
     accsim_model_free(&model);
@@ -343,22 +252,22 @@ static void variant(const char *name, const char *value)
     need_opencl();
     setenv(name, value, 1);
     setenv("ACCSIM_OPENCL_CHUNK", "7", 1);
-    rng_state = 9;
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair_seed(9);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     const size_t count = 23;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 10);
     for (int round = 0; round < 4; round++) {
         accsim_config cfg;
-        random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
+        testpair_random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
         cfg.capture_activations = round == 1;
         uint32_t indices[30];
         for (size_t i = 0; i < 30; i++)
-            indices[i] = (uint32_t)(rng() % count);
+            indices[i] = (uint32_t)(testpair_rng() % count);
         char what[128];
         snprintf(what, sizeof what, "%s=%s round %d", name, value, round);
-        compare_engines(ref, ocl, &model, images, count, indices, 30, &cfg, what);
+        compare(ref, ocl, &model, images, count, indices, 30, &cfg, what);
     }
     accsim_model_free(&model);
     free(images);
@@ -396,7 +305,7 @@ Test(engines, course_model_cifar10)
     cr_assert_not_null(indices);
     for (size_t i = 0; i < count; i++)
         indices[i] = (uint32_t)((i * 16 + 3) % data.count);
-    accsim_engine *ref = reference(), *ocl = opencl();
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
     static const int widths[][ACCSIM_LAYERS] = {
         {32, 32, 32, 32, 32}, {18, 18, 18, 18, 18}, {16, 16, 16, 16, 16},
         {14, 14, 14, 14, 14}, {18, 16, 17, 16, 17}, {12, 12, 12, 12, 12}};
@@ -417,7 +326,7 @@ Test(engines, course_model_cifar10)
             snprintf(what, sizeof what, "course model, bits %d,%d,%d,%d,%d, %s", cfg.bits[0],
                      cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4],
                      mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, &model, images, data.count, indices, count, &cfg, what);
+            compare(ref, ocl, &model, images, data.count, indices, count, &cfg, what);
         }
     }
     accsim_engine_destroy(ref);

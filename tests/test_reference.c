@@ -15,75 +15,7 @@
 #include "accsim/network.h"
 #include "accsim/summary.h"
 #include "testdata.h"
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static accsim_engine *make(accsim_engine *(*create)(accsim_error *))
-{
-    accsim_error err;
-    accsim_engine *e = create(&err);
-    cr_assert_not_null(e, "%s", err.message);
-    return e;
-}
-
-static int8_t *random_images(size_t count)
-{
-    int8_t *img = malloc(count * ACCSIM_IMAGE_BYTES);
-    cr_assert_not_null(img);
-    for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
-        img[i] = (int8_t)(rng() & 0xff);
-    return img;
-}
-
-static accsim_lin_range random_range(bool magnitude)
-{
-    accsim_lin_range r;
-    switch (rng() % 5) {
-    case 0:
-        r.lo = magnitude ? 0 : INT32_MIN;
-        r.shift = 24;
-        break;
-    case 1:
-        r.lo = magnitude ? 0 : -(int32_t)(rng() % 100000);
-        r.shift = (int32_t)(rng() % 12);
-        break;
-    case 2:
-        r.lo = (int32_t)(rng() % 2000) - 1000;
-        r.shift = 0;
-        break;
-    case 3:
-        r.lo = magnitude ? 0 : -(int32_t)(1 << 20);
-        r.shift = 32;
-        break;
-    default:
-        r.lo = (int32_t)(rng() % 1000000) - 500000;
-        r.shift = (int32_t)(rng() % 33);
-        break;
-    }
-    return r;
-}
-
-static void random_config(accsim_config *cfg, accsim_overflow mode, bool hist, bool psum)
-{
-    accsim_config_default(cfg);
-    cfg->overflow = mode;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        cfg->bits[l] = rng() % 2 ? 2 + (int)(rng() % 14) : 2 + (int)(rng() % 31);
-        cfg->out_range[l] = random_range(false);
-        cfg->peak_range[l] = random_range(true);
-        cfg->psum_range[l] = random_range(false);
-    }
-    cfg->histograms = hist;
-    cfg->psum_histograms = psum;
-}
+#include "testpair.h"
 
 /* Runs cfg on both engines and requires identical results (histograms and
  * captured activations included); returns the reference's result in *keep
@@ -93,51 +25,26 @@ static void compare(accsim_engine *ref, accsim_engine *old, const accsim_model *
                     size_t count, const accsim_config *cfg, const char *what,
                     accsim_result *keep)
 {
-    accsim_error err;
-    accsim_result a, b;
-    const accsim_network *net = testdata_net(model);
-    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(old->ops->load(old, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s: %s", what,
-                 err.message);
-    cr_assert_eq(old->ops->run(old, cfg, indices, count, &b, NULL, &err), 0, "%s", err.message);
-    char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
-    cr_assert_eq(rc, 0, "%s: interpreter vs former engine differ: %s", what, diff);
-    if (cfg->histograms || cfg->psum_histograms) {
-        uint64_t total = 0, psum = 0;
-        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++)
-            for (int k = 0; k < ACCSIM_BITS_BINS; k++) {
-                total += a.hist[l].out_bits[k] + a.hist[l].peak_bits[k];
-                psum += a.hist[l].psum_bits[k];
-            }
-        cr_assert(!cfg->histograms || total > 0, "%s: empty histograms", what);
-        cr_assert(!cfg->psum_histograms || psum > 0, "%s: empty partial-sum histograms", what);
-    }
-    if (keep)
-        *keep = a;
-    else
-        accsim_result_free(&a);
-    accsim_result_free(&b);
+    testpair_compare(ref, old, "interpreter vs former engine", model, images, image_count,
+                     indices, count, cfg, what, keep);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
-    rng_state = seed;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
+    testpair_seed(seed);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
+    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
     const size_t count = 12;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
         accsim_config cfg;
-        random_config(&cfg, mode, round % 3 != 2, round % 2 == 0);
+        testpair_random_config(&cfg, mode, round % 3 != 2, round % 2 == 0);
         cfg.capture_activations = round % 4 == 1;
         uint32_t indices[20];
         for (size_t i = 0; i < 20; i++)
-            indices[i] = (uint32_t)(rng() % count);
+            indices[i] = (uint32_t)(testpair_rng() % count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
@@ -162,15 +69,16 @@ Test(reference, random_models_wrap) { random_models(ACCSIM_WRAP, 12, ROUNDS); }
 /* Every common width in both modes, and widths around where saturation starts. */
 Test(reference, common_widths)
 {
-    rng_state = 13;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
+    testpair_seed(13);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
+    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
     const size_t count = 6;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     accsim_model model;
     accsim_model_random(&model, 77);
     for (int b = 2; b <= 32; b += 1) {
         accsim_config cfg;
-        random_config(&cfg, b % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, b % 5 == 0);
+        testpair_random_config(&cfg, b % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, b % 5 == 0);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = b;
         char what[64];
@@ -186,15 +94,16 @@ Test(reference, common_widths)
 /* Capture every layer's restart state, then restart from each layer. */
 Test(reference, capture_and_restart)
 {
-    rng_state = 14;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
+    testpair_seed(14);
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
+    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
     const size_t count = 8;
-    int8_t *images = random_images(count);
+    int8_t *images = testpair_random_images(count);
     for (int mode = 0; mode < 2; mode++) {
         accsim_model model;
         accsim_model_random(&model, 15 + (uint64_t)mode);
         accsim_config cfg;
-        random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
+        testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         cfg.capture_activations = true;
         accsim_result cap;
         compare(ref, old, &model, images, count, NULL, count, &cfg, "capture", &cap);
@@ -210,7 +119,7 @@ Test(reference, capture_and_restart)
             rc.start_layer = start;
             rc.start_acts = cap.acts[start];
             for (int l = 0; l < ACCSIM_LAYERS; l++)
-                rc.bits[l] = 3 + (int)(rng() % 20);
+                rc.bits[l] = 3 + (int)(testpair_rng() % 20);
             char what[64];
             snprintf(what, sizeof what, "restart at layer %d", start);
             compare(ref, old, &model, images, count, NULL, count, &rc, what, NULL);
@@ -245,12 +154,13 @@ Test(reference, course_model_cifar10)
     cr_assert_not_null(images);
     for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
         images[i] = accsim_quantize_pixel(ds.pixels[i], model.input_scale);
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
-    rng_state = 16;
+    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
+    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
+    testpair_seed(16);
     int widths[] = {32, 20, 16, 14, 12, 10};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         accsim_config cfg;
-        random_config(&cfg, w % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, w == 0);
+        testpair_random_config(&cfg, w % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, w == 0);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = widths[w];
         cfg.capture_activations = w == 0;
