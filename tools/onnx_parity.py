@@ -28,7 +28,6 @@ Exit status: 0 parity, 1 any difference (0 with --report-only), 2 error,
 """
 import argparse
 import atexit
-import json
 import os
 import shutil
 import sys
@@ -36,17 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tflite_parity  # noqa: E402  (CIFAR-10 reading, accsim's CSV)
-
-SKIP = 77
-
-
-def fail_missing(args, msg):
-    if args.skip_missing:
-        print("SKIP: %s" % msg)
-        sys.exit(SKIP)
-    print("error: %s" % msg, file=sys.stderr)
-    sys.exit(2)
+import parity_common  # noqa: E402  (input checks, CIFAR-10, accsim's outputs)
 
 
 def model_input(np, manifest, pixels):
@@ -163,28 +152,14 @@ def main():
         import onnx.numpy_helper  # noqa: F401
         import onnxruntime as ort
     except ImportError as e:
-        fail_missing(args, "%s (run tools/setup-python-tools.sh and use its python)" % e)
-    if not os.path.isfile(args.model):
-        fail_missing(args, "model %s not found" % args.model)
-    test_batch = os.path.join(args.data, "test_batch.bin")
-    if not os.path.isfile(test_batch):
-        fail_missing(args, "CIFAR-10 not found in %s" % args.data)
-    if not args.accsim and not args.python_reference and not args.outputs_csv:
-        print("error: give --accsim PATH, --python-reference or --outputs-csv CSV", file=sys.stderr)
-        return 2
-    if args.accsim and not os.access(args.accsim, os.X_OK):
-        fail_missing(args, "accsim binary %s not found" % args.accsim)
-    manifest_path = os.path.join(args.imported, "network.json")
-    if not os.path.isfile(manifest_path):
-        fail_missing(args, "no network.json in %s" % args.imported)
-    with open(manifest_path) as f:
-        manifest = json.load(f)
+        parity_common.fail_missing_package(args, e)
+    test_batch, manifest = parity_common.check_inputs(args)
 
     levels = {"all": [("ORT_ENABLE_ALL", ort.GraphOptimizationLevel.ORT_ENABLE_ALL)],
               "disable": [("ORT_DISABLE_ALL", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]}
     levels["both"] = levels["all"] + levels["disable"]
     try:
-        pixels, labels = tflite_parity.load_cifar(np, test_batch, 0, args.limit)
+        pixels, labels = parity_common.load_cifar(np, test_batch, 0, args.limit)
         n = len(labels)
         x, mine = model_input(np, manifest, pixels)
         theirs = ort_input_quantization(np, onnx, args.model, x)
@@ -202,12 +177,12 @@ def main():
             truths.append(("onnxruntime " + lname, t))
         sides = []
         if args.accsim:
-            got, dt = tflite_parity.run_accsim(np, args.accsim, args.imported, args.data, n, 0)
+            got, dt = parity_common.run_accsim(np, args.accsim, args.imported, args.data, n, 0)
             print("accsim run (--bits 32, cpu): %.1f s" % dt)
             sides.append(("accsim", got))
         if args.outputs_csv:
             sides.append((os.path.basename(args.outputs_csv),
-                          tflite_parity.read_outputs_csv(np, args.outputs_csv, n, 0)))
+                          parity_common.read_outputs_csv(np, args.outputs_csv, n, 0)))
         if args.python_reference:
             import netdesc_ref
             net = netdesc_ref.Net(args.imported)
