@@ -56,14 +56,20 @@ def model_input(np, manifest, pixels):
     return x, mine.astype(np.int64)
 
 
-def ort_input_quantization(np, onnx, model_path, x):
-    """onnxruntime's QuantizeLinear of x: x / scale in float32, half to even, + zp."""
-    m = onnx.load(model_path)
-    name = m.graph.input[0].name
+def constant_values(onnx, m):
+    """Every constant tensor of model m (initializers and Constant nodes) by name."""
     vals = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
     for n in m.graph.node:
         if n.op_type == "Constant":
             vals[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
+    return vals
+
+
+def ort_input_quantization(np, onnx, model_path, x):
+    """onnxruntime's QuantizeLinear of x: x / scale in float32, half to even, + zp."""
+    m = onnx.load(model_path)
+    name = m.graph.input[0].name
+    vals = constant_values(onnx, m)
     q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == name)
     s = np.float32(vals[q.input[1]].reshape(-1)[0])
     return np.clip(np.rint(x / s) + zero_point_int8(np, vals, q), -128, 127).astype(np.int64)
@@ -82,10 +88,7 @@ def output_dequantizer(np, onnx, model_path):
     """(scale, zero point) of the DequantizeLinear that makes the graph output."""
     m = onnx.load(model_path)
     out = m.graph.output[0].name
-    vals = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-    for n in m.graph.node:
-        if n.op_type == "Constant":
-            vals[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
+    vals = constant_values(onnx, m)
     for n in m.graph.node:
         if n.output and n.output[0] == out:
             if n.op_type != "DequantizeLinear":
