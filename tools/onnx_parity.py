@@ -26,7 +26,6 @@ Prints how many images' int8 logits differ (must be 0) and the accuracies.
 Exit status: 0 parity, 1 any difference (0 with --report-only), 2 error,
 77 something missing under --skip-missing.
 """
-import argparse
 import atexit
 import os
 import shutil
@@ -130,11 +129,7 @@ def compare(np, name, got, truth, labels, truth_name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="the .onnx file")
-    ap.add_argument("--imported", required=True, help="its import (import_onnx.py --out)")
-    ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
-    ap.add_argument("--accsim", help="the accsim binary")
+    ap = parity_common.parser(__doc__, ".onnx", "import_onnx.py")
     ap.add_argument("--outputs-csv", help="compare an existing --dump-outputs CSV too")
     ap.add_argument("--python-reference", action="store_true",
                     help="compare tools/netdesc_ref.py too")

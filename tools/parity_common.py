@@ -5,6 +5,7 @@ and accsim's outputs (a run of `accsim run --dump-outputs`, or its CSV).
 NumPy comes in as the argument np: the tools import it late, so that a missing
 package is reported (or skipped) rather than a traceback.
 """
+import argparse
 import csv
 import json
 import os
@@ -29,6 +30,17 @@ def fail_missing(args, msg):
 def fail_missing_package(args, e):
     """A package of the tool's (an ImportError e) is not installed."""
     fail_missing(args, "%s (run tools/setup-python-tools.sh and use its python)" % e)
+
+
+def parser(doc, model_kind, importer):
+    """The parser with the arguments check_inputs reads first: --model (a
+    model_kind file), --imported (importer's --out), --data and --accsim."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="the %s file" % model_kind)
+    ap.add_argument("--imported", required=True, help="its import (%s --out)" % importer)
+    ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
+    ap.add_argument("--accsim", help="the accsim binary")
+    return ap
 
 
 def check_inputs(args):

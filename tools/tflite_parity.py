@@ -28,7 +28,6 @@ Prints the number of images whose logits differ (must be 0) and the accuracies.
 Exit status: 0 parity, 1 any difference, 2 error, 77 something missing under
 --skip-missing (the interpreter package, the data, the accsim binary, the model).
 """
-import argparse
 import os
 import sys
 import time
@@ -150,11 +149,7 @@ def compare(np, name, got, truth, labels):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="the .tflite file")
-    ap.add_argument("--imported", required=True, help="its import (import_tflite.py --out)")
-    ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
-    ap.add_argument("--accsim", help="the accsim binary")
+    ap = parity_common.parser(__doc__, ".tflite", "import_tflite.py")
     ap.add_argument("--outputs-csv", help="compare this existing --dump-outputs CSV "
                     "(e.g. from another accsim build) too")
     ap.add_argument("--python-reference", action="store_true",
