@@ -38,42 +38,34 @@ static accsim_engine *opencl(void)
     return e;
 }
 
-/* Runs cfg on both engines (same images, same index list) and requires
- * identical results. */
-static void compare(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
-                    const int8_t *images, size_t image_count, const uint32_t *indices,
-                    size_t count, const accsim_config *cfg, const char *what)
+/* The C reference and the OpenCL engine on images (the pair owns them). */
+static void open_pair(testpair *tp, int8_t *images, size_t count)
 {
-    testpair_compare(ref, ocl, "C reference vs OpenCL", model, images, image_count, indices,
-                     count, cfg, what, NULL);
+    testpair_open(tp, testpair_engine(accsim_cpu_engine_create), opencl(), "C reference vs OpenCL",
+                  images, count);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
     need_opencl();
     testpair_seed(seed);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 24;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(24), 24);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
         accsim_config cfg;
         testpair_random_config(&cfg, mode, true, round % 2 == 0);
-        /* A shuffled index list with repeats. */
         uint32_t indices[40];
-        for (size_t i = 0; i < 40; i++)
-            indices[i] = (uint32_t)(testpair_rng() % count);
+        testpair_random_indices(indices, 40, tp.image_count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
                  cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
-        compare(ref, ocl, &model, images, count, indices, 40, &cfg, what);
+        testpair_compare(&tp, &model, indices, 40, &cfg, what, NULL);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 Test(engines, random_models_saturate) { random_models(ACCSIM_SATURATE, 1, 12); }
@@ -81,9 +73,8 @@ Test(engines, random_models_wrap) { random_models(ACCSIM_WRAP, 2, 12); }
 
 /* Common widths from..to in both modes; histograms at widths divisible by
  * hist_every, every-partial-sum ones at those divisible by psum_every. */
-static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
-                          const int8_t *images, size_t count, int from, int to, int hist_every,
-                          int psum_every, const char *label)
+static void common_widths(const testpair *tp, const accsim_model *model, int from, int to,
+                          int hist_every, int psum_every, const char *label)
 {
     for (int b = from; b <= to; b++) {
         for (int mode = 0; mode < 2; mode++) {
@@ -94,7 +85,7 @@ static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_m
                 cfg.bits[l] = b;
             char what[96];
             snprintf(what, sizeof what, "%sB = %d, %s", label, b, mode ? "wrap" : "saturate");
-            compare(ref, ocl, model, images, count, NULL, count, &cfg, what);
+            testpair_compare(tp, model, NULL, tp->image_count, &cfg, what, NULL);
         }
     }
 }
@@ -104,16 +95,13 @@ Test(engines, every_common_width)
 {
     need_opencl();
     testpair_seed(3);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 6;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     accsim_model model;
     accsim_model_random(&model, 77);
-    common_widths(ref, ocl, &model, images, count, 2, 32, 3, 5, "");
+    common_widths(&tp, &model, 2, 32, 3, 5, "");
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Widths around each layer's safe width (where the CPU kernels drop the
@@ -124,9 +112,8 @@ Test(engines, around_safe_widths)
 {
     need_opencl();
     testpair_seed(5);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 8;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(8), 8);
     accsim_model model;
     accsim_model_random(&model, 91);
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
@@ -137,12 +124,11 @@ Test(engines, around_safe_widths)
     for (int c = 0; c < 3; c++)
         for (int ky = 0; ky < 5; ky++)
             for (int kx = 0; kx < 5; kx++)
-                images[c * 1024 + ky * 32 + kx] = model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
-    common_widths(ref, ocl, &model, images, count, 14, 24, 2, 3, "small weights, ");
+                tp.images[c * 1024 + ky * 32 + kx] =
+                    model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
+    common_widths(&tp, &model, 14, 24, 2, 3, "small weights, ");
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* fc3's bias add in 64 bits: biases near the int32 limits at B = 32. */
@@ -150,9 +136,8 @@ Test(engines, extreme_bias)
 {
     need_opencl();
     testpair_seed(4);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 4;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(4), 4);
     accsim_model model;
     accsim_model_random(&model, 5);
     for (int c = 0; c < ACCSIM_CLASSES; c++)
@@ -162,14 +147,12 @@ Test(engines, extreme_bias)
         testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = 32;
-        compare(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias");
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "extreme bias", NULL);
         cfg.bits[4] = 31;
-        compare(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias, 31");
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "extreme bias, 31", NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Requantization: the kernels guess in float and correct with the exact
@@ -179,9 +162,8 @@ Test(engines, extreme_scales)
 {
     need_opencl();
     testpair_seed(12);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 6;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     static const double scales[][ACCSIM_LAYERS] = {
         {0.5, 0.25, 1.0 / 3.0, 0.125, 0.5},
         {1e-300, 1e-40, 1e-9, 1.0, 1e300},
@@ -200,13 +182,11 @@ Test(engines, extreme_scales)
                 cfg.bits[l] = b;
             char what[64];
             snprintf(what, sizeof what, "scale set %zu, B = %d", s, b);
-            compare(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+            testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, what, NULL);
         }
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Capture every layer's input, then restart from each layer. */
@@ -214,35 +194,19 @@ Test(engines, capture_and_restart)
 {
     need_opencl();
     testpair_seed(6);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 10;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(10), 10);
     accsim_model model;
     accsim_model_random(&model, 8);
     accsim_config cfg;
     testpair_random_config(&cfg, ACCSIM_SATURATE, true, true);
     cfg.capture_activations = true;
-    compare(ref, ocl, &model, images, count, NULL, count, &cfg, "capture");
-
-    accsim_error err;
     accsim_result cap;
-    cr_assert_eq(accsim_result_init(&cap, testdata_net(&model), count, &cfg, &err), 0);
-    cr_assert_eq(ref->ops->run(ref, &cfg, NULL, count, &cap, NULL, &err), 0, "%s", err.message);
-    for (int start = 1; start < ACCSIM_LAYERS; start++) {
-        accsim_config rc = cfg;
-        rc.start_layer = start;
-        rc.start_acts = cap.acts[start];
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            rc.bits[l] = 4 + (int)(testpair_rng() % 20);
-        char what[64];
-        snprintf(what, sizeof what, "restart at layer %d", start);
-        compare(ref, ocl, &model, images, count, NULL, count, &rc, what);
-    }
+    testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "capture", &cap);
+    testpair_restarts(&tp, &model, &cfg, &cap, 4);
     accsim_result_free(&cap);
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Chunk boundaries, streamed images, the local-atomic (GPU) statistics path
@@ -253,9 +217,8 @@ static void variant(const char *name, const char *value)
     setenv(name, value, 1);
     setenv("ACCSIM_OPENCL_CHUNK", "7", 1);
     testpair_seed(9);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
-    const size_t count = 23;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(23), 23);
     accsim_model model;
     accsim_model_random(&model, 10);
     for (int round = 0; round < 4; round++) {
@@ -263,16 +226,13 @@ static void variant(const char *name, const char *value)
         testpair_random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
         cfg.capture_activations = round == 1;
         uint32_t indices[30];
-        for (size_t i = 0; i < 30; i++)
-            indices[i] = (uint32_t)(testpair_rng() % count);
+        testpair_random_indices(indices, 30, tp.image_count);
         char what[128];
         snprintf(what, sizeof what, "%s=%s round %d", name, value, round);
-        compare(ref, ocl, &model, images, count, indices, 30, &cfg, what);
+        testpair_compare(&tp, &model, indices, 30, &cfg, what, NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
     unsetenv(name);
     unsetenv("ACCSIM_OPENCL_CHUNK");
 }
@@ -305,7 +265,8 @@ Test(engines, course_model_cifar10)
     cr_assert_not_null(indices);
     for (size_t i = 0; i < count; i++)
         indices[i] = (uint32_t)((i * 16 + 3) % data.count);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create), *ocl = opencl();
+    testpair tp;
+    open_pair(&tp, images, data.count);
     static const int widths[][ACCSIM_LAYERS] = {
         {32, 32, 32, 32, 32}, {18, 18, 18, 18, 18}, {16, 16, 16, 16, 16},
         {14, 14, 14, 14, 14}, {18, 16, 17, 16, 17}, {12, 12, 12, 12, 12}};
@@ -326,13 +287,11 @@ Test(engines, course_model_cifar10)
             snprintf(what, sizeof what, "course model, bits %d,%d,%d,%d,%d, %s", cfg.bits[0],
                      cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4],
                      mode ? "wrap" : "saturate");
-            compare(ref, ocl, &model, images, data.count, indices, count, &cfg, what);
+            testpair_compare(&tp, &model, indices, count, &cfg, what, NULL);
         }
     }
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
     free(indices);
-    free(images);
     accsim_dataset_free(&data);
     accsim_model_free(&model);
 }

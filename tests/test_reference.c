@@ -17,25 +17,19 @@
 #include "testdata.h"
 #include "testpair.h"
 
-/* Runs cfg on both engines and requires identical results (histograms and
- * captured activations included); returns the reference's result in *keep
- * when keep is not NULL. */
-static void compare(accsim_engine *ref, accsim_engine *old, const accsim_model *model,
-                    const int8_t *images, size_t image_count, const uint32_t *indices,
-                    size_t count, const accsim_config *cfg, const char *what,
-                    accsim_result *keep)
+/* The interpreter and the former engine on images (the pair owns them). */
+static void open_pair(testpair *tp, int8_t *images, size_t count)
 {
-    testpair_compare(ref, old, "interpreter vs former engine", model, images, image_count,
-                     indices, count, cfg, what, keep);
+    testpair_open(tp, testpair_engine(accsim_cpu_engine_create),
+                  testpair_engine(accsim_course_oracle_create), "interpreter vs former engine",
+                  images, count);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
     testpair_seed(seed);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
-    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
-    const size_t count = 12;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(12), 12);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
@@ -43,18 +37,15 @@ static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
         testpair_random_config(&cfg, mode, round % 3 != 2, round % 2 == 0);
         cfg.capture_activations = round % 4 == 1;
         uint32_t indices[20];
-        for (size_t i = 0; i < 20; i++)
-            indices[i] = (uint32_t)(testpair_rng() % count);
+        testpair_random_indices(indices, 20, tp.image_count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
                  cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
-        compare(ref, old, &model, images, count, indices, 20, &cfg, what, NULL);
+        testpair_compare(&tp, &model, indices, 20, &cfg, what, NULL);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 #ifdef ACCSIM_SANITIZED
@@ -70,10 +61,8 @@ Test(reference, random_models_wrap) { random_models(ACCSIM_WRAP, 12, ROUNDS); }
 Test(reference, common_widths)
 {
     testpair_seed(13);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
-    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
-    const size_t count = 6;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     accsim_model model;
     accsim_model_random(&model, 77);
     for (int b = 2; b <= 32; b += 1) {
@@ -83,22 +72,18 @@ Test(reference, common_widths)
             cfg.bits[l] = b;
         char what[64];
         snprintf(what, sizeof what, "common width %d", b);
-        compare(ref, old, &model, images, count, NULL, count, &cfg, what, NULL);
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, what, NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 /* Capture every layer's restart state, then restart from each layer. */
 Test(reference, capture_and_restart)
 {
     testpair_seed(14);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
-    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
-    const size_t count = 8;
-    int8_t *images = testpair_random_images(count);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(8), 8);
     for (int mode = 0; mode < 2; mode++) {
         accsim_model model;
         accsim_model_random(&model, 15 + (uint64_t)mode);
@@ -106,7 +91,7 @@ Test(reference, capture_and_restart)
         testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         cfg.capture_activations = true;
         accsim_result cap;
-        compare(ref, old, &model, images, count, NULL, count, &cfg, "capture", &cap);
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "capture", &cap);
         /* The restart state of the course model is each layer's input. */
         accsim_network net;
         accsim_error err;
@@ -114,22 +99,11 @@ Test(reference, capture_and_restart)
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cr_assert_eq(accsim_network_restart_bytes(&net, l), (size_t)accsim_layers[l].input_count);
         accsim_network_free(&net);
-        for (int start = 1; start < ACCSIM_LAYERS; start++) {
-            accsim_config rc = cfg;
-            rc.start_layer = start;
-            rc.start_acts = cap.acts[start];
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                rc.bits[l] = 3 + (int)(testpair_rng() % 20);
-            char what[64];
-            snprintf(what, sizeof what, "restart at layer %d", start);
-            compare(ref, old, &model, images, count, NULL, count, &rc, what, NULL);
-        }
+        testpair_restarts(&tp, &model, &cfg, &cap, 3);
         accsim_result_free(&cap);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 /* The real model on real images, when they are there. */
@@ -154,8 +128,8 @@ Test(reference, course_model_cifar10)
     cr_assert_not_null(images);
     for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
         images[i] = accsim_quantize_pixel(ds.pixels[i], model.input_scale);
-    accsim_engine *ref = testpair_engine(accsim_cpu_engine_create);
-    accsim_engine *old = testpair_engine(accsim_course_oracle_create);
+    testpair tp;
+    open_pair(&tp, images, count);
     testpair_seed(16);
     int widths[] = {32, 20, 16, 14, 12, 10};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
@@ -166,11 +140,9 @@ Test(reference, course_model_cifar10)
         cfg.capture_activations = w == 0;
         char what[64];
         snprintf(what, sizeof what, "CIFAR-10 at %d bits", widths[w]);
-        compare(ref, old, &model, images, count, NULL, count, &cfg, what, NULL);
+        testpair_compare(&tp, &model, NULL, count, &cfg, what, NULL);
     }
-    free(images);
+    testpair_close(&tp);
     accsim_dataset_free(&ds);
     accsim_model_free(&model);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
 }

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "accsim/network.h"
@@ -96,16 +97,39 @@ static void require_filled_histograms(const accsim_result *res, const accsim_con
     cr_assert(!cfg->psum_histograms || psums > 0, "%s: empty partial-sum histograms", what);
 }
 
-void testpair_compare(accsim_engine *ref, accsim_engine *other, const char *pair,
-                      const accsim_model *model, const int8_t *images, size_t image_count,
-                      const uint32_t *indices, size_t count, const accsim_config *cfg,
-                      const char *what, accsim_result *keep)
+void testpair_open(testpair *tp, accsim_engine *ref, accsim_engine *other, const char *names,
+                   int8_t *images, size_t image_count)
 {
+    cr_assert_not_null(images);
+    *tp = (testpair){.ref = ref, .other = other, .names = names, .images = images,
+                     .image_count = image_count};
+}
+
+void testpair_close(testpair *tp)
+{
+    accsim_engine_destroy(tp->ref);
+    accsim_engine_destroy(tp->other);
+    free(tp->images);
+    *tp = (testpair){0};
+}
+
+void testpair_random_indices(uint32_t *indices, size_t n, size_t image_count)
+{
+    for (size_t i = 0; i < n; i++)
+        indices[i] = (uint32_t)(testpair_rng() % image_count);
+}
+
+void testpair_compare(const testpair *tp, const accsim_model *model, const uint32_t *indices,
+                      size_t count, const accsim_config *cfg, const char *what,
+                      accsim_result *keep)
+{
+    accsim_engine *ref = tp->ref, *other = tp->other;
     accsim_error err;
     accsim_result a, b;
     const accsim_network *net = testdata_net(model);
-    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(other->ops->load(other, net, images, image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(ref->ops->load(ref, net, tp->images, tp->image_count, &err), 0, "%s", err.message);
+    cr_assert_eq(other->ops->load(other, net, tp->images, tp->image_count, &err), 0, "%s",
+                 err.message);
     cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
     cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
     cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s: %s", what,
@@ -114,11 +138,27 @@ void testpair_compare(accsim_engine *ref, accsim_engine *other, const char *pair
                  err.message);
     char diff[1024];
     int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
-    cr_assert_eq(rc, 0, "%s: %s differ: %s", what, pair, diff);
+    cr_assert_eq(rc, 0, "%s: %s differ: %s", what, tp->names, diff);
     require_filled_histograms(&a, cfg, what);
     if (keep)
         *keep = a;
     else
         accsim_result_free(&a);
     accsim_result_free(&b);
+}
+
+void testpair_restarts(const testpair *tp, const accsim_model *model, const accsim_config *cfg,
+                       const accsim_result *cap, int min_bits)
+{
+    cr_assert(cfg->capture_activations && cfg->start_layer == 0);
+    for (int start = 1; start < ACCSIM_LAYERS; start++) {
+        accsim_config rc = *cfg;
+        rc.start_layer = start;
+        rc.start_acts = cap->acts[start];
+        for (int l = 0; l < ACCSIM_LAYERS; l++)
+            rc.bits[l] = min_bits + (int)(testpair_rng() % 20);
+        char what[64];
+        snprintf(what, sizeof what, "restart at layer %d", start);
+        testpair_compare(tp, model, NULL, tp->image_count, &rc, what, NULL);
+    }
 }
