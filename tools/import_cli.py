@@ -1,6 +1,7 @@
 """The command line shared by the importers (tools/import_tflite.py,
 tools/import_onnx.py): the same arguments, the same messages, the same exit
-status.
+status. It imports no third-party package: the importers import it first,
+so that missing_package can report a missing one.
 
     ap = import_cli.parser(__doc__, "the .tflite file")
     ap.add_argument(...)            # the importer's own options
@@ -9,6 +10,12 @@ status.
 """
 import argparse
 import sys
+
+
+def missing_package(e):
+    """A package the importer needs (an ImportError e) is not installed: exit 77."""
+    print("error: %s (run tools/setup-python-tools.sh and use its python)" % e, file=sys.stderr)
+    sys.exit(77)
 
 
 def parse_floats(s, what):

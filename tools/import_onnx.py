@@ -35,16 +35,15 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import import_cli  # noqa: E402  (the command line shared with import_tflite.py)
+
 try:
     import numpy as np
     import onnx
     from onnx import numpy_helper
 except ImportError as _e:
-    print("error: %s (run tools/setup-python-tools.sh and use its python)" % _e,
-          file=sys.stderr)
-    sys.exit(77)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import import_cli  # noqa: E402  (the command line shared with import_tflite.py)
+    import_cli.missing_package(_e)
 import netdesc_write  # noqa: E402
 
 FORMAT_VERSION = 1

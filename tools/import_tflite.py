@@ -35,6 +35,9 @@ import re
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import import_cli  # noqa: E402  (the command line shared with import_onnx.py)
+
 try:
     import numpy as np
     import tflite
@@ -43,11 +46,7 @@ try:
     from tflite.Padding import Padding
     from tflite.TensorType import TensorType as TT
 except ImportError as _e:
-    print("error: %s (run tools/setup-python-tools.sh and use its python)" % _e,
-          file=sys.stderr)
-    sys.exit(77)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import import_cli  # noqa: E402  (the command line shared with import_onnx.py)
+    import_cli.missing_package(_e)
 import netdesc_write  # noqa: E402  (the description writer shared with import_onnx.py)
 
 FORMAT_VERSION = 1
