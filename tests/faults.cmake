@@ -13,11 +13,7 @@
 
 find_package(Python3 COMPONENTS Interpreter QUIET)
 
-if(DEFINED ENV{ACCSIM_DATA} AND NOT "$ENV{ACCSIM_DATA}" STREQUAL "")
-  set(ACCSIM_FAULTS_DATA "$ENV{ACCSIM_DATA}")
-else()
-  get_filename_component(ACCSIM_FAULTS_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10" ABSOLUTE)
-endif()
+accsim_test_path(ACCSIM_FAULTS_DATA ACCSIM_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10")
 
 # The shipped model: test files copy it where they need to break it.
 set(ACCSIM_FAULTS_MODEL "${PROJECT_SOURCE_DIR}/data/lenet5-cifar10")

@@ -12,17 +12,9 @@ set(ACCSIM_IMPORT_CHECK "${PROJECT_SOURCE_DIR}/tests/import_check.sh")
 set(ACCSIM_IMPORT_WORK "${PROJECT_BINARY_DIR}/import_test")
 set(ACCSIM_IMPORT_MODELS "${ACCSIM_IMPORT_WORK}/models")
 
-if(DEFINED ENV{ACCSIM_DATA} AND NOT "$ENV{ACCSIM_DATA}" STREQUAL "")
-  set(ACCSIM_IMPORT_DATA "$ENV{ACCSIM_DATA}")
-else()
-  get_filename_component(ACCSIM_IMPORT_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10" ABSOLUTE)
-endif()
-if(DEFINED ENV{ACCSIM_RESNET8} AND NOT "$ENV{ACCSIM_RESNET8}" STREQUAL "")
-  set(ACCSIM_IMPORT_RESNET8 "$ENV{ACCSIM_RESNET8}")
-else()
-  get_filename_component(ACCSIM_IMPORT_RESNET8
-    "${PROJECT_SOURCE_DIR}/../shared/models/mlperf-tiny-resnet8/resnet8_int8.tflite" ABSOLUTE)
-endif()
+accsim_test_path(ACCSIM_IMPORT_DATA ACCSIM_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10")
+accsim_test_path(ACCSIM_IMPORT_RESNET8 ACCSIM_RESNET8
+  "${PROJECT_SOURCE_DIR}/../shared/models/mlperf-tiny-resnet8/resnet8_int8.tflite")
 
 set(ACCSIM_IMPORT_TESTS)
 macro(accsim_import_test name)

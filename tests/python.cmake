@@ -8,17 +8,8 @@
 set(ACCSIM_PY_INTERP /usr/bin/python3)
 set(ACCSIM_PY_SKIP 77)
 
-if(DEFINED ENV{ACCSIM_DATA} AND NOT "$ENV{ACCSIM_DATA}" STREQUAL "")
-  set(ACCSIM_PY_DATA "$ENV{ACCSIM_DATA}")
-else()
-  get_filename_component(ACCSIM_PY_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10" ABSOLUTE)
-endif()
-if(DEFINED ENV{ACCSIM_MODEL} AND NOT "$ENV{ACCSIM_MODEL}" STREQUAL "")
-  set(ACCSIM_PY_CS5120 "$ENV{ACCSIM_MODEL}")
-else()
-  get_filename_component(ACCSIM_PY_CS5120
-    "${PROJECT_SOURCE_DIR}/../shared/models/cs5120-2021-lenet5" ABSOLUTE)
-endif()
+accsim_test_path(ACCSIM_PY_DATA ACCSIM_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10")
+accsim_test_path(ACCSIM_PY_CS5120 ACCSIM_MODEL "${PROJECT_SOURCE_DIR}/../shared/models/cs5120-2021-lenet5")
 set(ACCSIM_PY_SMOKE_MODEL "${PROJECT_BINARY_DIR}/py_smoke_model")
 
 # Is there an interpreter with torch and numpy? Checked once at configure time; the

@@ -13,11 +13,7 @@
 # Both SKIP (exit code 77) with the reason when PyPI, torch, CIFAR-10 or the
 # binary cannot be had.
 
-if(DEFINED ENV{ACCSIM_DATA} AND NOT "$ENV{ACCSIM_DATA}" STREQUAL "")
-  set(ACCSIM_SECOND_DATA "$ENV{ACCSIM_DATA}")
-else()
-  get_filename_component(ACCSIM_SECOND_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10" ABSOLUTE)
-endif()
+accsim_test_path(ACCSIM_SECOND_DATA ACCSIM_DATA "${PROJECT_SOURCE_DIR}/../shared/cifar10")
 
 add_test(NAME second_model_mltk
          COMMAND "${PROJECT_SOURCE_DIR}/tools/second_model.sh"

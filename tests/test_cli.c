@@ -28,6 +28,14 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
+/* Replaces the file NAME of the fixture's model with TEXT. */
+static void write_model_file(const fixture *f, const char *name, const char *text)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", f->model, name);
+    write_file(path, text);
+}
+
 /* A random model on disk and a synthetic CIFAR-10 test batch of the right size. */
 static void make_fixture(fixture *f)
 {
@@ -151,9 +159,7 @@ Test(cli, wrong_weight_count)
 {
     fixture f;
     make_fixture(&f);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/fc3.weight.csv", f.model);
-    write_file(path, "1.0e+00\n2.0e+00\n");
+    write_model_file(&f, "fc3.weight.csv", "1.0e+00\n2.0e+00\n");
     expect_failure(run(&f, ""), "fc3.weight.csv", "expected 840 values, found 2");
     drop_fixture(&f);
 }
@@ -176,33 +182,28 @@ Test(cli, weight_not_a_number)
 {
     fixture f;
     make_fixture(&f);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/fc3.bias.csv", f.model);
-    write_file(path, "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n");
+    write_model_file(&f, "fc3.bias.csv", "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n");
     expect_failure(run(&f, ""), "fc3.bias.csv", "line 3", "not a decimal number");
     drop_fixture(&f);
 }
 
 static void write_scales(const fixture *f, const char *conv2_scale)
 {
-    char path[1200], text[512];
-    snprintf(path, sizeof path, "%s/scale.json", f->model);
+    char text[512];
     snprintf(text, sizeof text,
              "{\"input_scale\": 128.0, \"conv1_output_scale\": 0.001, \"conv2_output_scale\": %s,"
              " \"fc1_output_scale\": 0.001, \"fc2_output_scale\": 0.001, \"fc3_output_scale\": 0.001}",
              conv2_scale);
-    write_file(path, text);
+    write_model_file(f, "scale.json", text);
 }
 
 Test(cli, nan_scale)
 {
     fixture f;
     make_fixture(&f);
-    /* NaN is not JSON; a negative scale is JSON but not a scale. */
+    /* NaN is not JSON (a negative scale is JSON but not a scale: below). */
     write_scales(&f, "NaN");
     expect_failure(run(&f, ""), "scale.json", "'NaN' is not a JSON value");
-    write_scales(&f, "-0.5");
-    expect_failure(run(&f, ""), "scale.json", "conv2_output_scale", "positive");
     drop_fixture(&f);
 }
 
@@ -219,9 +220,7 @@ Test(cli, missing_scale_key)
 {
     fixture f;
     make_fixture(&f);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/scale.json", f.model);
-    write_file(path, "{\"input_scale\": 128.0}");
+    write_model_file(&f, "scale.json", "{\"input_scale\": 128.0}");
     expect_failure(run(&f, ""), "scale.json", "conv1_output_scale");
     drop_fixture(&f);
 }

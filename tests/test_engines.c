@@ -21,16 +21,7 @@ Test(engines, opencl_not_built) { cr_skip_test("built without OpenCL (ACCSIM_OPE
 #include "accsim/summary.h"
 #include "opencl/opencl_engine.h"
 #include "testdata.h"
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "testpair.h"
 
 static void need_opencl(void)
 {
@@ -47,124 +38,34 @@ static accsim_engine *opencl(void)
     return e;
 }
 
-static accsim_engine *reference(void)
+/* The C reference and the OpenCL engine on images (the pair owns them). */
+static void open_pair(testpair *tp, int8_t *images, size_t count)
 {
-    accsim_error err;
-    accsim_engine *e = accsim_cpu_engine_create(&err);
-    cr_assert_not_null(e, "%s", err.message);
-    return e;
-}
-
-static int8_t *random_images(size_t count)
-{
-    int8_t *img = malloc(count * ACCSIM_IMAGE_BYTES);
-    cr_assert_not_null(img);
-    for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
-        img[i] = (int8_t)(rng() & 0xff);
-    return img;
-}
-
-static accsim_lin_range random_range(bool magnitude)
-{
-    /* Edge cases included: shift 0 and 32, lo above most values. */
-    accsim_lin_range r;
-    switch (rng() % 5) {
-    case 0:
-        r.lo = magnitude ? 0 : INT32_MIN;
-        r.shift = 24;
-        break;
-    case 1:
-        r.lo = magnitude ? 0 : -(int32_t)(rng() % 100000);
-        r.shift = (int32_t)(rng() % 12);
-        break;
-    case 2:
-        r.lo = (int32_t)(rng() % 2000) - 1000;
-        r.shift = 0;
-        break;
-    case 3:
-        r.lo = magnitude ? 0 : -(int32_t)(1 << 20);
-        r.shift = 32;
-        break;
-    default:
-        r.lo = (int32_t)(rng() % 1000000) - 500000;
-        r.shift = (int32_t)(rng() % 33);
-        break;
-    }
-    return r;
-}
-
-/* Runs cfg on both engines (same images, same index list) and requires
- * identical results. */
-static void compare_engines(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
-                            const int8_t *images, size_t image_count, const uint32_t *indices,
-                            size_t count, const accsim_config *cfg, const char *what)
-{
-    accsim_error err;
-    accsim_result a, b;
-    const accsim_network *net = testdata_net(model);
-    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(ocl->ops->load(ocl, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s", err.message);
-    cr_assert_eq(ocl->ops->run(ocl, cfg, indices, count, &b, NULL, &err), 0, "%s: %s", what,
-                 err.message);
-    char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
-    cr_assert_eq(rc, 0, "%s: C reference vs OpenCL differ: %s", what, diff);
-    /* The comparison must have had something to compare. */
-    if (cfg->histograms) {
-        uint64_t total = 0;
-        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++)
-            for (int k = 0; k < ACCSIM_BITS_BINS; k++)
-                total += b.hist[l].out_bits[k];
-        cr_assert_gt(total, 0, "%s: empty histograms", what);
-    }
-    accsim_result_free(&a);
-    accsim_result_free(&b);
-}
-
-static void random_config(accsim_config *cfg, accsim_overflow mode, bool hist, bool psum)
-{
-    accsim_config_default(cfg);
-    cfg->overflow = mode;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        /* Half the time narrow (heavy saturation), else anywhere in 2..32. */
-        cfg->bits[l] = rng() % 2 ? 2 + (int)(rng() % 14) : 2 + (int)(rng() % 31);
-        cfg->out_range[l] = random_range(false);
-        cfg->peak_range[l] = random_range(true);
-        cfg->psum_range[l] = random_range(false);
-    }
-    cfg->histograms = hist;
-    cfg->psum_histograms = psum;
+    testpair_open(tp, testpair_engine(accsim_cpu_engine_create), opencl(), "C reference vs OpenCL",
+                  images, count);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
     need_opencl();
-    rng_state = seed;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 24;
-    int8_t *images = random_images(count);
+    testpair_seed(seed);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(24), 24);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
         accsim_config cfg;
-        random_config(&cfg, mode, true, round % 2 == 0);
-        /* A shuffled index list with repeats. */
+        testpair_random_config(&cfg, mode, true, round % 2 == 0);
         uint32_t indices[40];
-        for (size_t i = 0; i < 40; i++)
-            indices[i] = (uint32_t)(rng() % count);
+        testpair_random_indices(indices, 40, tp.image_count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
                  cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
-        compare_engines(ref, ocl, &model, images, count, indices, 40, &cfg, what);
+        testpair_compare(&tp, &model, indices, 40, &cfg, what, NULL);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 Test(engines, random_models_saturate) { random_models(ACCSIM_SATURATE, 1, 12); }
@@ -172,20 +73,19 @@ Test(engines, random_models_wrap) { random_models(ACCSIM_WRAP, 2, 12); }
 
 /* Common widths from..to in both modes; histograms at widths divisible by
  * hist_every, every-partial-sum ones at those divisible by psum_every. */
-static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_model *model,
-                          const int8_t *images, size_t count, int from, int to, int hist_every,
-                          int psum_every, const char *label)
+static void common_widths(const testpair *tp, const accsim_model *model, int from, int to,
+                          int hist_every, int psum_every, const char *label)
 {
     for (int b = from; b <= to; b++) {
         for (int mode = 0; mode < 2; mode++) {
             accsim_config cfg;
-            random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, b % hist_every == 0,
-                          b % psum_every == 0);
+            testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE,
+                                   b % hist_every == 0, b % psum_every == 0);
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 cfg.bits[l] = b;
             char what[96];
             snprintf(what, sizeof what, "%sB = %d, %s", label, b, mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, model, images, count, NULL, count, &cfg, what);
+            testpair_compare(tp, model, NULL, tp->image_count, &cfg, what, NULL);
         }
     }
 }
@@ -194,17 +94,14 @@ static void common_widths(accsim_engine *ref, accsim_engine *ocl, const accsim_m
 Test(engines, every_common_width)
 {
     need_opencl();
-    rng_state = 3;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 6;
-    int8_t *images = random_images(count);
+    testpair_seed(3);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     accsim_model model;
     accsim_model_random(&model, 77);
-    common_widths(ref, ocl, &model, images, count, 2, 32, 3, 5, "");
+    common_widths(&tp, &model, 2, 32, 3, 5, "");
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Widths around each layer's safe width (where the CPU kernels drop the
@@ -214,10 +111,9 @@ Test(engines, every_common_width)
 Test(engines, around_safe_widths)
 {
     need_opencl();
-    rng_state = 5;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 8;
-    int8_t *images = random_images(count);
+    testpair_seed(5);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(8), 8);
     accsim_model model;
     accsim_model_random(&model, 91);
     for (int l = 0; l < ACCSIM_LAYERS; l++) {
@@ -228,39 +124,35 @@ Test(engines, around_safe_widths)
     for (int c = 0; c < 3; c++)
         for (int ky = 0; ky < 5; ky++)
             for (int kx = 0; kx < 5; kx++)
-                images[c * 1024 + ky * 32 + kx] = model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
-    common_widths(ref, ocl, &model, images, count, 14, 24, 2, 3, "small weights, ");
+                tp.images[c * 1024 + ky * 32 + kx] =
+                    model.weights[0][c * 25 + ky * 5 + kx] > 0 ? 127 : -128;
+    common_widths(&tp, &model, 14, 24, 2, 3, "small weights, ");
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* fc3's bias add in 64 bits: biases near the int32 limits at B = 32. */
 Test(engines, extreme_bias)
 {
     need_opencl();
-    rng_state = 4;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 4;
-    int8_t *images = random_images(count);
+    testpair_seed(4);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(4), 4);
     accsim_model model;
     accsim_model_random(&model, 5);
     for (int c = 0; c < ACCSIM_CLASSES; c++)
         model.bias[c] = c % 2 ? INT32_MAX - c : INT32_MIN + c;
     for (int mode = 0; mode < 2; mode++) {
         accsim_config cfg;
-        random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
+        testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = 32;
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias");
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "extreme bias", NULL);
         cfg.bits[4] = 31;
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "extreme bias, 31");
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "extreme bias, 31", NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Requantization: the kernels guess in float and correct with the exact
@@ -269,10 +161,9 @@ Test(engines, extreme_bias)
 Test(engines, extreme_scales)
 {
     need_opencl();
-    rng_state = 12;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 6;
-    int8_t *images = random_images(count);
+    testpair_seed(12);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     static const double scales[][ACCSIM_LAYERS] = {
         {0.5, 0.25, 1.0 / 3.0, 0.125, 0.5},
         {1e-300, 1e-40, 1e-9, 1.0, 1e300},
@@ -286,54 +177,36 @@ Test(engines, extreme_scales)
             model.output_scale[l] = scales[s][l];
         for (int b = 12; b <= 32; b += 20) {
             accsim_config cfg;
-            random_config(&cfg, ACCSIM_SATURATE, true, false);
+            testpair_random_config(&cfg, ACCSIM_SATURATE, true, false);
             for (int l = 0; l < ACCSIM_LAYERS; l++)
                 cfg.bits[l] = b;
             char what[64];
             snprintf(what, sizeof what, "scale set %zu, B = %d", s, b);
-            compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, what);
+            testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, what, NULL);
         }
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Capture every layer's input, then restart from each layer. */
 Test(engines, capture_and_restart)
 {
     need_opencl();
-    rng_state = 6;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 10;
-    int8_t *images = random_images(count);
+    testpair_seed(6);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(10), 10);
     accsim_model model;
     accsim_model_random(&model, 8);
     accsim_config cfg;
-    random_config(&cfg, ACCSIM_SATURATE, true, true);
+    testpair_random_config(&cfg, ACCSIM_SATURATE, true, true);
     cfg.capture_activations = true;
-    compare_engines(ref, ocl, &model, images, count, NULL, count, &cfg, "capture");
-
-    accsim_error err;
     accsim_result cap;
-    cr_assert_eq(accsim_result_init(&cap, testdata_net(&model), count, &cfg, &err), 0);
-    cr_assert_eq(ref->ops->run(ref, &cfg, NULL, count, &cap, NULL, &err), 0, "%s", err.message);
-    for (int start = 1; start < ACCSIM_LAYERS; start++) {
-        accsim_config rc = cfg;
-        rc.start_layer = start;
-        rc.start_acts = cap.acts[start];
-        for (int l = 0; l < ACCSIM_LAYERS; l++)
-            rc.bits[l] = 4 + (int)(rng() % 20);
-        char what[64];
-        snprintf(what, sizeof what, "restart at layer %d", start);
-        compare_engines(ref, ocl, &model, images, count, NULL, count, &rc, what);
-    }
+    testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "capture", &cap);
+    testpair_restarts(&tp, &model, &cfg, &cap, 4);
     accsim_result_free(&cap);
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
 }
 
 /* Chunk boundaries, streamed images, the local-atomic (GPU) statistics path
@@ -343,27 +216,23 @@ static void variant(const char *name, const char *value)
     need_opencl();
     setenv(name, value, 1);
     setenv("ACCSIM_OPENCL_CHUNK", "7", 1);
-    rng_state = 9;
-    accsim_engine *ref = reference(), *ocl = opencl();
-    const size_t count = 23;
-    int8_t *images = random_images(count);
+    testpair_seed(9);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(23), 23);
     accsim_model model;
     accsim_model_random(&model, 10);
     for (int round = 0; round < 4; round++) {
         accsim_config cfg;
-        random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
+        testpair_random_config(&cfg, round % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, round < 2);
         cfg.capture_activations = round == 1;
         uint32_t indices[30];
-        for (size_t i = 0; i < 30; i++)
-            indices[i] = (uint32_t)(rng() % count);
+        testpair_random_indices(indices, 30, tp.image_count);
         char what[128];
         snprintf(what, sizeof what, "%s=%s round %d", name, value, round);
-        compare_engines(ref, ocl, &model, images, count, indices, 30, &cfg, what);
+        testpair_compare(&tp, &model, indices, 30, &cfg, what, NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
     unsetenv(name);
     unsetenv("ACCSIM_OPENCL_CHUNK");
 }
@@ -396,7 +265,8 @@ Test(engines, course_model_cifar10)
     cr_assert_not_null(indices);
     for (size_t i = 0; i < count; i++)
         indices[i] = (uint32_t)((i * 16 + 3) % data.count);
-    accsim_engine *ref = reference(), *ocl = opencl();
+    testpair tp;
+    open_pair(&tp, images, data.count);
     static const int widths[][ACCSIM_LAYERS] = {
         {32, 32, 32, 32, 32}, {18, 18, 18, 18, 18}, {16, 16, 16, 16, 16},
         {14, 14, 14, 14, 14}, {18, 16, 17, 16, 17}, {12, 12, 12, 12, 12}};
@@ -417,13 +287,11 @@ Test(engines, course_model_cifar10)
             snprintf(what, sizeof what, "course model, bits %d,%d,%d,%d,%d, %s", cfg.bits[0],
                      cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4],
                      mode ? "wrap" : "saturate");
-            compare_engines(ref, ocl, &model, images, data.count, indices, count, &cfg, what);
+            testpair_compare(&tp, &model, indices, count, &cfg, what, NULL);
         }
     }
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(ocl);
+    testpair_close(&tp);
     free(indices);
-    free(images);
     accsim_dataset_free(&data);
     accsim_model_free(&model);
 }

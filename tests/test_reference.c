@@ -15,139 +15,37 @@
 #include "accsim/network.h"
 #include "accsim/summary.h"
 #include "testdata.h"
+#include "testpair.h"
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
+/* The interpreter and the former engine on images (the pair owns them). */
+static void open_pair(testpair *tp, int8_t *images, size_t count)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static accsim_engine *make(accsim_engine *(*create)(accsim_error *))
-{
-    accsim_error err;
-    accsim_engine *e = create(&err);
-    cr_assert_not_null(e, "%s", err.message);
-    return e;
-}
-
-static int8_t *random_images(size_t count)
-{
-    int8_t *img = malloc(count * ACCSIM_IMAGE_BYTES);
-    cr_assert_not_null(img);
-    for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
-        img[i] = (int8_t)(rng() & 0xff);
-    return img;
-}
-
-static accsim_lin_range random_range(bool magnitude)
-{
-    accsim_lin_range r;
-    switch (rng() % 5) {
-    case 0:
-        r.lo = magnitude ? 0 : INT32_MIN;
-        r.shift = 24;
-        break;
-    case 1:
-        r.lo = magnitude ? 0 : -(int32_t)(rng() % 100000);
-        r.shift = (int32_t)(rng() % 12);
-        break;
-    case 2:
-        r.lo = (int32_t)(rng() % 2000) - 1000;
-        r.shift = 0;
-        break;
-    case 3:
-        r.lo = magnitude ? 0 : -(int32_t)(1 << 20);
-        r.shift = 32;
-        break;
-    default:
-        r.lo = (int32_t)(rng() % 1000000) - 500000;
-        r.shift = (int32_t)(rng() % 33);
-        break;
-    }
-    return r;
-}
-
-static void random_config(accsim_config *cfg, accsim_overflow mode, bool hist, bool psum)
-{
-    accsim_config_default(cfg);
-    cfg->overflow = mode;
-    for (int l = 0; l < ACCSIM_LAYERS; l++) {
-        cfg->bits[l] = rng() % 2 ? 2 + (int)(rng() % 14) : 2 + (int)(rng() % 31);
-        cfg->out_range[l] = random_range(false);
-        cfg->peak_range[l] = random_range(true);
-        cfg->psum_range[l] = random_range(false);
-    }
-    cfg->histograms = hist;
-    cfg->psum_histograms = psum;
-}
-
-/* Runs cfg on both engines and requires identical results (histograms and
- * captured activations included); returns the reference's result in *keep
- * when keep is not NULL. */
-static void compare(accsim_engine *ref, accsim_engine *old, const accsim_model *model,
-                    const int8_t *images, size_t image_count, const uint32_t *indices,
-                    size_t count, const accsim_config *cfg, const char *what,
-                    accsim_result *keep)
-{
-    accsim_error err;
-    accsim_result a, b;
-    const accsim_network *net = testdata_net(model);
-    cr_assert_eq(ref->ops->load(ref, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(old->ops->load(old, net, images, image_count, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&a, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(accsim_result_init(&b, net, count, cfg, &err), 0, "%s", err.message);
-    cr_assert_eq(ref->ops->run(ref, cfg, indices, count, &a, NULL, &err), 0, "%s: %s", what,
-                 err.message);
-    cr_assert_eq(old->ops->run(old, cfg, indices, count, &b, NULL, &err), 0, "%s", err.message);
-    char diff[1024];
-    int rc = accsim_result_compare(&a, &b, cfg, net, indices, diff, sizeof diff);
-    cr_assert_eq(rc, 0, "%s: interpreter vs former engine differ: %s", what, diff);
-    if (cfg->histograms || cfg->psum_histograms) {
-        uint64_t total = 0, psum = 0;
-        for (int l = cfg->start_layer; l < ACCSIM_LAYERS; l++)
-            for (int k = 0; k < ACCSIM_BITS_BINS; k++) {
-                total += a.hist[l].out_bits[k] + a.hist[l].peak_bits[k];
-                psum += a.hist[l].psum_bits[k];
-            }
-        cr_assert(!cfg->histograms || total > 0, "%s: empty histograms", what);
-        cr_assert(!cfg->psum_histograms || psum > 0, "%s: empty partial-sum histograms", what);
-    }
-    if (keep)
-        *keep = a;
-    else
-        accsim_result_free(&a);
-    accsim_result_free(&b);
+    testpair_open(tp, testpair_engine(accsim_cpu_engine_create),
+                  testpair_engine(accsim_course_oracle_create), "interpreter vs former engine",
+                  images, count);
 }
 
 static void random_models(accsim_overflow mode, uint64_t seed, int rounds)
 {
-    rng_state = seed;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
-    const size_t count = 12;
-    int8_t *images = random_images(count);
+    testpair_seed(seed);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(12), 12);
     for (int round = 0; round < rounds; round++) {
         accsim_model model;
         accsim_model_random(&model, seed * 1000 + (uint64_t)round);
         accsim_config cfg;
-        random_config(&cfg, mode, round % 3 != 2, round % 2 == 0);
+        testpair_random_config(&cfg, mode, round % 3 != 2, round % 2 == 0);
         cfg.capture_activations = round % 4 == 1;
         uint32_t indices[20];
-        for (size_t i = 0; i < 20; i++)
-            indices[i] = (uint32_t)(rng() % count);
+        testpair_random_indices(indices, 20, tp.image_count);
         char what[256];
         snprintf(what, sizeof what, "%s, seed %llu round %d, bits %d,%d,%d,%d,%d",
                  mode == ACCSIM_WRAP ? "wrap" : "saturate", (unsigned long long)seed, round,
                  cfg.bits[0], cfg.bits[1], cfg.bits[2], cfg.bits[3], cfg.bits[4]);
-        compare(ref, old, &model, images, count, indices, 20, &cfg, what, NULL);
+        testpair_compare(&tp, &model, indices, 20, &cfg, what, NULL);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 #ifdef ACCSIM_SANITIZED
@@ -162,42 +60,38 @@ Test(reference, random_models_wrap) { random_models(ACCSIM_WRAP, 12, ROUNDS); }
 /* Every common width in both modes, and widths around where saturation starts. */
 Test(reference, common_widths)
 {
-    rng_state = 13;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
-    const size_t count = 6;
-    int8_t *images = random_images(count);
+    testpair_seed(13);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(6), 6);
     accsim_model model;
     accsim_model_random(&model, 77);
     for (int b = 2; b <= 32; b += 1) {
         accsim_config cfg;
-        random_config(&cfg, b % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, b % 5 == 0);
+        testpair_random_config(&cfg, b % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, b % 5 == 0);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = b;
         char what[64];
         snprintf(what, sizeof what, "common width %d", b);
-        compare(ref, old, &model, images, count, NULL, count, &cfg, what, NULL);
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, what, NULL);
     }
     accsim_model_free(&model);
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 /* Capture every layer's restart state, then restart from each layer. */
 Test(reference, capture_and_restart)
 {
-    rng_state = 14;
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
-    const size_t count = 8;
-    int8_t *images = random_images(count);
+    testpair_seed(14);
+    testpair tp;
+    open_pair(&tp, testpair_random_images(8), 8);
     for (int mode = 0; mode < 2; mode++) {
         accsim_model model;
         accsim_model_random(&model, 15 + (uint64_t)mode);
         accsim_config cfg;
-        random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
+        testpair_random_config(&cfg, mode ? ACCSIM_WRAP : ACCSIM_SATURATE, true, true);
         cfg.capture_activations = true;
         accsim_result cap;
-        compare(ref, old, &model, images, count, NULL, count, &cfg, "capture", &cap);
+        testpair_compare(&tp, &model, NULL, tp.image_count, &cfg, "capture", &cap);
         /* The restart state of the course model is each layer's input. */
         accsim_network net;
         accsim_error err;
@@ -205,22 +99,11 @@ Test(reference, capture_and_restart)
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cr_assert_eq(accsim_network_restart_bytes(&net, l), (size_t)accsim_layers[l].input_count);
         accsim_network_free(&net);
-        for (int start = 1; start < ACCSIM_LAYERS; start++) {
-            accsim_config rc = cfg;
-            rc.start_layer = start;
-            rc.start_acts = cap.acts[start];
-            for (int l = 0; l < ACCSIM_LAYERS; l++)
-                rc.bits[l] = 3 + (int)(rng() % 20);
-            char what[64];
-            snprintf(what, sizeof what, "restart at layer %d", start);
-            compare(ref, old, &model, images, count, NULL, count, &rc, what, NULL);
-        }
+        testpair_restarts(&tp, &model, &cfg, &cap, 3);
         accsim_result_free(&cap);
         accsim_model_free(&model);
     }
-    free(images);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
+    testpair_close(&tp);
 }
 
 /* The real model on real images, when they are there. */
@@ -245,22 +128,21 @@ Test(reference, course_model_cifar10)
     cr_assert_not_null(images);
     for (size_t i = 0; i < count * ACCSIM_IMAGE_BYTES; i++)
         images[i] = accsim_quantize_pixel(ds.pixels[i], model.input_scale);
-    accsim_engine *ref = make(accsim_cpu_engine_create), *old = make(accsim_course_oracle_create);
-    rng_state = 16;
+    testpair tp;
+    open_pair(&tp, images, count);
+    testpair_seed(16);
     int widths[] = {32, 20, 16, 14, 12, 10};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         accsim_config cfg;
-        random_config(&cfg, w % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, w == 0);
+        testpair_random_config(&cfg, w % 2 ? ACCSIM_WRAP : ACCSIM_SATURATE, true, w == 0);
         for (int l = 0; l < ACCSIM_LAYERS; l++)
             cfg.bits[l] = widths[w];
         cfg.capture_activations = w == 0;
         char what[64];
         snprintf(what, sizeof what, "CIFAR-10 at %d bits", widths[w]);
-        compare(ref, old, &model, images, count, NULL, count, &cfg, what, NULL);
+        testpair_compare(&tp, &model, NULL, count, &cfg, what, NULL);
     }
-    free(images);
+    testpair_close(&tp);
     accsim_dataset_free(&ds);
     accsim_model_free(&model);
-    accsim_engine_destroy(ref);
-    accsim_engine_destroy(old);
 }

@@ -63,6 +63,14 @@ static void list_dir(const char *dir, char *out, size_t size)
         snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", names[i]);
 }
 
+/* DIR holds exactly these names (sorted, joined by spaces; "" when empty). */
+static void expect_dir(const char *dir, const char *want)
+{
+    char names[2048];
+    list_dir(dir, names, sizeof names);
+    cr_assert_str_eq(names, want, "in %s", dir);
+}
+
 typedef void (*child_fn)(const char *dir);
 
 /* Runs fn(dir) in a child with the handlers installed and its stderr in
@@ -114,6 +122,16 @@ static void expect_message(const setup *s, const char *sig)
     cr_assert_str_eq(buf, want);
 }
 
+/* Runs fn(DIR) in a child that signal sig ends: its exit status must be
+ * status, its stderr the handler's one line, and DIR must hold exactly left. */
+static void expect_signal_cleanup(const setup *s, child_fn fn, int status, const char *sig,
+                                  const char *left)
+{
+    cr_assert_eq(in_child(s->dir, s->errfile, fn), status);
+    expect_dir(s->dir, left);
+    expect_message(s, sig);
+}
+
 /* ---- an open temporary file ---------------------------------------------- */
 
 static void open_file_then_term(const char *dir)
@@ -135,11 +153,7 @@ Test(signals, temp_file_removed_on_sigterm)
 {
     setup s;
     make_setup(&s);
-    cr_assert_eq(in_child(s.dir, s.errfile, open_file_then_term), 143);
-    char names[2048];
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "");
-    expect_message(&s, "SIGTERM");
+    expect_signal_cleanup(&s, open_file_then_term, 143, "SIGTERM", "");
     free_setup(&s);
 }
 
@@ -170,11 +184,7 @@ Test(signals, half_report_removed_on_sigint)
 {
     setup s;
     make_setup(&s);
-    cr_assert_eq(in_child(s.dir, s.errfile, report_then_int), 130);
-    char names[2048];
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "");
-    expect_message(&s, "SIGINT");
+    expect_signal_cleanup(&s, report_then_int, 130, "SIGINT", "");
     free_setup(&s);
 }
 
@@ -194,13 +204,10 @@ Test(signals, earlier_report_kept_on_signal)
     setup s;
     make_setup(&s);
     make_old_report(s.dir);
-    cr_assert_eq(in_child(s.dir, s.errfile, report_then_int), 130);
-    char names[2048], buf[64], path[1200];
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "report");
+    expect_signal_cleanup(&s, report_then_int, 130, "SIGINT", "report");
+    char buf[64], path[1200];
     snprintf(path, sizeof path, "%s/report", s.dir);
-    list_dir(path, names, sizeof names);
-    cr_assert_str_eq(names, ".accsim-report summary.md");
+    expect_dir(path, ".accsim-report summary.md");
     snprintf(path, sizeof path, "%s/report/summary.md", s.dir);
     cr_assert_str_eq(read_small(path, buf, sizeof buf), "OLD\n");
     free_setup(&s);
@@ -243,11 +250,7 @@ Test(signals, signal_on_worker_thread_cleaned_by_main)
     setup s;
     make_setup(&s);
     make_old_report(s.dir);
-    cr_assert_eq(in_child(s.dir, s.errfile, report_then_worker_term), 143);
-    char names[2048];
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "report");
-    expect_message(&s, "SIGTERM");
+    expect_signal_cleanup(&s, report_then_worker_term, 143, "SIGTERM", "report");
     free_setup(&s);
 }
 
@@ -269,16 +272,14 @@ Test(reportdir, replaces_earlier_report_whole)
     setup s;
     make_setup(&s);
     make_old_report(s.dir);
-    char out[1200], names[2048];
+    char out[1200];
     snprintf(out, sizeof out, "%s/report", s.dir);
     write_report(out, "new.csv", "x\n");
-    list_dir(out, names, sizeof names);
-    cr_assert_str_eq(names, ".accsim-report new.csv");
+    expect_dir(out, ".accsim-report new.csv");
     struct stat st;
     cr_assert_eq(stat(out, &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0750, "mode %o", st.st_mode & 0777);
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "report");
+    expect_dir(s.dir, "report");
     free_setup(&s);
 }
 
@@ -286,7 +287,7 @@ Test(reportdir, refuses_foreign_directory)
 {
     setup s;
     make_setup(&s);
-    char out[1200], path[1400], names[2048];
+    char out[1200], path[1400];
     snprintf(out, sizeof out, "%s/mine", s.dir);
     cr_assert_eq(mkdir(out, 0777), 0);
     snprintf(path, sizeof path, "%s/notes.txt", out);
@@ -295,10 +296,8 @@ Test(reportdir, refuses_foreign_directory)
     accsim_error err;
     cr_assert_eq(accsim_reportdir_begin(&r, out, &err), -1);
     cr_assert_not_null(strstr(err.message, "not an accsim report"), "%s", err.message);
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "mine");
-    list_dir(out, names, sizeof names);
-    cr_assert_str_eq(names, "notes.txt");
+    expect_dir(s.dir, "mine");
+    expect_dir(out, "notes.txt");
     free_setup(&s);
 }
 
@@ -306,7 +305,7 @@ Test(reportdir, abort_leaves_nothing)
 {
     setup s;
     make_setup(&s);
-    char out[1200], path[1400], names[2048];
+    char out[1200], path[1400];
     snprintf(out, sizeof out, "%s/report", s.dir);
     accsim_reportdir r;
     accsim_error err;
@@ -315,8 +314,7 @@ Test(reportdir, abort_leaves_nothing)
     write_file(path, "x\n");
     accsim_reportdir_abort(&r);
     accsim_reportdir_abort(&r); /* twice is harmless */
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "");
+    expect_dir(s.dir, "");
     free_setup(&s);
 }
 
@@ -324,7 +322,7 @@ Test(signals, remove_tree_does_not_follow_links)
 {
     setup s;
     make_setup(&s);
-    char path[1400], outside[1200], names[2048];
+    char path[1400], outside[1200];
     snprintf(outside, sizeof outside, "%s/outside", s.root);
     cr_assert_eq(mkdir(outside, 0777), 0);
     snprintf(path, sizeof path, "%s/keep.txt", outside);
@@ -339,10 +337,8 @@ Test(signals, remove_tree_does_not_follow_links)
     cr_assert_eq(symlink(outside, path), 0);
     snprintf(path, sizeof path, "%s/a", s.dir);
     cr_assert_eq(accsim_remove_tree(path), 0);
-    list_dir(s.dir, names, sizeof names);
-    cr_assert_str_eq(names, "");
-    list_dir(outside, names, sizeof names);
-    cr_assert_str_eq(names, "keep.txt");
+    expect_dir(s.dir, "");
+    expect_dir(outside, "keep.txt");
     cr_assert_eq(accsim_remove_tree(path), 0, "a missing path is not an error");
     free_setup(&s);
 }

@@ -29,12 +29,14 @@ when it holds a previous network.json.
 Exit status: 0 done, 1 the model cannot be imported (unsupported, malformed,
 truncated), 2 usage error, 77 the tflite package is missing.
 """
-import argparse
 import math
 import os
 import re
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import import_cli  # noqa: E402  (the command line shared with import_onnx.py)
 
 try:
     import numpy as np
@@ -44,10 +46,7 @@ try:
     from tflite.Padding import Padding
     from tflite.TensorType import TensorType as TT
 except ImportError as _e:
-    print("error: %s (run tools/setup-python-tools.sh and use its python)" % _e,
-          file=sys.stderr)
-    sys.exit(77)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import_cli.missing_package(_e)
 import netdesc_write  # noqa: E402  (the description writer shared with import_onnx.py)
 
 FORMAT_VERSION = 1
@@ -760,13 +759,6 @@ class Importer:
         }
 
 
-def parse_floats(s, what):
-    try:
-        return [float(v) for v in s.split(",")]
-    except ValueError:
-        raise SystemExit("error: %s: want comma-separated numbers, got %r" % (what, s))
-
-
 def import_model(path, out_dir, name=None, input_mean=None, input_std=None):
     model = Model(path)
     if name is None:
@@ -790,33 +782,16 @@ def import_model(path, out_dir, name=None, input_mean=None, input_std=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="the .tflite file")
-    ap.add_argument("--out", required=True, help="output directory (network.json + .npy)")
-    ap.add_argument("--name", help="the network's name (default: the file's base name)")
-    ap.add_argument("--input-mean", help="per-channel means for the affine input "
-                    "quantization, comma-separated (default 0)")
-    ap.add_argument("--input-std", help="per-channel standard deviations (default 1)")
+    ap = import_cli.parser(__doc__, "the .tflite file")
     # Accepted for old scripts: the description now rounds FULLY_CONNECTED's
     # ties as TFLite does ("rounding": "half_away"), so there is nothing to allow.
     ap.add_argument("--allow-rounding-ties", action="store_true",
                     help="no longer needed (ties are rounded as TFLite rounds them); "
                     "accepted and ignored")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    mean = parse_floats(args.input_mean, "--input-mean") if args.input_mean else None
-    std = parse_floats(args.input_std, "--input-std") if args.input_std else None
-    try:
-        manifest = import_model(args.model, args.out, args.name, mean, std)
-    except ImportError_ as e:
-        print("import_tflite: error: %s" % e, file=sys.stderr)
-        return 1
-    if not args.quiet:
-        macs = [d["name"] for d in manifest["ops"] if d["op"] in ("conv2d", "fully_connected")]
-        print("import_tflite: %s -> %s: %d ops (%d MAC layers: %s), output '%s'"
-              % (args.model, args.out, len(manifest["ops"]), len(macs), ", ".join(macs),
-                 manifest["output"]))
-    return 0
+
+    def run(args, mean, std):
+        return import_model(args.model, args.out, args.name, mean, std)
+    return import_cli.main(ap, argv, "import_tflite", ImportError_, run)
 
 
 if __name__ == "__main__":

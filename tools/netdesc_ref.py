@@ -102,6 +102,21 @@ def round_half_away(x):
 FLOAT_ROUNDING = {"half_even": round_half_even, "half_away": round_half_away}
 
 
+def quantize_pixels(manifest, pixels_chw):
+    """pixels uint8 [N, C, H, W] (CIFAR order) -> the int8 input (int64 values, still
+    [N, C, H, W]) as manifest's input quantization says; also tools/tflite_parity.py's."""
+    q = manifest["input"]["quantize"]
+    p = pixels_chw.astype(np.int64)
+    if q["kind"] == "offset":
+        return np.clip(p + int(q["offset"]), -128, 127)
+    if q["kind"] == "affine":
+        mean = np.asarray(q["mean"], dtype=np.float64).reshape(1, -1, 1, 1)
+        std = np.asarray(q["std"], dtype=np.float64).reshape(1, -1, 1, 1)
+        v = ((p.astype(np.float64) / 255.0 - mean) / std) / float(q["scale"])
+        return np.clip(round_half_even(v) + int(q["zero_point"]), -128, 127).astype(np.int64)
+    raise ValueError("input quantize kind %r not supported here" % q["kind"])
+
+
 class Net:
     def __init__(self, model_dir):
         self.dir = model_dir
@@ -138,17 +153,7 @@ class Net:
 
     def quantize_input(self, pixels_chw):
         """pixels uint8 [N, C, H, W] (CIFAR order) -> int8 input in the layout's order."""
-        q = self.m["input"]["quantize"]
-        p = pixels_chw.astype(np.int64)
-        if q["kind"] == "offset":
-            x = np.clip(p + int(q["offset"]), -128, 127)
-        elif q["kind"] == "affine":
-            mean = np.asarray(q["mean"], dtype=np.float64).reshape(1, -1, 1, 1)
-            std = np.asarray(q["std"], dtype=np.float64).reshape(1, -1, 1, 1)
-            v = ((p.astype(np.float64) / 255.0 - mean) / std) / float(q["scale"])
-            x = np.clip(round_half_even(v) + int(q["zero_point"]), -128, 127).astype(np.int64)
-        else:
-            raise ValueError("input quantize kind %r not supported here" % q["kind"])
+        x = quantize_pixels(self.m, pixels_chw)
         if self.layout == "NHWC":
             x = x.transpose(0, 2, 3, 1)
         return np.ascontiguousarray(x)

@@ -26,9 +26,7 @@ Prints how many images' int8 logits differ (must be 0) and the accuracies.
 Exit status: 0 parity, 1 any difference (0 with --report-only), 2 error,
 77 something missing under --skip-missing.
 """
-import argparse
 import atexit
-import json
 import os
 import shutil
 import sys
@@ -36,17 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tflite_parity  # noqa: E402  (CIFAR-10 reading, accsim's CSV)
-
-SKIP = 77
-
-
-def fail_missing(args, msg):
-    if args.skip_missing:
-        print("SKIP: %s" % msg)
-        sys.exit(SKIP)
-    print("error: %s" % msg, file=sys.stderr)
-    sys.exit(2)
+import parity_common  # noqa: E402  (input checks, CIFAR-10, accsim's outputs)
 
 
 def model_input(np, manifest, pixels):
@@ -67,14 +55,20 @@ def model_input(np, manifest, pixels):
     return x, mine.astype(np.int64)
 
 
-def ort_input_quantization(np, onnx, model_path, x):
-    """onnxruntime's QuantizeLinear of x: x / scale in float32, half to even, + zp."""
-    m = onnx.load(model_path)
-    name = m.graph.input[0].name
+def constant_values(onnx, m):
+    """Every constant tensor of model m (initializers and Constant nodes) by name."""
     vals = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
     for n in m.graph.node:
         if n.op_type == "Constant":
             vals[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
+    return vals
+
+
+def ort_input_quantization(np, onnx, model_path, x):
+    """onnxruntime's QuantizeLinear of x: x / scale in float32, half to even, + zp."""
+    m = onnx.load(model_path)
+    name = m.graph.input[0].name
+    vals = constant_values(onnx, m)
     q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == name)
     s = np.float32(vals[q.input[1]].reshape(-1)[0])
     return np.clip(np.rint(x / s) + zero_point_int8(np, vals, q), -128, 127).astype(np.int64)
@@ -93,10 +87,7 @@ def output_dequantizer(np, onnx, model_path):
     """(scale, zero point) of the DequantizeLinear that makes the graph output."""
     m = onnx.load(model_path)
     out = m.graph.output[0].name
-    vals = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-    for n in m.graph.node:
-        if n.op_type == "Constant":
-            vals[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
+    vals = constant_values(onnx, m)
     for n in m.graph.node:
         if n.output and n.output[0] == out:
             if n.op_type != "DequantizeLinear":
@@ -138,11 +129,7 @@ def compare(np, name, got, truth, labels, truth_name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="the .onnx file")
-    ap.add_argument("--imported", required=True, help="its import (import_onnx.py --out)")
-    ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
-    ap.add_argument("--accsim", help="the accsim binary")
+    ap = parity_common.parser(__doc__, ".onnx", "import_onnx.py")
     ap.add_argument("--outputs-csv", help="compare an existing --dump-outputs CSV too")
     ap.add_argument("--python-reference", action="store_true",
                     help="compare tools/netdesc_ref.py too")
@@ -163,28 +150,14 @@ def main():
         import onnx.numpy_helper  # noqa: F401
         import onnxruntime as ort
     except ImportError as e:
-        fail_missing(args, "%s (run tools/setup-python-tools.sh and use its python)" % e)
-    if not os.path.isfile(args.model):
-        fail_missing(args, "model %s not found" % args.model)
-    test_batch = os.path.join(args.data, "test_batch.bin")
-    if not os.path.isfile(test_batch):
-        fail_missing(args, "CIFAR-10 not found in %s" % args.data)
-    if not args.accsim and not args.python_reference and not args.outputs_csv:
-        print("error: give --accsim PATH, --python-reference or --outputs-csv CSV", file=sys.stderr)
-        return 2
-    if args.accsim and not os.access(args.accsim, os.X_OK):
-        fail_missing(args, "accsim binary %s not found" % args.accsim)
-    manifest_path = os.path.join(args.imported, "network.json")
-    if not os.path.isfile(manifest_path):
-        fail_missing(args, "no network.json in %s" % args.imported)
-    with open(manifest_path) as f:
-        manifest = json.load(f)
+        parity_common.fail_missing_package(args, e)
+    test_batch, manifest = parity_common.check_inputs(args)
 
     levels = {"all": [("ORT_ENABLE_ALL", ort.GraphOptimizationLevel.ORT_ENABLE_ALL)],
               "disable": [("ORT_DISABLE_ALL", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]}
     levels["both"] = levels["all"] + levels["disable"]
     try:
-        pixels, labels = tflite_parity.load_cifar(np, test_batch, 0, args.limit)
+        pixels, labels = parity_common.load_cifar(np, test_batch, 0, args.limit)
         n = len(labels)
         x, mine = model_input(np, manifest, pixels)
         theirs = ort_input_quantization(np, onnx, args.model, x)
@@ -202,12 +175,12 @@ def main():
             truths.append(("onnxruntime " + lname, t))
         sides = []
         if args.accsim:
-            got, dt = tflite_parity.run_accsim(np, args.accsim, args.imported, args.data, n, 0)
+            got, dt = parity_common.run_accsim(np, args.accsim, args.imported, args.data, n, 0)
             print("accsim run (--bits 32, cpu): %.1f s" % dt)
             sides.append(("accsim", got))
         if args.outputs_csv:
             sides.append((os.path.basename(args.outputs_csv),
-                          tflite_parity.read_outputs_csv(np, args.outputs_csv, n, 0)))
+                          parity_common.read_outputs_csv(np, args.outputs_csv, n, 0)))
         if args.python_reference:
             import netdesc_ref
             net = netdesc_ref.Net(args.imported)

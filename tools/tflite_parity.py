@@ -28,34 +28,12 @@ Prints the number of images whose logits differ (must be 0) and the accuracies.
 Exit status: 0 parity, 1 any difference, 2 error, 77 something missing under
 --skip-missing (the interpreter package, the data, the accsim binary, the model).
 """
-import argparse
-import csv
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
-SKIP = 77
-
-
-def fail_missing(args, msg):
-    if args.skip_missing:
-        print("SKIP: %s" % msg)
-        sys.exit(SKIP)
-    print("error: %s" % msg, file=sys.stderr)
-    sys.exit(2)
-
-
-def load_cifar(np, path, offset, limit):
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % 3073:
-        raise ValueError("%s: not CIFAR-10 records" % path)
-    raw = raw.reshape(-1, 3073)[offset:]
-    if limit is not None:
-        raw = raw[:limit]
-    return raw[:, 1:].reshape(-1, 3, 32, 32), raw[:, 0].astype(np.int64)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import parity_common  # noqa: E402  (input checks, CIFAR-10, accsim's outputs)
 
 
 def logits_tensor(tflite, model_path):
@@ -147,56 +125,10 @@ def localize(np, Interpreter, OpResolverType, model_path, imported, pixels, x_nh
 
 
 def quantize_input(np, manifest, pixels_chw):
-    q = manifest["input"]["quantize"]
-    p = pixels_chw.astype(np.int64)
-    if q["kind"] == "offset":
-        x = np.clip(p + int(q["offset"]), -128, 127)
-    elif q["kind"] == "affine":
-        mean = np.asarray(q["mean"], dtype=np.float64).reshape(1, -1, 1, 1)
-        std = np.asarray(q["std"], dtype=np.float64).reshape(1, -1, 1, 1)
-        v = ((p.astype(np.float64) / 255.0 - mean) / std) / float(q["scale"])
-        x = np.clip(np.rint(v) + int(q["zero_point"]), -128, 127).astype(np.int64)
-    else:
-        raise ValueError("input quantize kind %r" % q["kind"])
+    """The int8 input TFLite reads (NHWC), as the description quantizes it."""
+    import netdesc_ref
+    x = netdesc_ref.quantize_pixels(manifest, pixels_chw)
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-
-
-def run_accsim(np, accsim, imported, data, n, offset):
-    if offset:
-        raise ValueError("--offset is not supported with accsim (it reads from image 0)")
-    fd, csv_path = tempfile.mkstemp(prefix="accsim-parity-", suffix=".csv")
-    os.close(fd)
-    try:
-        cmd = [accsim, "run", "--model", imported, "--data", data, "--split", "test",
-               "--bits", "32", "--limit", str(n), "--engine", "cpu", "--quiet",
-               "--dump-outputs", csv_path]
-        t0 = time.time()
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        dt = time.time() - t0
-        if r.returncode != 0:
-            raise RuntimeError("accsim failed (exit %d): %s\n%s" % (r.returncode, " ".join(cmd),
-                                                                 r.stderr.strip()))
-        return read_outputs_csv(np, csv_path, n, 0), dt
-    finally:
-        os.unlink(csv_path)
-
-
-def read_outputs_csv(np, csv_path, n, offset):
-    """Outputs of test images offset..offset+n-1 from a --dump-outputs CSV."""
-    rows = {}
-    with open(csv_path, newline="") as f:
-        rd = csv.reader(f)
-        header = next(rd, None)
-        if not header or header[:4] != ["split", "index", "label", "prediction"]:
-            raise RuntimeError("%s: unexpected CSV header %s" % (csv_path, header))
-        k = len(header) - 4
-        for row in rd:
-            if row and row[0] == "test":
-                rows[int(row[1])] = [int(v) for v in row[4:4 + k]]
-    missing = [i for i in range(offset, offset + n) if i not in rows]
-    if missing:
-        raise RuntimeError("%s lacks %d images (first %d)" % (csv_path, len(missing), missing[0]))
-    return np.array([rows[i] for i in range(offset, offset + n)], dtype=np.int64)
 
 
 def compare(np, name, got, truth, labels):
@@ -217,11 +149,7 @@ def compare(np, name, got, truth, labels):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="the .tflite file")
-    ap.add_argument("--imported", required=True, help="its import (import_tflite.py --out)")
-    ap.add_argument("--data", required=True, help="CIFAR-10 directory (test_batch.bin)")
-    ap.add_argument("--accsim", help="the accsim binary")
+    ap = parity_common.parser(__doc__, ".tflite", "import_tflite.py")
     ap.add_argument("--outputs-csv", help="compare this existing --dump-outputs CSV "
                     "(e.g. from another accsim build) too")
     ap.add_argument("--python-reference", action="store_true",
@@ -243,26 +171,11 @@ def main():
         import tflite
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError as e:
-        fail_missing(args, "%s (run tools/setup-python-tools.sh and use its python)" % e)
-    if not os.path.isfile(args.model):
-        fail_missing(args, "model %s not found" % args.model)
-    test_batch = os.path.join(args.data, "test_batch.bin")
-    if not os.path.isfile(test_batch):
-        fail_missing(args, "CIFAR-10 not found in %s" % args.data)
-    if not args.accsim and not args.python_reference and not args.outputs_csv:
-        print("error: give --accsim PATH, --python-reference or --outputs-csv CSV",
-              file=sys.stderr)
-        return 2
-    if args.accsim and not os.access(args.accsim, os.X_OK):
-        fail_missing(args, "accsim binary %s not found" % args.accsim)
-    manifest_path = os.path.join(args.imported, "network.json")
-    if not os.path.isfile(manifest_path):
-        fail_missing(args, "no network.json in %s" % args.imported)
-    with open(manifest_path) as f:
-        manifest = json.load(f)
+        parity_common.fail_missing_package(args, e)
+    test_batch, manifest = parity_common.check_inputs(args)
 
     try:
-        pixels, labels = load_cifar(np, test_batch, args.offset, args.limit)
+        pixels, labels = parity_common.load_cifar(np, test_batch, args.offset, args.limit)
         n = len(labels)
         x = quantize_input(np, manifest, pixels)
         li = logits_tensor(tflite, args.model)
@@ -274,11 +187,12 @@ def main():
               % (n, args.offset, acc_ref, t_ref))
         ok = True
         if args.accsim:
-            got, dt = run_accsim(np, args.accsim, args.imported, args.data, n, args.offset)
+            got, dt = parity_common.run_accsim(np, args.accsim, args.imported, args.data, n,
+                                               args.offset)
             print("accsim run (--bits 32, cpu): %.1f s" % dt)
             ok = compare(np, "accsim", got, truth, labels) and ok
         if args.outputs_csv:
-            got = read_outputs_csv(np, args.outputs_csv, n, args.offset)
+            got = parity_common.read_outputs_csv(np, args.outputs_csv, n, args.offset)
             ok = compare(np, os.path.basename(args.outputs_csv), got, truth, labels) and ok
         if args.python_reference:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,20 +1,17 @@
 /* accsim import MODEL --out DIR, and --model MODEL for every command: an int8
  * TFLite (.tflite) or ONNX (.onnx) model made into a network description
  * (docs/network-format.md) by the Python importers tools/import_tflite.py and
- * tools/import_onnx.py, run as child processes (fork, execvp, waitpid; no
- * shell) with the python of the pinned environment that
+ * tools/import_onnx.py, run as child processes (accsim/process.h: fork,
+ * execvp, waitpid; no shell) with the python of the pinned environment that
  * tools/setup-python-tools.sh makes and prints.
  *
  * Where the tools are: $ACCSIM_TOOLS when set, else the tools/ directory of
  * the source tree accsim was built from (ACCSIM_SOURCE_DIR, compiled in; the
  * installed binary does not carry the tools). The environment is the setup
  * script's: $ACCSIM_PYTOOLS, else SOURCE/build/pytools (docs/import.md). */
-#define _GNU_SOURCE /* pipe2 */
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +21,7 @@
 #include <unistd.h>
 
 #include "accsim/fileio.h"
+#include "accsim/process.h"
 #include "accsim/signals.h"
 #include "cli/cli.h"
 
@@ -90,137 +88,6 @@ static int detect_format(const char *path, const importer **out, accsim_error *e
                             "model directory or a .tflite/.onnx file", path);
 }
 
-/* ---- child processes ----------------------------------------------------- */
-
-/* Where a child's standard output goes. */
-typedef enum { CHILD_OUT_STDERR, CHILD_OUT_CAPTURE } child_out;
-
-/* What the child reports through the close-on-exec pipe when it cannot exec. */
-typedef struct exec_failure {
-    int err;
-} exec_failure;
-
-/* The child's side: default signal dispositions (accsim's handler must not run
- * there), stdout redirected, then exec. Never returns. */
-static void child_exec(char *const argv[], int out_fd, int fail_fd)
-{
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        struct sigaction sa;
-        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
-            signal(sigs[i], SIG_DFL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, NULL);
-    exec_failure f = {0};
-    if (dup2(out_fd, STDOUT_FILENO) >= 0)
-        execvp(argv[0], argv);
-    f.err = errno;
-    ssize_t w = write(fail_fd, &f, sizeof f);
-    (void)w;
-    _exit(127);
-}
-
-/* Reads fd to its end into buf[size] (NUL-terminated; what does not fit is
- * read and dropped, so that the child never blocks on a full pipe). */
-static void read_all(int fd, char *buf, size_t size)
-{
-    size_t used = 0;
-    char scratch[4096];
-    for (;;) {
-        char *dst = used + 1 < size ? buf + used : scratch;
-        size_t room = used + 1 < size ? size - 1 - used : sizeof scratch;
-        ssize_t n = read(fd, dst, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (dst != scratch)
-            used += (size_t)n;
-    }
-    if (size)
-        buf[used] = '\0';
-}
-
-/* Runs argv (argv[0] found on $PATH or a path) to its end, as host/analysis/
- * plot.c runs gnuplot: the signal handler stops it on an interrupt, and it is
- * reaped with the signals blocked so that the handler never signals a reused
- * pid. Its standard output goes to our stderr (a command's stdout is its
- * result) or, with CHILD_OUT_CAPTURE, into out[out_size]. *status is the
- * waitpid status; -1 only when it could not be run at all. */
-static int run_child(char *const argv[], child_out mode, char *out, size_t out_size, int *status,
-                     accsim_error *err)
-{
-    int fail[2], pout[2] = {-1, -1};
-    if (pipe2(fail, O_CLOEXEC) != 0)
-        return accsim_fail(err, "cannot run %s: %s", argv[0], strerror(errno));
-    if (mode == CHILD_OUT_CAPTURE && pipe2(pout, O_CLOEXEC) != 0) {
-        int e = errno;
-        close(fail[0]), close(fail[1]);
-        return accsim_fail(err, "cannot run %s: %s", argv[0], strerror(e));
-    }
-    sigset_t mask;
-    accsim_signals_block(&mask);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fail[0]);
-        child_exec(argv, mode == CHILD_OUT_CAPTURE ? pout[1] : STDERR_FILENO, fail[1]);
-    }
-    int fork_errno = errno;
-    if (pid > 0)
-        accsim_cleanup_set_child(pid);
-    accsim_signals_restore(&mask);
-    close(fail[1]);
-    if (pout[1] >= 0)
-        close(pout[1]);
-    if (pid < 0) {
-        close(fail[0]);
-        if (pout[0] >= 0)
-            close(pout[0]);
-        return accsim_fail(err, "cannot run %s: fork: %s", argv[0], strerror(fork_errno));
-    }
-    exec_failure f = {0};
-    ssize_t got;
-    do
-        got = read(fail[0], &f, sizeof f);
-    while (got < 0 && errno == EINTR);
-    close(fail[0]);
-    if (pout[0] >= 0) {
-        read_all(pout[0], out, out_size);
-        close(pout[0]);
-    }
-    siginfo_t info;
-    int wr;
-    do
-        wr = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
-    while (wr < 0 && errno == EINTR);
-    accsim_signals_block(&mask);
-    accsim_cleanup_set_child(0);
-    pid_t w;
-    do
-        w = waitpid(pid, status, 0);
-    while (w < 0 && errno == EINTR);
-    int wait_errno = errno;
-    accsim_signals_restore(&mask);
-    if (got == (ssize_t)sizeof f)
-        return accsim_fail(err, "cannot run %s: %s", argv[0], strerror(f.err));
-    if (w < 0)
-        return accsim_fail(err, "%s: waiting for it: %s", argv[0], strerror(wait_errno));
-    return 0;
-}
-
-/* "exited with status N" / "was killed by signal N (name)". */
-static const char *status_text(int status, char *buf, size_t size)
-{
-    if (WIFSIGNALED(status))
-        snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        snprintf(buf, size, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return buf;
-}
-
 /* The python of the pinned environment: tools/setup-python-tools.sh makes it
  * when missing (or checks it) and prints it on its last line of stdout. */
 static int pytools_python(const char *tools, char *python, size_t size, accsim_error *err)
@@ -233,7 +100,9 @@ static int pytools_python(const char *tools, char *python, size_t size, accsim_e
     char out[8192];
     int status;
     char *const argv[] = {"bash", script, NULL};
-    if (run_child(argv, CHILD_OUT_CAPTURE, out, sizeof out, &status, err) != 0)
+    const accsim_child setup = {.argv = argv, .output = ACCSIM_CHILD_CAPTURE, .capture = out,
+                                .capture_size = sizeof out};
+    if (accsim_child_run(&setup, &status, NULL, err) != 0)
         return -1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == TOOL_MISSING_PACKAGES)
         return accsim_fail(err, "the Python environment of the importers is not available (%s exited "
@@ -242,7 +111,7 @@ static int pytools_python(const char *tools, char *python, size_t size, accsim_e
                                 "directory where it made the environment", script, script);
     char why[96];
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return accsim_fail(err, "%s %s", script, status_text(status, why, sizeof why));
+        return accsim_fail(err, "%s %s", script, accsim_child_status_text(status, why, sizeof why));
     /* The last non-empty line. */
     size_t n = strlen(out);
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
@@ -274,8 +143,9 @@ static int import_into(const char *model, const char *dest, accsim_error *err)
     if (pytools_python(tools, python, sizeof python, err) != 0)
         return -1;
     char *const argv[] = {python, script, (char *)model, "--out", (char *)dest, "--quiet", NULL};
+    const accsim_child importer = {.argv = argv, .output = ACCSIM_CHILD_STDERR};
     int status;
-    if (run_child(argv, CHILD_OUT_STDERR, NULL, 0, &status, err) != 0)
+    if (accsim_child_run(&importer, &status, NULL, err) != 0)
         return -1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
@@ -284,7 +154,7 @@ static int import_into(const char *model, const char *dest, accsim_error *err)
                                 "above); run %s/setup-python-tools.sh", model, imp->script, tools);
     char why[96];
     return accsim_fail(err, "%s: the %s import failed: %s %s (its message is above)", model,
-                       imp->format, imp->script, status_text(status, why, sizeof why));
+                       imp->format, imp->script, accsim_child_status_text(status, why, sizeof why));
 }
 
 /* ---- accsim import ------------------------------------------------------- */

@@ -609,6 +609,22 @@ static int parse_tensor_names(parser *p, json_object *o, accsim_op *op, op_spec 
     return 0;
 }
 
+/* An op that keeps its input's zero point (pooling, clamp, reshape) may
+ * state it as output_zero_point: kept as a claim, checked once the input's is
+ * known. */
+static int parse_zp_claim(parser *p, json_object *o, op_spec *s)
+{
+    json_object *v;
+    if (!has(o, "output_zero_point", &v))
+        return 0;
+    long long x;
+    if (to_int(p, "output_zero_point", v, -128, 127, &x) != 0)
+        return -1;
+    s->has_zp_claim = true;
+    s->zp_claim = (int)x;
+    return 0;
+}
+
 static int parse_op(parser *p, json_object *o, int index)
 {
     accsim_network *net = p->net;
@@ -697,14 +713,7 @@ static int parse_op(parser *p, json_object *o, int index)
         op->kw = k[1];
         if (parse_stride_padding(p, o, op, s) != 0 || parse_clamp(p, o, op) != 0)
             return -1;
-        if (has(o, "output_zero_point", &v)) {
-            long long x;
-            if (to_int(p, "output_zero_point", v, -128, 127, &x) != 0)
-                return -1;
-            s->has_zp_claim = true;
-            s->zp_claim = (int)x;
-        }
-        return 0;
+        return parse_zp_claim(p, o, s);
     }
     if (strcmp(kind, "add") == 0) {
         op->kind = ACCSIM_OP_ADD;
@@ -792,14 +801,7 @@ static int parse_op(parser *p, json_object *o, int index)
             return -1;
         if (op->clamp_lo > op->clamp_hi)
             return perr(p, "min", "%d is above max %d", op->clamp_lo, op->clamp_hi);
-        if (has(o, "output_zero_point", &v)) {
-            long long x;
-            if (to_int(p, "output_zero_point", v, -128, 127, &x) != 0)
-                return -1;
-            s->has_zp_claim = true;
-            s->zp_claim = (int)x;
-        }
-        return 0;
+        return parse_zp_claim(p, o, s);
     }
     if (strcmp(kind, "reshape") == 0) {
         op->kind = ACCSIM_OP_RESHAPE;
@@ -811,14 +813,7 @@ static int parse_op(parser *p, json_object *o, int index)
             return perr(p, "shape", "missing");
         if (get_int_list(p, v, "shape", 1, 3, 1, MAX_DIM, s->reshape, &s->reshape_ndim) != 0)
             return -1;
-        if (has(o, "output_zero_point", &v)) {
-            long long x;
-            if (to_int(p, "output_zero_point", v, -128, 127, &x) != 0)
-                return -1;
-            s->has_zp_claim = true;
-            s->zp_claim = (int)x;
-        }
-        return 0;
+        return parse_zp_claim(p, o, s);
     }
     return perr(p, "op", "unknown op \"%s\" (conv2d, fully_connected, max_pool, avg_pool, add, "
                          "clamp, reshape are known)", kind);
