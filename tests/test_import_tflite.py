@@ -233,6 +233,24 @@ def command_tests(accsim, models, data):
         rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", out, "--quiet"])
         check("re-import: exit 0 (%s)" % se.strip(), rc, 0)
         check("re-import: stale file gone", os.path.exists(os.path.join(out, "stale.npy")), False)
+        # The importer's own options after "--": --name reaches network.json;
+        # an option it does not know is its refusal, passed through.
+        named = os.path.join(tmp, "named")
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", named, "--", "--name", "custom_net"])
+        check("import -- --name: exit 0 (%s)" % se.strip(), rc, 0)
+        with open(os.path.join(named, "network.json")) as f:
+            check("import -- --name: the name in network.json",
+                  json.load(f).get("name"), "custom_net")
+        rc, _, se = accsim_cmd(accsim, ["import", ties, "--out", os.path.join(tmp, "bogus"), "--",
+                                        "--no-such-option"])
+        check("import -- --no-such-option: exit 1", rc, 1)
+        check("import -- --no-such-option: the importer's message",
+              "--no-such-option" in se and "import failed" in se, True)
+        check("import -- --no-such-option: no output", os.path.exists(os.path.join(tmp, "bogus")),
+              False)
+        rc, _, se = accsim_cmd(accsim, ["run", "--limit", "1", "--", "--name", "x"])
+        check("run --: exit 2", rc, 2)
+        check("run --: says only import takes it", "only accsim import takes it" in se, True)
         # A foreign non-empty directory is refused and left alone.
         foreign = os.path.join(tmp, "foreign")
         os.makedirs(foreign)

@@ -34,6 +34,8 @@ enum cli_option_flag {
 typedef struct cli_options {
     const char *command;
     const char *operand;      /* the command's MODEL argument (accsim import MODEL) */
+    char **passthrough;       /* after "--": the importer's own options (accsim import) */
+    int passthrough_count;
     unsigned given;           /* enum cli_option_flag bits of the options given */
     const char *model_dir;    /* --model, $ACCSIM_MODEL, else the shipped default */
     const char *data_dir;     /* --data, $ACCSIM_DATA, else data/cifar-10-batches-bin */

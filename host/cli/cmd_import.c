@@ -125,10 +125,13 @@ static int pytools_python(const char *tools, char *python, size_t size, accsim_e
 }
 
 /* Imports MODEL into DEST (a path that must not exist yet; the importer
- * creates it, writing first into a temporary sibling). The importer's
- * messages go to stderr as it writes them; it runs with --quiet, and its
- * stdout goes to stderr as well (a command's stdout is its result). */
-static int import_into(const char *model, const char *dest, accsim_error *err)
+ * creates it, writing first into a temporary sibling), with the importer's
+ * own options extra[0..extra_count) (accsim import MODEL --out DIR -- ...).
+ * The importer's messages go to stderr as it writes them; it runs with
+ * --quiet, and its stdout goes to stderr as well (a command's stdout is its
+ * result). */
+static int import_into(const char *model, const char *dest, char *const *extra, int extra_count,
+                       accsim_error *err)
 {
     const importer *imp = NULL;
     if (detect_format(model, &imp, err) != 0)
@@ -142,7 +145,14 @@ static int import_into(const char *model, const char *dest, accsim_error *err)
     char python[ACCSIM_PATH_MAX];
     if (pytools_python(tools, python, sizeof python, err) != 0)
         return -1;
-    char *const argv[] = {python, script, (char *)model, "--out", (char *)dest, "--quiet", NULL};
+    enum { FIXED_ARGS = 6, MAX_EXTRA = 64 };
+    if (extra_count > MAX_EXTRA)
+        return accsim_fail(err, "accsim import: more than %d importer options after '--'", MAX_EXTRA);
+    char *argv[FIXED_ARGS + MAX_EXTRA + 1] = {python, script, (char *)model, "--out", (char *)dest,
+                                             "--quiet"};
+    for (int i = 0; i < extra_count; i++)
+        argv[FIXED_ARGS + i] = extra[i];
+    argv[FIXED_ARGS + extra_count] = NULL;
     const accsim_child importer = {.argv = argv, .output = ACCSIM_CHILD_STDERR};
     int status;
     if (accsim_child_run(&importer, &status, NULL, err) != 0)
@@ -184,14 +194,16 @@ static int move_up(const char *from, const char *to, accsim_error *err)
 
 /* Imports into r's temporary directory, checks that the result loads, and
  * fills the summary facts; the caller commits or aborts. */
-static int import_report(const char *model, accsim_reportdir *r, int *ops, int *macs,
+static int import_report(const cli_options *opts, accsim_reportdir *r, int *ops, int *macs,
                          char *names, size_t names_size, accsim_error *err)
 {
+    const char *model = opts->operand;
     char dest[ACCSIM_PATH_MAX];
     /* A subdirectory: the importer's own temporary sibling then lies inside
      * r->tmp, which the signal handler removes. */
     snprintf(dest, sizeof dest, "%s/network", r->tmp);
-    if (import_into(model, dest, err) != 0 || move_up(dest, r->tmp, err) != 0)
+    if (import_into(model, dest, opts->passthrough, opts->passthrough_count, err) != 0 ||
+        move_up(dest, r->tmp, err) != 0)
         return -1;
     accsim_network net;
     if (accsim_network_load(&net, r->tmp, err) != 0) {
@@ -220,7 +232,7 @@ int cmd_import(const cli_options *opts)
         return cli_error(&err);
     int ops = 0, macs = 0;
     char names[512];
-    if (import_report(model, &r, &ops, &macs, names, sizeof names, &err) != 0) {
+    if (import_report(opts, &r, &ops, &macs, names, sizeof names, &err) != 0) {
         accsim_reportdir_abort(&r);
         return cli_error(&err);
     }
@@ -280,7 +292,7 @@ int cli_import_model_option(cli_options *opts, accsim_error *err)
     snprintf(model_desc, sizeof model_desc, "%s/%s", model_tmp, base ? base + 1 : path);
     if (!opts->quiet)
         fprintf(stderr, "accsim: importing %s into a temporary description\n", path);
-    if (import_into(path, model_desc, err) != 0) {
+    if (import_into(path, model_desc, NULL, 0, err) != 0) {
         remove_model_tmp();
         return -1;
     }

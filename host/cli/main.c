@@ -47,7 +47,7 @@ static const command commands[] = {
 void cli_usage(FILE *out)
 {
     fprintf(out, "usage: accsim COMMAND [options]\n"
-                 "       accsim import MODEL.tflite|MODEL.onnx --out DIR\n\ncommands:\n");
+                 "       accsim import MODEL.tflite|MODEL.onnx --out DIR [-- IMPORTER-OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
@@ -184,6 +184,11 @@ int main(int argc, char **argv)
             return 2;
         opts.command = commands[i].name;
         opts.operand = first == 3 ? argv[2] : NULL;
+        if (opts.passthrough && !(commands[i].accepts & CLI_OPT_OPERAND)) {
+            fprintf(stderr, "accsim %s: '--' passes options to an importer; only accsim import "
+                            "takes it\n", commands[i].name);
+            return 2;
+        }
         if (cli_check_accepted(commands[i].name, commands[i].accepts, &opts) != 0)
             return 2;
         if (check_outputs(&opts) != 0)

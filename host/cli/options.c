@@ -172,6 +172,13 @@ int cli_parse(int argc, char **argv, cli_options *opts)
 
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            /* The rest belongs to another program (accsim import's importer;
+             * main refuses it for every other command). */
+            opts->passthrough = argv + i + 1;
+            opts->passthrough_count = argc - i - 1;
+            break;
+        }
         const option_spec *spec = NULL;
         for (size_t k = 0; k < sizeof option_table / sizeof option_table[0] && !spec; k++)
             if (strcmp(arg, option_table[k].name) == 0)
