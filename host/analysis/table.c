@@ -150,6 +150,14 @@ json_object *table_json(const table *t)
     return a;
 }
 
+json_object *json_int_array(const int *v, int n)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int(v[i]));
+    return a;
+}
+
 int json_write_file(json_object *o, const char *path, accsim_error *err)
 {
     accsim_outfile f;

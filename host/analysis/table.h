@@ -33,5 +33,6 @@ int table_write_json(const table *t, const char *path, accsim_error *err);
 /* DIR/NAME.csv and DIR/NAME.json */
 int table_write_both(const table *t, const char *dir, accsim_error *err);
 int json_write_file(json_object *o, const char *path, accsim_error *err);
+json_object *json_int_array(const int *v, int n); /* [v[0], .., v[n-1]] */
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "accsim/energy.h"
 #include "accsim/fileio.h"
+#include "analysis/table.h"
 #include "cli/cli.h"
 
 int cmd_energy(const cli_options *opts)
@@ -44,7 +45,7 @@ int cmd_energy(const cli_options *opts)
     int rc = 0;
     if (opts->json_path) {
         json_object *root = json_object_new_object();
-        json_object *layers = json_object_new_array(), *jbits = json_object_new_array();
+        json_object *layers = json_object_new_array();
         for (int l = 0; l < L; l++) {
             accsim_layer_ops ops = accsim_network_layer_ops(net, l);
             json_object *o = json_object_new_object();
@@ -55,9 +56,8 @@ int cmd_energy(const cli_options *opts)
             json_object_object_add(o, "energy", json_object_new_int64(
                                                     (int64_t)accsim_network_layer_energy(net, l, bits[l])));
             json_object_array_add(layers, o);
-            json_object_array_add(jbits, json_object_new_int(bits[l]));
         }
-        json_object_object_add(root, "bits", jbits);
+        json_object_object_add(root, "bits", json_int_array(bits, L));
         json_object_object_add(root, "energy",
                                json_object_new_int64((int64_t)accsim_network_energy(net, bits)));
         json_object_object_add(root, "layers", layers);

@@ -10,6 +10,7 @@
 #include "accsim/fileio.h"
 #include "accsim/network.h"
 #include "accsim/summary.h"
+#include "analysis/table.h"
 #include "cli/cli.h"
 
 /* Where position p of a loaded split comes from: "both" is test then train. */
@@ -22,14 +23,6 @@ static void image_origin(const accsim_dataset *data, size_t p, const char **spli
         *split = accsim_split_name(data->split);
         *index = p;
     }
-}
-
-static json_object *int_array(const int *v, int n)
-{
-    json_object *a = json_object_new_array();
-    for (int i = 0; i < n; i++)
-        json_object_array_add(a, json_object_new_int(v[i]));
-    return a;
 }
 
 static json_object *build_json(const cli_options *opts, const cli_context *ctx,
@@ -51,7 +44,7 @@ static json_object *build_json(const cli_options *opts, const cli_context *ctx,
     char accuracy[32]; /* percent to 4 places: exact for up to 10^6 images, and readable */
     snprintf(accuracy, sizeof accuracy, "%.4f", sum->accuracy);
     json_object_object_add(root, "accuracy", json_object_new_double_s(sum->accuracy, accuracy));
-    json_object_object_add(root, "bits", int_array(ctx->bits, L));
+    json_object_object_add(root, "bits", json_int_array(ctx->bits, L));
     json_object_object_add(root, "energy",
                            json_object_new_int64((int64_t)accsim_network_energy(net, ctx->bits)));
     json_object *layers = json_object_new_array();

@@ -134,10 +134,7 @@ int cmd_search(const cli_options *opts)
             rc = cli_error(&err);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "found", json_object_new_boolean(r.found));
-        json_object *bits = json_object_new_array();
-        for (int l = 0; l < L; l++)
-            json_object_array_add(bits, json_object_new_int(r.bits[l]));
-        json_object_object_add(o, "bits", bits);
+        json_object_object_add(o, "bits", json_int_array(r.bits, L));
         json_object_object_add(o, "energy", json_object_new_int64((int64_t)r.energy));
         json_object_object_add(o, "correct", json_object_new_int64((int64_t)r.correct));
         json_object_object_add(o, "accuracy", json_object_new_double(r.accuracy));
@@ -149,25 +146,15 @@ int cmd_search(const cli_options *opts)
             r.method == ACCSIM_SEARCH_SCALABLE ? "scalable" : "exact"));
         json_object_object_add(o, "lower_bound", json_object_new_int64((int64_t)r.lower_bound));
         if (r.method == ACCSIM_SEARCH_SCALABLE) {
-            json_object *mins = json_object_new_array(), *floors = json_object_new_array();
-            for (int l = 0; l < L; l++) {
-                json_object_array_add(mins, json_object_new_int(r.single_min[l]));
-                json_object_array_add(floors, json_object_new_int(r.floor[l]));
-            }
-            json_object_object_add(o, "single_layer_minima", mins);
-            json_object_object_add(o, "floor_widths", floors);
+            json_object_object_add(o, "single_layer_minima", json_int_array(r.single_min, L));
+            json_object_object_add(o, "floor_widths", json_int_array(r.floor, L));
             json_object_object_add(o, "evaluations", json_object_new_int64((int64_t)r.evaluations));
             json_object_object_add(o, "bound_settings_refuted",
                                    json_object_new_int64((int64_t)r.bound_settings));
         }
         if (r.proved) {
-            json_object *safe = json_object_new_array(), *collapse = json_object_new_array();
-            for (int l = 0; l < L; l++) {
-                json_object_array_add(safe, json_object_new_int(r.safe[l]));
-                json_object_array_add(collapse, json_object_new_int(r.collapse[l]));
-            }
-            json_object_object_add(o, "safe_widths", safe);
-            json_object_object_add(o, "collapse_widths", collapse);
+            json_object_object_add(o, "safe_widths", json_int_array(r.safe, L));
+            json_object_object_add(o, "collapse_widths", json_int_array(r.collapse, L));
             json_object_object_add(o, "proof_settings", json_object_new_int64((int64_t)r.proof_settings));
             json_object_object_add(o, "proof_by_bounds",
                                    json_object_new_int64((int64_t)r.proof_by_bounds));

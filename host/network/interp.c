@@ -772,15 +772,6 @@ int accsim_network_check_run(const accsim_network *net, const accsim_network_con
             return accsim_fail(err, "outer register width of MAC layer %d (%s): %d is outside 2..32",
                                m, name, cfg->bits_out[m]);
     }
-    return 0;
-}
-
-int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
-                       const int8_t *inputs, size_t count, accsim_network_result *res,
-                       accsim_error *err)
-{
-    if (accsim_network_check_run(net, cfg, count, res, err) != 0)
-        return -1;
     if ((cfg->histograms && (!cfg->out_range || !cfg->peak_range)) ||
         (cfg->psum_histograms && !cfg->psum_range))
         return accsim_fail(err, "network run: histograms need their ranges");
@@ -790,6 +781,15 @@ int accsim_network_run(const accsim_network *net, const accsim_network_config *c
     if (cfg->start_layer > 0 && !cfg->start_acts)
         return accsim_fail(err, "start layer %s needs its restart state",
                            net->ops[net->mac_ops[cfg->start_layer]].name);
+    return 0;
+}
+
+int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
+                       const int8_t *inputs, size_t count, accsim_network_result *res,
+                       accsim_error *err)
+{
+    if (accsim_network_check_run(net, cfg, count, res, err) != 0)
+        return -1;
     run_shared sh = {.net = net, .cfg = cfg, .inputs = inputs, .res = res};
     sh.plans = calloc((size_t)net->op_count, sizeof *sh.plans);
     sh.offsets = calloc((size_t)net->tensor_count, sizeof *sh.offsets);

@@ -828,7 +828,7 @@ static bool narrow_lanes(const accsim_netcl *e, const op_plan *p, int bits, int 
     const mac_geom *g = &p->g;
     uint64_t adds = 2 * (uint64_t)g->KH * g->KW * g->CG + 2;
     bool cpu = (e->list.devices[e->dev].type & CL_DEVICE_TYPE_CPU) != 0;
-    return cpu && bits <= 16 && bits_out <= 16 && adds <= INT16_MAX && !getenv("XWIDE");
+    return cpu && bits <= 16 && bits_out <= 16 && adds <= INT16_MAX;
 }
 
 /* Counts the bins that MAC layer p's kernel just stored for n images into
@@ -960,21 +960,11 @@ static int run_other(accsim_netcl *e, op_plan *p, size_t n, accsim_error *err)
 }
 
 /* What the interpreter refuses besides accsim_network_check_run, alike:
- * histograms without ranges, a bad start layer, restart without its state,
- * capture without buffers. */
+ * capture without buffers (from the engine's own execution positions). */
 static int check_extras(const accsim_netcl *e, const accsim_network_config *cfg, size_t count,
                         const accsim_network_result *res, accsim_error *err)
 {
     const accsim_network *net = e->net;
-    if ((cfg->histograms && (!cfg->out_range || !cfg->peak_range)) ||
-        (cfg->psum_histograms && !cfg->psum_range))
-        return accsim_fail(err, "network run: histograms need their ranges");
-    if (cfg->start_layer < 0 || (cfg->start_layer > 0 && cfg->start_layer >= net->mac_count))
-        return accsim_fail(err, "start layer %d is outside 0..%d", cfg->start_layer,
-                           net->mac_count - 1);
-    if (cfg->start_layer > 0 && !cfg->start_acts)
-        return accsim_fail(err, "start layer %s needs its restart state",
-                           net->ops[net->mac_ops[cfg->start_layer]].name);
     int start_pos = cfg->start_layer > 0 ? e->mac_pos[cfg->start_layer] : 0;
     for (int m = 0; cfg->capture && count > 0 && m < net->mac_count; m++)
         if (e->mac_pos[m] >= start_pos && !res->acts[m])

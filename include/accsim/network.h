@@ -240,7 +240,8 @@ int accsim_network_quantize_images(const accsim_network *net, const uint8_t *pix
 /* Runs images inputs[count][input_count] (already int8). */
 /* Checks a run's request against the network before any work: the result
  * made for this network and count, widths 2..32 per MAC layer, the overflow
- * mode. Every engine of descriptions calls it. */
+ * mode, histogram ranges where histograms are asked for, the start layer and
+ * its restart state. Every engine of descriptions calls it. */
 int accsim_network_check_run(const accsim_network *net, const accsim_network_config *cfg,
                              size_t count, const accsim_network_result *res, accsim_error *err);
 int accsim_network_run(const accsim_network *net, const accsim_network_config *cfg,
